@@ -1,0 +1,81 @@
+//! `zkr-deploy`: deploys the rollup's L1 contracts to any Ethereum JSON-RPC endpoint and writes the deployment file.
+
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+
+use alloy::{
+    primitives::{Address, B256},
+    providers::ProviderBuilder,
+    signers::local::PrivateKeySigner,
+};
+use clap::Parser;
+use eyre::WrapErr;
+use zkr_contracts::{DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, deploy_l1};
+
+/// Deploys the Portal and the Rollup, grants roles, and writes the addresses and deployment block to a JSON file.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// L1 JSON-RPC endpoint.
+    #[arg(long = "l1.rpc-url", env = "ZKR_L1_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Private key of the deploying account (hex). It becomes the Rollup's owner until `--owner` accepts.
+    #[arg(long = "private-key", env = "ZKR_DEPLOYER_KEY", hide_env_values = true)]
+    private_key: PrivateKeySigner,
+    /// L2 genesis state root: the node's state root of its genesis.
+    #[arg(long = "genesis-state-root")]
+    genesis_state_root: B256,
+    /// Account to offer ownership to (it must call acceptOwnership).
+    #[arg(long)]
+    owner: Option<Address>,
+    /// Account to grant the sequencer role (repeatable).
+    #[arg(long = "sequencer")]
+    sequencers: Vec<Address>,
+    /// Account to grant the prover role (repeatable).
+    #[arg(long = "prover")]
+    provers: Vec<Address>,
+    /// Batch proof verifier contract; without one, batches cannot be finalized until the owner sets it.
+    #[arg(long)]
+    verifier: Option<Address>,
+    /// Gas the Rollup forwards to the verifier.
+    #[arg(long = "verifier-gas-limit", default_value_t = DEFAULT_VERIFIER_GAS_LIMIT)]
+    verifier_gas_limit: u64,
+    /// Where to write the deployment file.
+    #[arg(long, short, default_value = "deployments/l1.json")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    let deployer = args.private_key.address();
+    let url = args.rpc_url.parse().wrap_err_with(|| format!("invalid --l1.rpc-url {}", args.rpc_url))?;
+    let provider = ProviderBuilder::new().wallet(args.private_key).connect_http(url);
+
+    if args.sequencers.is_empty() {
+        tracing::warn!("no --sequencer given: nobody can commit batches until the owner grants the role");
+    }
+    if args.verifier.is_none() {
+        tracing::warn!("no --verifier given: batches cannot be finalized until the owner sets one");
+    }
+    let config = DeployConfig {
+        owner: args.owner,
+        sequencers: args.sequencers,
+        provers: args.provers,
+        verifier: args.verifier,
+        verifier_gas_limit: args.verifier_gas_limit,
+        genesis_state_root: args.genesis_state_root,
+    };
+    let deployment = deploy_l1(&provider, deployer, &config).await.wrap_err("deployment failed")?;
+    deployment.save(&args.out)?;
+
+    println!("{}", serde_json::to_string_pretty(&deployment)?);
+    println!("deployment written to {}", args.out.display());
+    Ok(())
+}

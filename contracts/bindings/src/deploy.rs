@@ -1,0 +1,219 @@
+//! Deployment of the whole L1 side, and the file that records it.
+
+use std::path::Path;
+
+use alloy::{
+    primitives::{Address, B256, TxHash},
+    providers::Provider,
+    rpc::types::TransactionReceipt,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Portal, Result, Rollup};
+
+/// Gas the Rollup forwards to the verifier unless configured otherwise: about twice what the generated aggregation
+/// verifier needs (≈ 0.7M), so a larger circuit still fits, while a tampered proof burns no more than this.
+pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 1_500_000;
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// The Rollup's owner. When it differs from the deployer, ownership is offered to it (two-step: it must call
+    /// `acceptOwnership`); until then the deployer remains the owner.
+    pub owner: Option<Address>,
+    /// Accounts allowed to commit batches.
+    pub sequencers: Vec<Address>,
+    /// Accounts allowed to finalize batches.
+    pub provers: Vec<Address>,
+    /// The batch proof verifier; `None` deploys with finalization disabled until the owner sets one.
+    pub verifier: Option<Address>,
+    /// Gas forwarded to the verifier.
+    pub verifier_gas_limit: u64,
+    /// The L2 genesis state root (batch 0's state root).
+    pub genesis_state_root: B256,
+}
+
+impl DeployConfig {
+    /// A configuration with the given genesis state root, no roles, no verifier and the default gas limit.
+    pub fn new(genesis_state_root: B256) -> Self {
+        Self {
+            owner: None,
+            sequencers: Vec::new(),
+            provers: Vec::new(),
+            verifier: None,
+            verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
+            genesis_state_root,
+        }
+    }
+}
+
+/// Where the L1 side was deployed: the file the node, the coordinator and the devnet read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Chain id of the L1.
+    pub chain_id: u64,
+    /// The Rollup contract.
+    pub rollup: Address,
+    /// The Portal (bridge) contract.
+    pub portal: Address,
+    /// The verifier the Rollup was deployed with, if any.
+    pub verifier: Option<Address>,
+    /// The Rollup's owner after deployment.
+    pub owner: Address,
+    /// The account ownership was offered to and that has yet to accept it.
+    pub pending_owner: Option<Address>,
+    /// Accounts granted the sequencer role.
+    pub sequencers: Vec<Address>,
+    /// Accounts granted the prover role.
+    pub provers: Vec<Address>,
+    /// The L2 genesis state root.
+    pub genesis_state_root: B256,
+    /// The block of the first deployment transaction: nothing of the rollup happened before it, so followers of
+    /// L1 events start here.
+    pub deployment_block: u64,
+}
+
+impl Deployment {
+    /// Reads a deployment file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| io_error(path, source))?;
+        serde_json::from_str(&text).map_err(|source| Error::Json { path: path.display().to_string(), source })
+    }
+
+    /// Writes the deployment file atomically (a reader never sees half of it), creating parent folders.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
+        }
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|source| Error::Json { path: path.display().to_string(), source })?;
+        text.push('\n');
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(|source| io_error(&tmp, source))?;
+        std::fs::rename(&tmp, path).map_err(|source| io_error(path, source))
+    }
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io { path: path.display().to_string(), source }
+}
+
+/// Deploys the Portal and the Rollup from `deployer`, grants roles, and returns where they are.
+///
+/// The two contracts refer to each other through immutables: the Portal is deployed first with the address the
+/// Rollup will get (the deployer's next nonce), and the Rollup's constructor checks that the Portal points back
+/// at it. The deployer key must not send other transactions meanwhile.
+pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &DeployConfig) -> Result<Deployment> {
+    let chain_id = provider.get_chain_id().await?;
+    if let Some(verifier) = config.verifier
+        && provider.get_code_at(verifier).await?.is_empty()
+    {
+        return Err(Error::VerifierHasNoCode(verifier));
+    }
+
+    let nonce = provider.get_transaction_count(deployer).pending().await?;
+    let planned_rollup = deployer.create(nonce + 1);
+
+    let portal_tx = Portal::deploy_builder(provider, planned_rollup).from(deployer).nonce(nonce);
+    let portal_receipt = confirm("deploy Portal", portal_tx.send().await?.get_receipt().await?)?;
+    let portal = deployed_at("Portal", &portal_receipt, deployer.create(nonce))?;
+    tracing::info!(target: "contracts::deploy", %portal, block = ?portal_receipt.block_number, "Portal deployed");
+
+    let rollup_tx = Rollup::deploy_builder(
+        provider,
+        deployer,
+        portal,
+        config.verifier.unwrap_or_default(),
+        alloy::primitives::U256::from(config.verifier_gas_limit),
+        config.genesis_state_root,
+    )
+    .from(deployer)
+    .nonce(nonce + 1);
+    let rollup_receipt = confirm("deploy Rollup", rollup_tx.send().await?.get_receipt().await?)?;
+    let rollup_address = deployed_at("Rollup", &rollup_receipt, planned_rollup)?;
+    tracing::info!(target: "contracts::deploy", rollup = %rollup_address, "Rollup deployed");
+
+    let rollup = Rollup::new(rollup_address, provider);
+    for &sequencer in &config.sequencers {
+        let pending = rollup.setSequencer(sequencer, true).from(deployer).send().await?;
+        confirm("grant sequencer role", pending.get_receipt().await?)?;
+    }
+    for &prover in &config.provers {
+        let pending = rollup.setProver(prover, true).from(deployer).send().await?;
+        confirm("grant prover role", pending.get_receipt().await?)?;
+    }
+    let pending_owner = match config.owner.filter(|owner| *owner != deployer) {
+        Some(owner) => {
+            let pending = rollup.transferOwnership(owner).from(deployer).send().await?;
+            confirm("offer ownership", pending.get_receipt().await?)?;
+            Some(owner)
+        }
+        None => None,
+    };
+
+    Ok(Deployment {
+        chain_id,
+        rollup: rollup_address,
+        portal,
+        verifier: config.verifier,
+        owner: deployer,
+        pending_owner,
+        sequencers: config.sequencers.clone(),
+        provers: config.provers.clone(),
+        genesis_state_root: config.genesis_state_root,
+        deployment_block: portal_receipt.block_number.unwrap_or_default(),
+    })
+}
+
+fn confirm(what: &'static str, receipt: TransactionReceipt) -> Result<TransactionReceipt> {
+    if receipt.status() { Ok(receipt) } else { Err(Error::Reverted { what, tx: tx_hash(&receipt) }) }
+}
+
+fn tx_hash(receipt: &TransactionReceipt) -> TxHash {
+    receipt.transaction_hash
+}
+
+fn deployed_at(what: &'static str, receipt: &TransactionReceipt, expected: Address) -> Result<Address> {
+    let actual = receipt.contract_address.unwrap_or_default();
+    if actual == expected { Ok(actual) } else { Err(Error::UnexpectedAddress { what, expected, actual }) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_file_round_trips() {
+        let dir = std::env::temp_dir().join(format!("zkr-deploy-test-{}", std::process::id()));
+        let path = dir.join("nested/l1.json");
+        let deployment = Deployment {
+            chain_id: 31337,
+            rollup: Address::repeat_byte(1),
+            portal: Address::repeat_byte(2),
+            verifier: None,
+            owner: Address::repeat_byte(3),
+            pending_owner: Some(Address::repeat_byte(4)),
+            sequencers: vec![Address::repeat_byte(5)],
+            provers: vec![],
+            genesis_state_root: B256::repeat_byte(6),
+            deployment_block: 42,
+        };
+        deployment.save(&path).unwrap();
+        assert_eq!(Deployment::load(&path).unwrap(), deployment);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"deploymentBlock\": 42"), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn malformed_deployment_file_is_a_clear_error() {
+        let path = std::env::temp_dir().join(format!("zkr-deploy-bad-{}.json", std::process::id()));
+        std::fs::write(&path, "{\"chainId\": 1}").unwrap();
+        let err = Deployment::load(&path).unwrap_err();
+        assert!(matches!(err, Error::Json { .. }), "{err}");
+        std::fs::remove_file(path).unwrap();
+    }
+}

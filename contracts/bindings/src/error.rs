@@ -1,0 +1,74 @@
+use alloy::{
+    contract,
+    primitives::{Address, TxHash},
+    providers::PendingTransactionError,
+    transports::TransportError,
+};
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors from deploying or talking to the L1 contracts.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The RPC endpoint failed or refused a request.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A contract call or transaction failed (including reverts, with their data).
+    #[error(transparent)]
+    Contract(#[from] contract::Error),
+    /// A sent transaction could not be tracked to its receipt.
+    #[error(transparent)]
+    PendingTransaction(#[from] PendingTransactionError),
+    /// A transaction was mined but reverted.
+    #[error("{what}: transaction {tx} reverted")]
+    Reverted {
+        /// What the transaction was for.
+        what: &'static str,
+        /// Its hash.
+        tx: TxHash,
+    },
+    /// A contract landed at an unexpected address, because another transaction from the deployer took the nonce
+    /// the deployment had planned for.
+    #[error("{what} deployed at {actual}, expected {expected}: was the deployer key used concurrently?")]
+    UnexpectedAddress {
+        /// Which contract.
+        what: &'static str,
+        /// The planned address.
+        expected: Address,
+        /// Where it landed.
+        actual: Address,
+    },
+    /// The configured verifier address holds no code.
+    #[error("verifier {0} has no code on this chain")]
+    VerifierHasNoCode(Address),
+    /// The deployment file could not be read or written.
+    #[error("deployment file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The deployment file is not valid JSON of the expected shape.
+    #[error("deployment file {path}: {source}")]
+    Json {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Error {
+    /// Whether retrying the same request later may succeed (the endpoint, not the request, failed).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport(err) => err.is_transport_error(),
+            Self::PendingTransaction(_) => true,
+            _ => false,
+        }
+    }
+}

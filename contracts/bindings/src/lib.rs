@@ -1,0 +1,24 @@
+//! Rust side of the rollup's L1 contracts: typed bindings, the protocol's hash functions, and the deployment of the
+//! whole L1 side.
+//!
+//! ```text
+//!  contracts/src/*.sol --forge--> contracts/out --scripts/contracts.sh--> artifacts/*.json (committed)
+//!                                                                             |
+//!                                                               sol! (ABI + bytecode) --> Rollup, Portal
+//!
+//!  deploy_l1(provider, config):  Portal(rollup = predicted address)  -->  Rollup(portal, verifier, genesis root)
+//!                                -->  roles  -->  Deployment { addresses, deployment block }  -->  JSON file
+//! ```
+//!
+//! The JSON file written by `zkr-deploy` (see [`Deployment`]) is how the node, the coordinator and the devnet find
+//! the contracts. The functions in [`protocol`] compute, off chain, the same hashes the contracts compute on chain;
+//! the integration tests check them against the deployed contracts.
+
+mod bindings;
+mod deploy;
+mod error;
+pub mod protocol;
+
+pub use bindings::{Portal, Rollup};
+pub use deploy::{DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, deploy_l1};
+pub use error::{Error, Result};

@@ -1,0 +1,89 @@
+//! The protocol's hashes, computed exactly as the contracts compute them.
+//!
+//! These are the definitions the node, the circuits and the contracts share; each function names the Solidity
+//! expression it mirrors.
+
+use alloy::{
+    primitives::{Address, B256, U256, keccak256},
+    sol_types::SolValue,
+};
+
+/// Depth of every batch's withdrawal tree (`Withdrawals.TREE_DEPTH`).
+pub const WITHDRAWAL_TREE_DEPTH: usize = 32;
+
+/// `Rollup.batchHashOf`: `keccak256(abi.encode(batchIndex, parentBatchHash, dataHash, depositStart, depositEnd))`.
+pub fn batch_hash(
+    batch_index: u64,
+    parent_batch_hash: B256,
+    data_hash: B256,
+    deposit_start: u64,
+    deposit_end: u64,
+) -> B256 {
+    keccak256((batch_index, parent_batch_hash, data_hash, deposit_start, deposit_end).abi_encode())
+}
+
+/// The hash of the genesis batch (batch 0), the parent of batch 1.
+pub fn genesis_batch_hash() -> B256 {
+    batch_hash(0, B256::ZERO, B256::ZERO, 0, 0)
+}
+
+/// One step of the Portal's deposit hash chain:
+/// `keccak256(abi.encodePacked(previous, uint64 nonce, from, to, uint256 value))`.
+pub fn deposit_queue_hash(previous: B256, nonce: u64, from: Address, to: Address, value: U256) -> B256 {
+    let mut packed = [0u8; 32 + 8 + 20 + 20 + 32];
+    packed[..32].copy_from_slice(previous.as_slice());
+    packed[32..40].copy_from_slice(&nonce.to_be_bytes());
+    packed[40..60].copy_from_slice(from.as_slice());
+    packed[60..80].copy_from_slice(to.as_slice());
+    packed[80..].copy_from_slice(&value.to_be_bytes::<32>());
+    keccak256(packed)
+}
+
+/// `Withdrawals.leafHash`: `keccak256(abi.encode(nonce, from, to, value))`.
+pub fn withdrawal_leaf(nonce: u64, from: Address, to: Address, value: U256) -> B256 {
+    keccak256((nonce, from, to, value).abi_encode())
+}
+
+/// An inner node of the withdrawal tree: `keccak256(abi.encodePacked(left, right))`.
+pub fn withdrawal_node(left: B256, right: B256) -> B256 {
+    let mut packed = [0u8; 64];
+    packed[..32].copy_from_slice(left.as_slice());
+    packed[32..].copy_from_slice(right.as_slice());
+    keccak256(packed)
+}
+
+/// Splits a 256-bit value into the (high, low) 128-bit halves the Rollup uses as two public inputs.
+pub fn split_u256(value: B256) -> (U256, U256) {
+    let v = U256::from_be_bytes(value.0);
+    (v >> 128, v & U256::from(u128::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{address, b256};
+
+    #[test]
+    fn deposit_hash_packs_fields_without_padding() {
+        let from = address!("0x1111111111111111111111111111111111111111");
+        let to = address!("0x2222222222222222222222222222222222222222");
+        let value = U256::from(7);
+        let mut expected = Vec::new();
+        expected.extend_from_slice(B256::ZERO.as_slice());
+        expected.extend_from_slice(&3u64.to_be_bytes());
+        expected.extend_from_slice(from.as_slice());
+        expected.extend_from_slice(to.as_slice());
+        expected.extend_from_slice(&value.to_be_bytes::<32>());
+        assert_eq!(expected.len(), 112);
+        assert_eq!(deposit_queue_hash(B256::ZERO, 3, from, to, value), keccak256(&expected));
+    }
+
+    #[test]
+    fn split_recombines() {
+        let v = b256!("0x0123456789abcdef0123456789abcdeffedcba9876543210fedcba9876543210");
+        let (hi, lo) = split_u256(v);
+        assert_eq!(hi, U256::from(0x0123456789abcdef0123456789abcdef_u128));
+        assert_eq!(lo, U256::from(0xfedcba9876543210fedcba9876543210_u128));
+        assert_eq!(B256::from((hi << 128) | lo), v);
+    }
+}

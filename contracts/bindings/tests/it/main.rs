@@ -1,0 +1,251 @@
+//! End to end against a real L1: anvil from the project's toolchain, the contracts deployed by `deploy_l1` and by
+//! the `zkr-deploy` command, and the bridge and batch flows checked through events and contract storage.
+
+#![allow(clippy::unwrap_used)]
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
+    signers::local::PrivateKeySigner,
+    sol_types::SolEvent,
+};
+use zkr_contracts::{
+    DeployConfig, Deployment, Portal, Rollup, deploy_l1,
+    protocol::{self, batch_hash, deposit_queue_hash, genesis_batch_hash},
+};
+use zkr_devtools::{Anvil, AnvilInstance};
+
+/// A test L1: anvil plus one signing provider per funded development account.
+struct L1 {
+    anvil: AnvilInstance,
+    signers: Vec<PrivateKeySigner>,
+}
+
+impl L1 {
+    fn start() -> Self {
+        let anvil = Anvil::new().spawn().expect("anvil starts (run scripts/setup.sh first)");
+        let signers = anvil.private_keys().iter().map(|key| key.parse().unwrap()).collect();
+        Self { anvil, signers }
+    }
+
+    fn account(&self, index: usize) -> Address {
+        self.signers[index].address()
+    }
+
+    fn provider(&self, index: usize) -> DynProvider {
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(self.signers[index].clone()))
+            .connect_http(self.anvil.endpoint().parse().unwrap())
+            .erased()
+    }
+}
+
+fn genesis_root() -> B256 {
+    // Any field element works for the contracts; the node's genesis root is wired in by the node.
+    B256::from(U256::from(0x1234_5678_u64))
+}
+
+async fn deploy(l1: &L1) -> Deployment {
+    let mut config = DeployConfig::new(genesis_root());
+    config.sequencers = vec![l1.account(0)];
+    config.provers = vec![l1.account(0)];
+    deploy_l1(&l1.provider(0), l1.account(0), &config).await.expect("deploys")
+}
+
+fn event<E: SolEvent>(receipt: &TransactionReceipt) -> E {
+    receipt
+        .logs()
+        .iter()
+        .find_map(|log| log.log_decode::<E>().ok())
+        .map(|log| log.inner.data)
+        .unwrap_or_else(|| panic!("receipt has no {} event", E::SIGNATURE))
+}
+
+#[tokio::test]
+async fn deploys_deposits_and_commits_a_batch() {
+    let l1 = L1::start();
+    let deployment = deploy(&l1).await;
+    assert_eq!(deployment.chain_id, l1.anvil.chain_id());
+    assert_eq!(deployment.owner, l1.account(0));
+    assert!(deployment.deployment_block >= 1);
+
+    let sequencer = l1.provider(0);
+    let rollup = Rollup::new(deployment.rollup, &sequencer);
+    assert_eq!(rollup.depositQueue().call().await.unwrap(), deployment.portal);
+    assert_eq!(rollup.owner().call().await.unwrap(), l1.account(0));
+    assert!(rollup.isSequencer(l1.account(0)).call().await.unwrap());
+    assert!(!rollup.isSequencer(l1.account(1)).call().await.unwrap());
+    assert_eq!(rollup.stateRoots(U256::ZERO).call().await.unwrap(), genesis_root());
+    assert_eq!(rollup.lastFinalizedBatch().call().await.unwrap(), 0);
+    assert_eq!(rollup.batches(0).call().await.unwrap().batchHash, genesis_batch_hash());
+
+    // A user deposits from account 1 to an L2 address.
+    let user = l1.provider(1);
+    let portal = Portal::new(deployment.portal, &user);
+    assert_eq!(portal.rollup().call().await.unwrap(), deployment.rollup);
+    let to = Address::repeat_byte(0x42);
+    let value = U256::from(10u64.pow(18));
+    let receipt = portal.depositETH(to).value(value).send().await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status());
+    let deposit: Portal::DepositQueued = event(&receipt);
+    let expected_hash = deposit_queue_hash(B256::ZERO, 0, l1.account(1), to, value);
+    assert_eq!(
+        (deposit.nonce, deposit.from, deposit.to, deposit.value, deposit.queueHash),
+        (0, l1.account(1), to, value, expected_hash)
+    );
+    assert_eq!(portal.depositCount().call().await.unwrap(), 1);
+    assert_eq!(portal.depositHashAt(1).call().await.unwrap(), expected_hash);
+    assert_eq!(portal.totalDeposited().call().await.unwrap(), value);
+    assert_eq!(user.get_balance(deployment.portal).await.unwrap(), value);
+
+    // The sequencer commits batch 1, consuming that deposit.
+    let data = Bytes::from_static(b"batch one: compressed L2 blocks go here");
+    let receipt =
+        rollup.commitBatch(1, genesis_batch_hash(), 1, data.clone()).send().await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status());
+    let committed: Rollup::BatchCommitted = event(&receipt);
+    let expected_batch_hash = batch_hash(1, genesis_batch_hash(), keccak256(&data), 0, 1);
+    assert_eq!(committed.batchIndex, 1);
+    assert_eq!(committed.batchHash, expected_batch_hash);
+    assert_eq!(committed.dataHash, keccak256(&data));
+    assert_eq!((committed.depositStart, committed.depositEnd), (0, 1));
+
+    let stored = rollup.batches(1).call().await.unwrap();
+    assert_eq!(stored.batchHash, expected_batch_hash);
+    assert_eq!(stored.dataHash, keccak256(&data));
+    assert_eq!((stored.depositStart, stored.depositEnd), (0, 1));
+    assert_eq!(rollup.lastCommittedBatch().call().await.unwrap(), 1);
+    assert_eq!(rollup.lastFinalizedBatch().call().await.unwrap(), 0);
+    assert!(!rollup.isBatchFinalized(1).call().await.unwrap());
+
+    // The statement the proof of batch 1 must prove, assembled by the contract from its storage.
+    let new_root = B256::from(U256::from(99u64));
+    let withdrawal_root = B256::repeat_byte(0xab);
+    let inputs = rollup.publicInputs(1, new_root, withdrawal_root).call().await.unwrap();
+    let mut expected = vec![U256::from_be_bytes(genesis_root().0), U256::from_be_bytes(new_root.0)];
+    for value in [keccak256(&data), B256::ZERO, expected_hash, withdrawal_root] {
+        let (high, low) = protocol::split_u256(value);
+        expected.extend([high, low]);
+    }
+    assert_eq!(inputs, expected);
+
+    // Without a verifier, finalization is refused with a clear error rather than accepted.
+    let err = rollup.finalizeBatch(1, new_root, withdrawal_root, Bytes::new()).call().await.unwrap_err();
+    assert_eq!(
+        err.as_decoded_interface_error::<Rollup::RollupErrors>(),
+        Some(Rollup::RollupErrors::VerifierNotSet(Rollup::VerifierNotSet {}))
+    );
+}
+
+#[tokio::test]
+async fn refuses_bad_commits_with_decoded_errors() {
+    let l1 = L1::start();
+    let deployment = deploy(&l1).await;
+
+    let outsider = l1.provider(2);
+    let rollup = Rollup::new(deployment.rollup, &outsider);
+    let err = rollup.commitBatch(1, genesis_batch_hash(), 0, Bytes::from_static(b"x")).call().await.unwrap_err();
+    assert_eq!(
+        err.as_decoded_interface_error::<Rollup::RollupErrors>(),
+        Some(Rollup::RollupErrors::Unauthorized(Rollup::Unauthorized { caller: l1.account(2) }))
+    );
+
+    let rollup = Rollup::new(deployment.rollup, l1.provider(0));
+    let err = rollup.commitBatch(1, B256::ZERO, 0, Bytes::from_static(b"x")).call().await.unwrap_err();
+    assert_eq!(
+        err.as_decoded_interface_error::<Rollup::RollupErrors>(),
+        Some(Rollup::RollupErrors::ParentBatchHashMismatch(Rollup::ParentBatchHashMismatch {
+            expected: genesis_batch_hash(),
+            given: B256::ZERO,
+        }))
+    );
+
+    // No deposit is queued, so a batch cannot claim to consume one.
+    let err = rollup.commitBatch(1, genesis_batch_hash(), 1, Bytes::from_static(b"x")).call().await.unwrap_err();
+    assert_eq!(
+        err.as_decoded_interface_error::<Rollup::RollupErrors>(),
+        Some(Rollup::RollupErrors::InvalidDepositRange(Rollup::InvalidDepositRange { start: 0, end: 1, queued: 0 }))
+    );
+}
+
+#[tokio::test]
+async fn protocol_hashes_match_the_contracts() {
+    let l1 = L1::start();
+    let deployment = deploy(&l1).await;
+    let rollup = Rollup::new(deployment.rollup, l1.provider(0));
+    for i in 0..8u64 {
+        let parent = keccak256(i.to_be_bytes());
+        let data = keccak256(parent);
+        let (start, end) = (i * 3, i * 3 + i);
+        let on_chain = rollup.batchHashOf(i, parent, data, start, end).call().await.unwrap();
+        assert_eq!(on_chain, batch_hash(i, parent, data, start, end));
+    }
+
+    // A chain of deposits from several accounts, each link recomputed off chain.
+    let mut previous = B256::ZERO;
+    for (nonce, sender) in [1usize, 2, 1, 3].into_iter().enumerate() {
+        let portal = Portal::new(deployment.portal, l1.provider(sender));
+        let to = Address::repeat_byte(nonce as u8 + 1);
+        let value = U256::from(nonce as u64 + 1) * U256::from(1_000_000_000u64);
+        let receipt = portal.depositETH(to).value(value).send().await.unwrap().get_receipt().await.unwrap();
+        let deposit: Portal::DepositQueued = event(&receipt);
+        previous = deposit_queue_hash(previous, nonce as u64, l1.account(sender), to, value);
+        assert_eq!(deposit.queueHash, previous, "deposit {nonce}");
+    }
+    let portal = Portal::new(deployment.portal, l1.provider(0));
+    assert_eq!(portal.depositHashAt(4).call().await.unwrap(), previous);
+}
+
+#[test]
+fn zkr_deploy_command_writes_the_deployment_file() {
+    let l1 = L1::start();
+    let out = std::env::temp_dir().join(format!("zkr-deploy-it-{}/l1.json", std::process::id()));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_zkr-deploy"))
+        .args(["--l1.rpc-url", l1.anvil.endpoint()])
+        .args(["--genesis-state-root", &genesis_root().to_string()])
+        .args(["--sequencer", &l1.account(0).to_string()])
+        .args(["--owner", &l1.account(3).to_string()])
+        .arg("--out")
+        .arg(&out)
+        .env("ZKR_DEPLOYER_KEY", &l1.anvil.private_keys()[0])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let deployment = Deployment::load(&out).unwrap();
+    assert_eq!(deployment.chain_id, 31337);
+    assert_eq!(deployment.sequencers, vec![l1.account(0)]);
+    assert_eq!(deployment.pending_owner, Some(l1.account(3)));
+    assert_eq!(deployment.genesis_state_root, genesis_root());
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let provider = l1.provider(3);
+        let rollup = Rollup::new(deployment.rollup, &provider);
+        assert_eq!(rollup.pendingOwner().call().await.unwrap(), l1.account(3));
+        rollup.acceptOwnership().send().await.unwrap().get_receipt().await.unwrap();
+        assert_eq!(rollup.owner().call().await.unwrap(), l1.account(3));
+        assert!(!provider.get_code_at(deployment.portal).await.unwrap().is_empty());
+    });
+    std::fs::remove_dir_all(out.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn zkr_deploy_command_refuses_a_verifier_without_code() {
+    let l1 = L1::start();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zkr-deploy"))
+        .args(["--l1.rpc-url", l1.anvil.endpoint()])
+        .args(["--genesis-state-root", &genesis_root().to_string()])
+        .args(["--verifier", &Address::repeat_byte(9).to_string()])
+        .args(["--out", "/nonexistent/never-written.json"])
+        .env("ZKR_DEPLOYER_KEY", &l1.anvil.private_keys()[0])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("has no code"), "{stderr}");
+}

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.30;
+
+import {Owned} from "./access/Owned.sol";
+import {IVerifier} from "./interfaces/IVerifier.sol";
+
+/// @notice What the Rollup reads from the Portal's deposit queue.
+interface IDepositQueue {
+    /// @notice The Rollup the queue belongs to.
+    function rollup() external view returns (address);
+    /// @notice Number of deposits queued so far.
+    function depositCount() external view returns (uint64);
+    /// @notice The deposit hash chain value after `count` deposits.
+    function depositHashAt(uint64 count) external view returns (bytes32);
+}
+
+/// @title Rollup
+/// @notice The rollup's record on L1: the sequencer commits batches (their data is posted here, so anyone can
+///         rebuild L2 from L1), a prover finalizes them in order with a validity proof, and finalized batches give
+///         the state roots and withdrawal roots that L1 trusts. A batch is final when its proof verifies: there is
+///         no challenge period.
+///
+///         Batch lifecycle: committed -> finalized, or committed -> reverted (owner only, never once finalized).
+///         Batch 0 is the genesis batch, finalized at deployment with the genesis state root.
+/// @dev The statement a batch proof makes is assembled here, from storage and the call, never taken from the prover:
+///      see `publicInputs`.
+contract Rollup is Owned {
+    /// @notice Order of the BN254 scalar field: state roots are Poseidon hashes, hence elements of this field.
+    uint256 public constant SCALAR_FIELD =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @notice Upper bound on `verifierGasLimit` (a generated halo2 verifier needs about 0.7M gas).
+    uint256 public constant MAX_VERIFIER_GAS_LIMIT = 10_000_000;
+    /// @notice Number of public inputs of a batch proof.
+    uint256 public constant PUBLIC_INPUT_COUNT = 10;
+
+    /// @notice A committed batch.
+    /// @param batchHash Commitment to the batch, see `batchHashOf`; the next batch names it as its parent.
+    /// @param dataHash keccak256 of the exact data bytes committed.
+    /// @param depositStart Number of queued deposits consumed before this batch.
+    /// @param depositEnd Number of queued deposits consumed up to and including this batch.
+    struct Batch {
+        bytes32 batchHash;
+        bytes32 dataHash;
+        uint64 depositStart;
+        uint64 depositEnd;
+    }
+
+    /// @notice The deposit queue (the Portal) whose hash chain batches consume.
+    IDepositQueue public immutable depositQueue;
+
+    /// @notice Checks batch proofs; zero until a verifier is set, and finalization reverts meanwhile.
+    IVerifier public verifier;
+    /// @notice Gas forwarded to the verifier. An invalid proof may burn all of it, never more.
+    uint256 public verifierGasLimit;
+    /// @notice When set, commits, finalizations and withdrawals stop. Deposits go on (they are only queued).
+    bool public paused;
+    /// @notice Index of the newest committed batch.
+    uint64 public lastCommittedBatch;
+    /// @notice Index of the newest finalized batch.
+    uint64 public lastFinalizedBatch;
+
+    /// @notice Accounts allowed to commit batches.
+    mapping(address account => bool) public isSequencer;
+    /// @notice Accounts allowed to finalize batches.
+    mapping(address account => bool) public isProver;
+    /// @notice State root after each finalized batch.
+    mapping(uint256 batchIndex => bytes32) public stateRoots;
+    /// @notice Withdrawal root of each finalized batch.
+    mapping(uint256 batchIndex => bytes32) public withdrawalRoots;
+
+    mapping(uint256 batchIndex => Batch) private _batches;
+
+    /// @notice A batch was committed; its data is the calldata of the transaction that emitted this.
+    event BatchCommitted(
+        uint64 indexed batchIndex, bytes32 indexed batchHash, bytes32 dataHash, uint64 depositStart, uint64 depositEnd
+    );
+    /// @notice A batch was proven and is final.
+    event BatchFinalized(
+        uint64 indexed batchIndex, bytes32 indexed batchHash, bytes32 stateRoot, bytes32 withdrawalRoot
+    );
+    /// @notice A committed, unfinalized batch was removed.
+    event BatchReverted(uint64 indexed batchIndex, bytes32 indexed batchHash);
+    /// @notice The sequencer role of `account` changed.
+    event SequencerUpdated(address indexed account, bool enabled);
+    /// @notice The prover role of `account` changed.
+    event ProverUpdated(address indexed account, bool enabled);
+    /// @notice The verifier changed.
+    event VerifierUpdated(address indexed previousVerifier, address indexed newVerifier);
+    /// @notice The gas forwarded to the verifier changed.
+    event VerifierGasLimitUpdated(uint256 previousLimit, uint256 newLimit);
+    /// @notice The rollup was paused or unpaused.
+    event PauseUpdated(bool paused);
+
+    /// @notice The rollup is paused.
+    error RollupPaused();
+    /// @notice Batches are committed and finalized strictly in order.
+    error UnexpectedBatchIndex(uint64 expected, uint64 given);
+    /// @notice The parent batch hash is not the hash of the newest committed batch.
+    error ParentBatchHashMismatch(bytes32 expected, bytes32 given);
+    /// @notice The deposit range must start where the parent's ended and not pass the end of the queue.
+    error InvalidDepositRange(uint64 start, uint64 end, uint64 queued);
+    /// @notice A batch carries at least one byte of data.
+    error EmptyBatchData();
+    /// @notice The batch has not been committed.
+    error BatchNotCommitted(uint64 batchIndex);
+    /// @notice Only committed batches newer than the newest finalized one can be reverted.
+    error CannotRevertBatch(uint64 batchIndex);
+    /// @notice A state root must be an element of the BN254 scalar field.
+    error StateRootOutOfField(bytes32 stateRoot);
+    /// @notice No verifier is set, so nothing can be finalized.
+    error VerifierNotSet();
+    /// @notice The verifier address holds no contract.
+    error VerifierHasNoCode(address verifier);
+    /// @notice The verifier rejected the proof (returned false, reverted or ran out of its gas).
+    error InvalidProof();
+    /// @notice The transaction does not carry enough gas to give the verifier its full allowance.
+    error InsufficientGasForVerifier(uint256 available, uint256 required);
+    /// @notice The verifier gas limit must be positive and at most MAX_VERIFIER_GAS_LIMIT.
+    error InvalidVerifierGasLimit(uint256 limit);
+    /// @notice The deposit queue does not belong to this Rollup.
+    error DepositQueueMismatch(address queueRollup);
+
+    modifier whenNotPaused() {
+        if (paused) revert RollupPaused();
+        _;
+    }
+
+    /// @param owner_ Governs roles, verifier, pause and reverts.
+    /// @param depositQueue_ The Portal, deployed before this contract with this contract's address.
+    /// @param verifier_ The batch proof verifier, or zero to set it later.
+    /// @param verifierGasLimit_ Gas forwarded to the verifier.
+    /// @param genesisStateRoot State root of the L2 genesis, the state root of batch 0.
+    constructor(
+        address owner_,
+        IDepositQueue depositQueue_,
+        IVerifier verifier_,
+        uint256 verifierGasLimit_,
+        bytes32 genesisStateRoot
+    ) Owned(owner_) {
+        address queueRollup = depositQueue_.rollup();
+        if (queueRollup != address(this)) revert DepositQueueMismatch(queueRollup);
+        if (uint256(genesisStateRoot) >= SCALAR_FIELD) revert StateRootOutOfField(genesisStateRoot);
+        depositQueue = depositQueue_;
+        _setVerifier(verifier_);
+        _setVerifierGasLimit(verifierGasLimit_);
+
+        bytes32 genesisHash = batchHashOf(0, bytes32(0), bytes32(0), 0, 0);
+        _batches[0] = Batch({batchHash: genesisHash, dataHash: bytes32(0), depositStart: 0, depositEnd: 0});
+        stateRoots[0] = genesisStateRoot;
+        emit BatchCommitted(0, genesisHash, bytes32(0), 0, 0);
+        emit BatchFinalized(0, genesisHash, genesisStateRoot, bytes32(0));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Sequencer
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Commits the next batch.
+    /// @param batchIndex Must be `lastCommittedBatch + 1`.
+    /// @param parentBatchHash Must be the batch hash of `lastCommittedBatch`, so a commit made against a batch that
+    ///        has since been reverted cannot land on its replacement.
+    /// @param depositEnd Number of queued deposits consumed once this batch is applied; the batch consumes
+    ///        `[parent.depositEnd, depositEnd)`.
+    /// @param data The batch's data, exactly the bytes whose keccak256 the proof binds to.
+    /// @return batchHash The new batch's hash.
+    function commitBatch(uint64 batchIndex, bytes32 parentBatchHash, uint64 depositEnd, bytes calldata data)
+        external
+        whenNotPaused
+        returns (bytes32 batchHash)
+    {
+        if (!isSequencer[msg.sender]) revert Unauthorized(msg.sender);
+        uint64 parentIndex = lastCommittedBatch;
+        if (batchIndex != parentIndex + 1) revert UnexpectedBatchIndex(parentIndex + 1, batchIndex);
+        Batch storage parent = _batches[parentIndex];
+        if (parentBatchHash != parent.batchHash) revert ParentBatchHashMismatch(parent.batchHash, parentBatchHash);
+        if (data.length == 0) revert EmptyBatchData();
+
+        uint64 depositStart = parent.depositEnd;
+        uint64 queued = depositQueue.depositCount();
+        if (depositEnd < depositStart || depositEnd > queued) {
+            revert InvalidDepositRange(depositStart, depositEnd, queued);
+        }
+
+        bytes32 dataHash = keccak256(data);
+        batchHash = batchHashOf(batchIndex, parentBatchHash, dataHash, depositStart, depositEnd);
+        _batches[batchIndex] =
+            Batch({batchHash: batchHash, dataHash: dataHash, depositStart: depositStart, depositEnd: depositEnd});
+        lastCommittedBatch = batchIndex;
+        emit BatchCommitted(batchIndex, batchHash, dataHash, depositStart, depositEnd);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Prover
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Finalizes the next committed batch with a validity proof.
+    /// @param batchIndex Must be `lastFinalizedBatch + 1` and already committed.
+    /// @param newStateRoot The state root after the batch.
+    /// @param withdrawalRoot The root of the batch's withdrawal tree.
+    /// @param proof The aggregated batch proof.
+    function finalizeBatch(uint64 batchIndex, bytes32 newStateRoot, bytes32 withdrawalRoot, bytes calldata proof)
+        external
+        whenNotPaused
+    {
+        if (!isProver[msg.sender]) revert Unauthorized(msg.sender);
+        uint64 expected = lastFinalizedBatch + 1;
+        if (batchIndex != expected) revert UnexpectedBatchIndex(expected, batchIndex);
+        if (batchIndex > lastCommittedBatch) revert BatchNotCommitted(batchIndex);
+
+        _verify(publicInputs(batchIndex, newStateRoot, withdrawalRoot), proof);
+
+        stateRoots[batchIndex] = newStateRoot;
+        withdrawalRoots[batchIndex] = withdrawalRoot;
+        lastFinalizedBatch = batchIndex;
+        emit BatchFinalized(batchIndex, _batches[batchIndex].batchHash, newStateRoot, withdrawalRoot);
+    }
+
+    /// @notice The statement a proof of `batchIndex` must prove, as BN254 scalar field elements:
+    ///           [0] previous state root (of batch `batchIndex - 1`)
+    ///           [1] new state root
+    ///           [2] dataHash >> 128                [3] dataHash & (2^128 - 1)
+    ///           [4] deposit chain at start >> 128  [5] its low 128 bits
+    ///           [6] deposit chain at end >> 128    [7] its low 128 bits
+    ///           [8] withdrawalRoot >> 128          [9] its low 128 bits
+    ///         256-bit keccak values are split in two because they do not fit the field.
+    /// @dev Reverts if the batch is not committed or `newStateRoot` is not a field element.
+    function publicInputs(uint64 batchIndex, bytes32 newStateRoot, bytes32 withdrawalRoot)
+        public
+        view
+        returns (uint256[] memory inputs)
+    {
+        if (batchIndex == 0 || batchIndex > lastCommittedBatch) revert BatchNotCommitted(batchIndex);
+        if (uint256(newStateRoot) >= SCALAR_FIELD) revert StateRootOutOfField(newStateRoot);
+        Batch storage batch = _batches[batchIndex];
+        inputs = new uint256[](PUBLIC_INPUT_COUNT);
+        inputs[0] = uint256(stateRoots[batchIndex - 1]);
+        inputs[1] = uint256(newStateRoot);
+        (inputs[2], inputs[3]) = _split(batch.dataHash);
+        (inputs[4], inputs[5]) = _split(depositQueue.depositHashAt(batch.depositStart));
+        (inputs[6], inputs[7]) = _split(depositQueue.depositHashAt(batch.depositEnd));
+        (inputs[8], inputs[9]) = _split(withdrawalRoot);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Owner
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice Removes `batchIndex` and every batch committed after it. Finalized batches cannot be reverted.
+    function revertBatch(uint64 batchIndex) external onlyOwner {
+        uint64 last = lastCommittedBatch;
+        if (batchIndex <= lastFinalizedBatch || batchIndex > last) revert CannotRevertBatch(batchIndex);
+        for (uint64 index = last; index >= batchIndex; --index) {
+            emit BatchReverted(index, _batches[index].batchHash);
+            delete _batches[index];
+        }
+        lastCommittedBatch = batchIndex - 1;
+    }
+
+    /// @notice Grants or removes the sequencer role.
+    function setSequencer(address account, bool enabled) external onlyOwner {
+        isSequencer[account] = enabled;
+        emit SequencerUpdated(account, enabled);
+    }
+
+    /// @notice Grants or removes the prover role.
+    function setProver(address account, bool enabled) external onlyOwner {
+        isProver[account] = enabled;
+        emit ProverUpdated(account, enabled);
+    }
+
+    /// @notice Replaces the verifier (a new circuit version); zero disables finalization.
+    function setVerifier(IVerifier newVerifier) external onlyOwner {
+        _setVerifier(newVerifier);
+    }
+
+    /// @notice Sets the gas forwarded to the verifier.
+    function setVerifierGasLimit(uint256 newLimit) external onlyOwner {
+        _setVerifierGasLimit(newLimit);
+    }
+
+    /// @notice Pauses or unpauses commits, finalizations and withdrawals.
+    function setPaused(bool paused_) external onlyOwner {
+        paused = paused_;
+        emit PauseUpdated(paused_);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @notice The committed batch `batchIndex` (all zero if it is not committed).
+    function batches(uint64 batchIndex) external view returns (Batch memory) {
+        return _batches[batchIndex];
+    }
+
+    /// @notice Whether `batchIndex` is finalized.
+    function isBatchFinalized(uint64 batchIndex) external view returns (bool) {
+        return batchIndex <= lastFinalizedBatch;
+    }
+
+    /// @notice The batch hash: keccak256(abi.encode(batchIndex, parentBatchHash, dataHash, depositStart, depositEnd)).
+    function batchHashOf(
+        uint64 batchIndex,
+        bytes32 parentBatchHash,
+        bytes32 dataHash,
+        uint64 depositStart,
+        uint64 depositEnd
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(batchIndex, parentBatchHash, dataHash, depositStart, depositEnd));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Internal
+    // ------------------------------------------------------------------------------------------------------------
+
+    function _verify(uint256[] memory inputs, bytes calldata proof) internal view {
+        IVerifier current = verifier;
+        if (address(current) == address(0)) revert VerifierNotSet();
+        bytes memory callData = abi.encodeCall(IVerifier.verify, (inputs, proof));
+        uint256 gasLimit = verifierGasLimit;
+        // A call receives at most 63/64 of the gas left (EIP-150). Without this check a caller could send too little
+        // gas, let a valid proof run out of it, and the failure would read as an invalid proof.
+        uint256 required = gasLimit + gasLimit / 63 + 5_000;
+        uint256 available = gasleft();
+        if (available < required) revert InsufficientGasForVerifier(available, required);
+        (bool ok, bytes memory result) = address(current).staticcall{gas: gasLimit}(callData);
+        if (!ok || result.length != 32 || abi.decode(result, (uint256)) != 1) revert InvalidProof();
+    }
+
+    function _setVerifier(IVerifier newVerifier) private {
+        if (address(newVerifier) != address(0) && address(newVerifier).code.length == 0) {
+            revert VerifierHasNoCode(address(newVerifier));
+        }
+        emit VerifierUpdated(address(verifier), address(newVerifier));
+        verifier = newVerifier;
+    }
+
+    function _setVerifierGasLimit(uint256 newLimit) private {
+        if (newLimit == 0 || newLimit > MAX_VERIFIER_GAS_LIMIT) revert InvalidVerifierGasLimit(newLimit);
+        emit VerifierGasLimitUpdated(verifierGasLimit, newLimit);
+        verifierGasLimit = newLimit;
+    }
+
+    function _split(bytes32 value) private pure returns (uint256 high, uint256 low) {
+        high = uint256(value) >> 128;
+        low = uint256(value) & type(uint128).max;
+    }
+}
