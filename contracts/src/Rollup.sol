@@ -30,6 +30,8 @@ contract Rollup is Owned {
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @notice Upper bound on `verifierGasLimit` (a generated halo2 verifier needs about 0.7M gas).
     uint256 public constant MAX_VERIFIER_GAS_LIMIT = 10_000_000;
+    /// @notice Gas that `finalizeBatch` keeps back from the verifier call to store the result and emit the event.
+    uint256 public constant FINALIZE_GAS_RESERVE = 80_000;
     /// @notice Number of public inputs of a batch proof.
     uint256 public constant PUBLIC_INPUT_COUNT = 10;
 
@@ -319,8 +321,9 @@ contract Rollup is Owned {
         bytes memory callData = abi.encodeCall(IVerifier.verify, (inputs, proof));
         uint256 gasLimit = verifierGasLimit;
         // A call receives at most 63/64 of the gas left (EIP-150). Without this check a caller could send too little
-        // gas, let a valid proof run out of it, and the failure would read as an invalid proof.
-        uint256 required = gasLimit + gasLimit / 63 + 5_000;
+        // gas, let a valid proof run out of it, and the failure would read as an invalid proof. The reserve leaves
+        // enough after the call to record the finalization, so passing the check means the transaction completes.
+        uint256 required = gasLimit + gasLimit / 63 + FINALIZE_GAS_RESERVE;
         uint256 available = gasleft();
         if (available < required) revert InsufficientGasForVerifier(available, required);
         (bool ok, bytes memory result) = address(current).staticcall{gas: gasLimit}(callData);
