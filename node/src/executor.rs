@@ -1,0 +1,239 @@
+//! Executes a block's transactions with revm over the account tree.
+//!
+//! revm reads accounts through [`TreeDb`] and each transaction's changes are written back to the tree at once, in a
+//! canonical order: the sender, the recipient, the fee recipient, then any other touched account by address. The
+//! order matters because a new account's leaf index (and so the root) depends on when it was inserted; the circuit
+//! replays the same order. Following EIP-161, an account that ends a transaction empty and had no leaf gets none (a
+//! zero-value transfer to a fresh address creates nothing).
+
+use alloy::{
+    consensus::{Eip658Value, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxType},
+    eips::Typed2718,
+    primitives::{Address, B256, Log, U256},
+};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    bytecode::Bytecode,
+    context::{BlockEnv, CfgEnv, TxEnv},
+    context_interface::result::{EVMError, ExecutionResult, InvalidTransaction},
+    database_interface::DatabaseRef,
+    primitives::{KECCAK_EMPTY, hardfork::SpecId},
+    state::{AccountInfo, EvmState},
+};
+use zkr_state::{Account, AccountTree};
+
+use crate::{ChainSpec, PooledTx};
+
+/// The hard fork rules the node executes under. Prague rather than revm's default Osaka: Osaka's per-transaction gas
+/// cap (EIP-7825) is not part of the rules the proof states.
+pub const SPEC_ID: SpecId = SpecId::PRAGUE;
+
+/// The environment of the block being built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Block number.
+    pub number: u64,
+    /// Block timestamp, in seconds.
+    pub timestamp: u64,
+    /// Base fee per gas.
+    pub base_fee: u64,
+}
+
+/// A transaction included in the block, with its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutedTx {
+    /// The transaction.
+    pub tx: PooledTx,
+    /// Its receipt (status, cumulative gas, logs, bloom).
+    pub receipt: ReceiptEnvelope<Log>,
+    /// Gas it used.
+    pub gas_used: u64,
+    /// Price per gas it paid: `min(max_fee, base_fee + tip)`.
+    pub effective_gas_price: u128,
+}
+
+/// A transaction that could not be included, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedTx {
+    /// The transaction.
+    pub tx: PooledTx,
+    /// Why: it no longer fits the block, or it became invalid (its nonce or balance changed).
+    pub reason: SkipReason,
+}
+
+/// Why a transaction was left out of a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The block has no gas left for it; it stays in the pool for the next block.
+    BlockFull,
+    /// It can never be included now; the pool drops it.
+    Invalid(String),
+}
+
+/// The result of executing a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockExecution {
+    /// Included transactions in order.
+    pub executed: Vec<ExecutedTx>,
+    /// Transactions left out.
+    pub skipped: Vec<SkippedTx>,
+    /// Total gas used.
+    pub gas_used: u64,
+}
+
+/// Errors that stop block execution altogether (a transaction's own failure never does).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionError {
+    /// The state tree refused a write.
+    #[error(transparent)]
+    State(#[from] zkr_state::Error),
+    /// revm failed for a reason other than the transaction being invalid.
+    #[error("evm: {0}")]
+    Evm(String),
+}
+
+/// Executes `txs` in order on top of `tree`, skipping those that do not fit or are no longer valid, and writes every
+/// included transaction's changes to the tree.
+pub fn execute_block(
+    tree: &mut AccountTree,
+    spec: &ChainSpec,
+    block: &BlockContext,
+    txs: impl IntoIterator<Item = PooledTx>,
+) -> Result<BlockExecution, ExecutionError> {
+    let block_env = BlockEnv {
+        number: U256::from(block.number),
+        timestamp: U256::from(block.timestamp),
+        basefee: block.base_fee,
+        beneficiary: spec.fee_recipient,
+        gas_limit: spec.block_gas_limit,
+        ..Default::default()
+    };
+    let mut cfg = CfgEnv::new_with_spec(SPEC_ID);
+    cfg.chain_id = spec.chain_id;
+
+    let mut out = BlockExecution { executed: Vec::new(), skipped: Vec::new(), gas_used: 0 };
+    for tx in txs {
+        if out.gas_used + tx.envelope.gas_limit() > spec.block_gas_limit {
+            out.skipped.push(SkippedTx { tx, reason: SkipReason::BlockFull });
+            continue;
+        }
+        let result = {
+            let mut evm = Context::mainnet()
+                .with_ref_db(TreeDb(tree))
+                .with_block(block_env.clone())
+                .with_cfg(cfg.clone())
+                .build_mainnet();
+            evm.transact(tx_env(&tx))
+        };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(EVMError::Transaction(invalid)) => {
+                out.skipped.push(SkippedTx { tx, reason: SkipReason::Invalid(describe(&invalid)) });
+                continue;
+            }
+            Err(err) => return Err(ExecutionError::Evm(err.to_string())),
+        };
+        apply_changes(tree, &tx, spec.fee_recipient, outcome.state)?;
+
+        let gas_used = outcome.result.tx_gas_used();
+        out.gas_used += gas_used;
+        let success = outcome.result.is_success();
+        let logs = match outcome.result {
+            ExecutionResult::Success { logs, .. } => logs,
+            _ => Vec::new(),
+        };
+        let receipt = Receipt { status: Eip658Value::Eip658(success), cumulative_gas_used: out.gas_used, logs };
+        let tx_type = TxType::try_from(tx.envelope.ty()).unwrap_or(TxType::Legacy);
+        let effective_gas_price = tx.envelope.effective_gas_price(Some(block.base_fee));
+        out.executed.push(ExecutedTx {
+            receipt: ReceiptEnvelope::from_typed(tx_type, receipt.with_bloom()),
+            tx,
+            gas_used,
+            effective_gas_price,
+        });
+    }
+    Ok(out)
+}
+
+fn tx_env(tx: &PooledTx) -> TxEnv {
+    let envelope: &TxEnvelope = &tx.envelope;
+    TxEnv {
+        tx_type: envelope.ty(),
+        caller: tx.sender,
+        gas_limit: envelope.gas_limit(),
+        gas_price: envelope.max_fee_per_gas(),
+        gas_priority_fee: envelope.max_priority_fee_per_gas(),
+        kind: envelope.kind(),
+        value: envelope.value(),
+        data: envelope.input().clone(),
+        nonce: envelope.nonce(),
+        chain_id: envelope.chain_id(),
+        access_list: envelope.access_list().cloned().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// Writes a transaction's state changes to the tree in the canonical order (see the module docs).
+fn apply_changes(
+    tree: &mut AccountTree,
+    tx: &PooledTx,
+    fee_recipient: Address,
+    mut changes: EvmState,
+) -> Result<(), zkr_state::Error> {
+    let mut order = vec![tx.sender];
+    if let Some(to) = tx.envelope.to() {
+        order.push(to);
+    }
+    order.push(fee_recipient);
+    let mut rest: Vec<Address> = changes.keys().filter(|address| !order.contains(address)).copied().collect();
+    rest.sort();
+    order.extend(rest);
+
+    for address in order {
+        let Some(change) = changes.remove(&address) else { continue };
+        if !change.is_touched() {
+            continue;
+        }
+        let account = Account { nonce: change.info.nonce, balance: change.info.balance };
+        let known = tree.get(&address).copied();
+        if known == Some(account) || (known.is_none() && account == Account::default()) {
+            continue;
+        }
+        tree.set(address, account)?;
+    }
+    Ok(())
+}
+
+fn describe(invalid: &InvalidTransaction) -> String {
+    invalid.to_string()
+}
+
+/// The account tree seen through revm's read interface: accounts have no code and no storage.
+#[derive(Debug)]
+pub struct TreeDb<'a>(pub &'a AccountTree);
+
+impl DatabaseRef for TreeDb<'_> {
+    type Error = std::convert::Infallible;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        Ok(self.0.get(&address).map(|account| AccountInfo {
+            nonce: account.nonce,
+            balance: account.balance,
+            code_hash: KECCAK_EMPTY,
+            code: Some(Bytecode::default()),
+            ..Default::default()
+        }))
+    }
+
+    fn code_by_hash_ref(&self, _code_hash: B256) -> Result<Bytecode, Self::Error> {
+        Ok(Bytecode::default())
+    }
+
+    fn storage_ref(&self, _address: Address, _index: U256) -> Result<U256, Self::Error> {
+        Ok(U256::ZERO)
+    }
+
+    fn block_hash_ref(&self, _number: u64) -> Result<B256, Self::Error> {
+        Ok(B256::ZERO)
+    }
+}

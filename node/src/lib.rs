@@ -1,0 +1,21 @@
+//! The rollup's L2 node.
+//!
+//! ```text
+//!  raw tx --decode--> PooledTx --check_sender--> pool --execute_block (revm over AccountTree)--> block + receipts
+//! ```
+//!
+//! This crate holds so far: transaction admission with go-ethereum's rejection messages ([`decode`],
+//! [`check_sender`]), and block execution with revm over the Poseidon account tree shared with the circuits
+//! ([`execute_block`]). The sequencer loop, JSON-RPC, storage, batcher and bridge build on these.
+
+mod admission;
+mod error;
+mod executor;
+mod spec;
+
+pub use admission::{PooledTx, TX_BASE_GAS, check_sender, decode, intrinsic_gas};
+pub use error::TxError;
+pub use executor::{
+    BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SkipReason, SkippedTx, TreeDb, execute_block,
+};
+pub use spec::{ChainSpec, ExecutionMode};

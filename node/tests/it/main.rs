@@ -1,0 +1,59 @@
+//! Admission and execution with real signed transactions (alloy's local signer) and revm.
+
+#![allow(clippy::unwrap_used)]
+
+mod admission;
+mod execution;
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy},
+    eips::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, Bytes, TxKind, U256},
+    signers::local::PrivateKeySigner,
+};
+use zkr_node::ChainSpec;
+
+pub(crate) const GWEI: u128 = 1_000_000_000;
+pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// A deterministic key: tests need stable addresses, not secrets.
+pub(crate) fn key(seed: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&[seed; 32].into()).unwrap()
+}
+
+/// The dev chain with `funded` holding 10 ETH each at genesis.
+pub(crate) fn spec_with(funded: &[Address]) -> ChainSpec {
+    let mut spec = ChainSpec::dev();
+    spec.genesis_alloc = funded.iter().map(|a| (*a, U256::from(10 * ETH))).collect();
+    spec
+}
+
+/// An EIP-1559 transfer: max fee 10 gwei, tip 2 gwei, 21,000 gas.
+pub(crate) fn transfer(chain_id: u64, nonce: u64, to: Address, value: u128) -> TxEip1559 {
+    TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10 * GWEI,
+        max_priority_fee_per_gas: 2 * GWEI,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn sign_1559(signer: &PrivateKeySigner, mut tx: TxEip1559) -> Bytes {
+    let signature = signer.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into()
+}
+
+pub(crate) fn sign_legacy(signer: &PrivateKeySigner, mut tx: TxLegacy) -> Bytes {
+    let signature = signer.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into()
+}
+
+pub(crate) fn sign_2930(signer: &PrivateKeySigner, mut tx: TxEip2930) -> Bytes {
+    let signature = signer.sign_transaction_sync(&mut tx).unwrap();
+    TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into()
+}
