@@ -93,6 +93,9 @@ pub enum TxError {
     /// The same transaction is already in the pool or the chain.
     #[error("already known")]
     AlreadyKnown,
+    /// A pooled transaction with the same sender and nonce pays as much or nearly as much.
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
 }
 
 impl TxError {

@@ -9,13 +9,21 @@
 //! ([`execute_block`]). The sequencer loop, JSON-RPC, storage, batcher and bridge build on these.
 
 mod admission;
+mod block;
 mod error;
 mod executor;
+mod node;
+mod pool;
 mod spec;
+mod storage;
 
 pub use admission::{PooledTx, TX_BASE_GAS, check_sender, decode, intrinsic_gas};
+pub use block::{Block, BlockTx};
 pub use error::TxError;
 pub use executor::{
     BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SkipReason, SkippedTx, TreeDb, execute_block,
 };
+pub use node::{DB_FILE, Node, NodeError, SubmitError, TxLookup};
+pub use pool::Pool;
 pub use spec::{ChainSpec, ExecutionMode};
+pub use storage::{Store, StoreError};

@@ -125,6 +125,8 @@ pub struct AccountTree {
     /// `nodes[h][i]`: node `i` at height `h` (0 = leaf hashes), for the used prefix of each level.
     nodes: Vec<Vec<Fr>>,
     dirty: BTreeSet<u64>,
+    /// Leaves written since the last [`AccountTree::take_changed`], for whoever persists the tree.
+    changed: BTreeSet<u64>,
     zeros: [Fr; TREE_DEPTH + 1],
 }
 
@@ -147,6 +149,7 @@ impl AccountTree {
             sorted: BTreeMap::new(),
             nodes: vec![Vec::new(); TREE_DEPTH + 1],
             dirty: BTreeSet::new(),
+            changed: BTreeSet::new(),
             zeros,
         };
         tree.push(AccountLeaf::default());
@@ -161,6 +164,7 @@ impl AccountTree {
         tree.indices.clear();
         tree.sorted.clear();
         tree.dirty.clear();
+        tree.changed.clear();
         for leaf in leaves {
             leaf.account.packed()?;
             if tree.indices.contains_key(&leaf.address) {
@@ -212,6 +216,7 @@ impl AccountTree {
         if let Some(&index) = self.indices.get(&address) {
             self.leaves[index as usize].account = account;
             self.dirty.insert(index);
+            self.changed.insert(index);
             return Ok(());
         }
         if self.leaves.len() as u64 >= 1u64 << TREE_DEPTH {
@@ -221,8 +226,14 @@ impl AccountTree {
         let low = &mut self.leaves[low_index as usize];
         let next = std::mem::replace(&mut low.next, address);
         self.dirty.insert(low_index);
+        self.changed.insert(low_index);
         self.push(AccountLeaf { address, next, account });
         Ok(())
+    }
+
+    /// The indices of the leaves written (inserted, updated or relinked) since the last call, with their leaves.
+    pub fn take_changed(&mut self) -> Vec<(u64, AccountLeaf)> {
+        std::mem::take(&mut self.changed).into_iter().map(|index| (index, self.leaves[index as usize])).collect()
     }
 
     /// The root, after rehashing the paths of the leaves changed since the last call.
@@ -246,6 +257,7 @@ impl AccountTree {
         self.sorted.insert(leaf.address, index);
         self.leaves.push(leaf);
         self.dirty.insert(index);
+        self.changed.insert(index);
     }
 
     /// The leaf with the largest address below `address` (leaf 0 at worst, since no address is below zero).
@@ -383,6 +395,21 @@ mod tests {
         let AccountProof::Present(mut forged) = present else { unreachable!() };
         forged.leaf.account.balance += U256::from(1);
         assert!(!forged.verify(root), "a changed balance changes the root");
+    }
+
+    #[test]
+    fn reports_every_written_leaf_once() {
+        let mut tree = AccountTree::new();
+        tree.take_changed();
+        let (a, b) = (Address::repeat_byte(0x10), Address::repeat_byte(0x08));
+        tree.set(a, account(0, 1)).unwrap();
+        tree.root().unwrap();
+        tree.set(a, account(1, 1)).unwrap();
+        tree.set(b, account(0, 2)).unwrap();
+        // a (written twice), the zero leaf (relinked twice) and b (inserted), each once.
+        let changed: Vec<u64> = tree.take_changed().into_iter().map(|(index, _)| index).collect();
+        assert_eq!(changed, vec![0, 1, 2]);
+        assert!(tree.take_changed().is_empty());
     }
 
     #[test]

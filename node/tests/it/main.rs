@@ -4,6 +4,7 @@
 
 mod admission;
 mod execution;
+mod node;
 
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy},

@@ -1,0 +1,312 @@
+//! The node's core: chain state, pool and storage behind one lock, with the operations the sequencer and the
+//! JSON-RPC server call.
+
+use std::{path::Path, sync::Mutex};
+
+use alloy::{
+    consensus::Transaction,
+    primitives::{Address, B256},
+};
+use zkr_state::{Account, AccountTree, field::fr_to_b256};
+
+use crate::{
+    Block, BlockContext, ChainSpec, ExecutionError, Pool, PooledTx, SkipReason, Store, StoreError, TxError,
+    check_sender, decode, execute_block,
+};
+
+/// Name of the database file in the data directory.
+pub const DB_FILE: &str = "node.redb";
+
+/// Most transactions considered for one block.
+const MAX_BLOCK_TXS: usize = 10_000;
+
+/// A replacement must raise both fee fields by at least this many percent (geth's default).
+const REPLACEMENT_BUMP_PERCENT: u128 = 10;
+
+/// Errors of the node (not of a submitted transaction; those are [`TxError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The state tree failed.
+    #[error(transparent)]
+    State(#[from] zkr_state::Error),
+    /// Block execution failed.
+    #[error(transparent)]
+    Execution(#[from] ExecutionError),
+    /// The data directory does not hold this chain, or disagrees with itself.
+    #[error("inconsistent database: {0}")]
+    Inconsistent(String),
+}
+
+/// The outcome of submitting a transaction.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The transaction was refused.
+    #[error(transparent)]
+    Rejected(#[from] TxError),
+    /// The node could not record it; it was not accepted.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(err: StoreError) -> Self {
+        Self::Node(err.into())
+    }
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxLookup {
+    /// Waiting in the pool.
+    Pending(Box<PooledTx>),
+    /// Included in a block at this position.
+    Included {
+        /// The block.
+        block: Box<Block>,
+        /// Its index in the block.
+        index: usize,
+    },
+}
+
+#[derive(Debug)]
+struct State {
+    tree: AccountTree,
+    pool: Pool,
+    head: Block,
+}
+
+/// The node.
+#[derive(Debug)]
+pub struct Node {
+    spec: ChainSpec,
+    store: Store,
+    state: Mutex<State>,
+}
+
+impl Node {
+    /// Opens the chain stored in `data_dir`, creating it from `spec`'s genesis if the directory is new. Pooled
+    /// transactions are checked again; those no longer valid are dropped.
+    pub fn open(spec: ChainSpec, data_dir: &Path) -> Result<Self, NodeError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|err| NodeError::Inconsistent(format!("cannot create {}: {err}", data_dir.display())))?;
+        let store = Store::open(data_dir.join(DB_FILE))?;
+
+        let mut genesis_tree = spec.genesis_state()?;
+        let genesis = Block::genesis(&spec, fr_to_b256(&genesis_tree.root()?));
+        let (tree, head) = match store.head()? {
+            None => {
+                store.commit_block(&genesis, &genesis_tree.take_changed())?;
+                (genesis_tree, genesis)
+            }
+            Some(number) => {
+                let stored_genesis = store.block(0)?.ok_or_else(|| missing("block 0"))?;
+                if stored_genesis.hash != genesis.hash {
+                    return Err(NodeError::Inconsistent(format!(
+                        "{} holds a chain with genesis {}, the configured chain's genesis is {}",
+                        data_dir.display(),
+                        stored_genesis.hash,
+                        genesis.hash
+                    )));
+                }
+                let head = store.block(number)?.ok_or_else(|| missing("head block"))?;
+                let mut tree = AccountTree::from_leaves(store.leaves()?)?;
+                let root = fr_to_b256(&tree.root()?);
+                if root != head.header.state_root {
+                    return Err(NodeError::Inconsistent(format!(
+                        "stored accounts hash to {root}, block {number} says {}",
+                        head.header.state_root
+                    )));
+                }
+                tree.take_changed();
+                (tree, head)
+            }
+        };
+
+        let node = Self { spec, store, state: Mutex::new(State { tree, pool: Pool::new(), head }) };
+        node.restore_pool()?;
+        Ok(node)
+    }
+
+    fn restore_pool(&self) -> Result<(), NodeError> {
+        let mut dropped = Vec::new();
+        let mut state = self.lock();
+        let base_fee = state.head.next_base_fee(&self.spec);
+        for raw in self.store.pooled()? {
+            let admitted = decode(&raw, &self.spec, base_fee).and_then(|tx| {
+                let account = state.tree.get(&tx.sender).copied().unwrap_or_default();
+                check_sender(&tx, &account, account.nonce, &self.spec).map(|()| tx)
+            });
+            match admitted {
+                Ok(tx) => {
+                    state.pool.insert(tx);
+                }
+                Err(err) => {
+                    tracing::info!(target: "node::pool", %err, "dropping a stored transaction that is no longer valid");
+                    dropped.push(alloy::primitives::keccak256(&raw));
+                }
+            }
+        }
+        self.store.remove_pooled(&dropped)?;
+        Ok(())
+    }
+
+    /// The chain's parameters.
+    pub const fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// Admits a raw transaction into the pool and returns its hash once it is durably stored.
+    pub fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        let mut state = self.lock();
+        let tx = decode(raw, &self.spec, state.head.next_base_fee(&self.spec))?;
+        if state.pool.contains(&tx.hash) || self.store.tx_location(&tx.hash)?.is_some() {
+            return Err(TxError::AlreadyKnown.into());
+        }
+        let account = state.tree.get(&tx.sender).copied().unwrap_or_default();
+        let replaced = match state.pool.by_sender_nonce(&tx.sender, tx.nonce()) {
+            Some(existing) => {
+                if !outbids(&tx, existing) {
+                    return Err(TxError::ReplacementUnderpriced.into());
+                }
+                check_sender(&tx, &account, tx.nonce(), &self.spec)?;
+                Some(existing.hash)
+            }
+            None => {
+                let next = state.pool.next_nonce(&tx.sender, account.nonce);
+                if tx.nonce() < account.nonce {
+                    return Err(TxError::NonceTooLow { next: account.nonce, nonce: tx.nonce() }.into());
+                }
+                check_sender(&tx, &account, next.min(tx.nonce()), &self.spec)?;
+                if tx.nonce() > next + self.spec.max_nonce_gap {
+                    return Err(
+                        TxError::NonceTooHigh { next, nonce: tx.nonce(), max_gap: self.spec.max_nonce_gap }.into()
+                    );
+                }
+                None
+            }
+        };
+        self.store.add_pooled(tx.hash, raw, replaced)?;
+        let hash = tx.hash;
+        state.pool.insert(tx);
+        tracing::debug!(target: "node::pool", %hash, "transaction accepted");
+        Ok(hash)
+    }
+
+    /// Builds, stores and returns the next block from the pool, or `None` if no pooled transaction can execute.
+    ///
+    /// The block is durable when this returns: its receipts are the soft confirmation. If storing fails, the
+    /// in-memory state is ahead of the disk and the node must stop (a restart resumes from the disk).
+    pub fn produce_block(&self, timestamp: u64) -> Result<Option<Block>, NodeError> {
+        let mut state = self.lock();
+        let State { tree, pool, head } = &mut *state;
+        let candidates = pool.best(|sender| tree.get(sender).map_or(0, |a| a.nonce), MAX_BLOCK_TXS);
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let context = BlockContext {
+            number: head.number() + 1,
+            // Sub-second blocks share a second; time never runs backwards.
+            timestamp: timestamp.max(head.header.timestamp),
+            base_fee: head.next_base_fee(&self.spec),
+        };
+        let execution = execute_block(tree, &self.spec, &context, candidates)?;
+        let root = fr_to_b256(&tree.root()?);
+        let block = Block::build(&self.spec, head, &context, &execution, root);
+        self.store.commit_block(&block, &tree.take_changed())?;
+
+        let mut dropped = Vec::new();
+        for executed in &execution.executed {
+            pool.remove(&executed.tx.hash);
+        }
+        for skipped in &execution.skipped {
+            if let SkipReason::Invalid(reason) = &skipped.reason {
+                tracing::info!(target: "node::pool", hash = %skipped.tx.hash, %reason, "dropping invalid transaction");
+                pool.remove(&skipped.tx.hash);
+                dropped.push(skipped.tx.hash);
+            }
+        }
+        for tx in &block.transactions {
+            pool.prune_below(&tx.sender, tree.get(&tx.sender).map_or(0, |a| a.nonce));
+        }
+        self.store.remove_pooled(&dropped)?;
+        tracing::debug!(
+            target: "node::sequencer",
+            number = block.number(),
+            txs = block.transactions.len(),
+            gas = block.header.gas_used,
+            "block produced"
+        );
+        *head = block.clone();
+        Ok(Some(block))
+    }
+
+    /// The newest block.
+    pub fn head(&self) -> Block {
+        self.lock().head.clone()
+    }
+
+    /// A block by number.
+    pub fn block_by_number(&self, number: u64) -> Result<Option<Block>, NodeError> {
+        Ok(self.store.block(number)?)
+    }
+
+    /// A block by hash.
+    pub fn block_by_hash(&self, hash: &B256) -> Result<Option<Block>, NodeError> {
+        match self.store.block_number(hash)? {
+            Some(number) => self.block_by_number(number),
+            None => Ok(None),
+        }
+    }
+
+    /// A transaction by hash, pooled or included.
+    pub fn transaction(&self, hash: &B256) -> Result<Option<TxLookup>, NodeError> {
+        if let Some(tx) = self.lock().pool.get(hash) {
+            return Ok(Some(TxLookup::Pending(Box::new(tx.clone()))));
+        }
+        let Some((number, index)) = self.store.tx_location(hash)? else { return Ok(None) };
+        let block = self.block_by_number(number)?.ok_or_else(|| missing("block of an indexed transaction"))?;
+        Ok(Some(TxLookup::Included { block: Box::new(block), index: index as usize }))
+    }
+
+    /// The account of `address` after the newest block (empty if it has none).
+    pub fn account(&self, address: &Address) -> Account {
+        self.lock().tree.get(address).copied().unwrap_or_default()
+    }
+
+    /// The nonce the address's next transaction should use, counting its pooled transactions.
+    pub fn pending_nonce(&self, address: &Address) -> u64 {
+        let state = self.lock();
+        let nonce = state.tree.get(address).map_or(0, |a| a.nonce);
+        state.pool.next_nonce(address, nonce)
+    }
+
+    /// Base fee of the next block.
+    pub fn next_base_fee(&self) -> u64 {
+        self.lock().head.next_base_fee(&self.spec)
+    }
+
+    /// Number of pooled transactions.
+    pub fn pool_size(&self) -> usize {
+        self.lock().pool.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves nothing half-written on disk (blocks commit atomically), so the
+        // state is still usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Whether `new` may replace `old`: both the fee cap and the tip must rise by the bump.
+fn outbids(new: &PooledTx, old: &PooledTx) -> bool {
+    let bumped = |old: u128| old + old * REPLACEMENT_BUMP_PERCENT / 100;
+    let tip = |tx: &PooledTx| tx.envelope.max_priority_fee_per_gas().unwrap_or(tx.envelope.max_fee_per_gas());
+    new.envelope.max_fee_per_gas() >= bumped(old.envelope.max_fee_per_gas()) && tip(new) >= bumped(tip(old))
+}
+
+fn missing(what: &str) -> NodeError {
+    NodeError::Inconsistent(format!("{what} is missing"))
+}
