@@ -237,3 +237,72 @@ impl DatabaseRef for TreeDb<'_> {
         Ok(B256::ZERO)
     }
 }
+
+/// Runs one transaction against `tree` without changing it (`eth_call`, `eth_estimateGas`).
+pub fn simulate(
+    tree: &AccountTree,
+    spec: &ChainSpec,
+    block: &BlockContext,
+    tx: TxEnv,
+) -> Result<SimulationOutcome, SimulationError> {
+    let block_env = BlockEnv {
+        number: U256::from(block.number),
+        timestamp: U256::from(block.timestamp),
+        basefee: block.base_fee,
+        beneficiary: spec.fee_recipient,
+        gas_limit: spec.block_gas_limit,
+        ..Default::default()
+    };
+    let mut cfg = CfgEnv::new_with_spec(SPEC_ID);
+    cfg.chain_id = spec.chain_id;
+    let mut evm = Context::mainnet().with_ref_db(TreeDb(tree)).with_block(block_env).with_cfg(cfg).build_mainnet();
+    match evm.transact(tx) {
+        Ok(outcome) => Ok(outcome.result.into()),
+        Err(EVMError::Transaction(invalid)) => Err(SimulationError::Invalid(describe(&invalid))),
+        Err(err) => Err(SimulationError::Evm(err.to_string())),
+    }
+}
+
+/// What a simulated call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimulationOutcome {
+    /// It succeeded.
+    Success {
+        /// Returned data.
+        output: alloy::primitives::Bytes,
+        /// Gas it used.
+        gas_used: u64,
+    },
+    /// It reverted.
+    Revert {
+        /// Revert data.
+        output: alloy::primitives::Bytes,
+    },
+    /// It halted (out of gas, invalid opcode, ...).
+    Halt {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<ExecutionResult> for SimulationOutcome {
+    fn from(result: ExecutionResult) -> Self {
+        let gas_used = result.tx_gas_used();
+        match result {
+            ExecutionResult::Success { output, .. } => Self::Success { output: output.into_data(), gas_used },
+            ExecutionResult::Revert { output, .. } => Self::Revert { output },
+            ExecutionResult::Halt { reason, .. } => Self::Halt { reason: format!("{reason:?}") },
+        }
+    }
+}
+
+/// Why a simulated call could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimulationError {
+    /// The call is not a valid transaction (nonce, funds, gas).
+    #[error("{0}")]
+    Invalid(String),
+    /// revm failed.
+    #[error("evm: {0}")]
+    Evm(String),
+}

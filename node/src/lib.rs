@@ -10,20 +10,27 @@
 
 mod admission;
 mod block;
+mod config;
 mod error;
 mod executor;
 mod node;
 mod pool;
+mod rpc;
+mod sequencer;
 mod spec;
 mod storage;
 
 pub use admission::{PooledTx, TX_BASE_GAS, check_sender, decode, intrinsic_gas};
 pub use block::{Block, BlockTx};
+pub use config::{ChainSection, ModeName, NodeConfig, RpcSection, SequencerSection};
 pub use error::TxError;
 pub use executor::{
-    BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SkipReason, SkippedTx, TreeDb, execute_block,
+    BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SimulationError, SimulationOutcome, SkipReason,
+    SkippedTx, TreeDb, execute_block, simulate,
 };
 pub use node::{DB_FILE, Node, NodeError, SubmitError, TxLookup};
 pub use pool::Pool;
+pub use rpc::{RpcConfig, SUGGESTED_PRIORITY_FEE, Status, start_rpc};
+pub use sequencer::run_sequencer;
 pub use spec::{ChainSpec, ExecutionMode};
 pub use storage::{Store, StoreError};

@@ -10,8 +10,8 @@ use alloy::{
 use zkr_state::{Account, AccountTree, field::fr_to_b256};
 
 use crate::{
-    Block, BlockContext, ChainSpec, ExecutionError, Pool, PooledTx, SkipReason, Store, StoreError, TxError,
-    check_sender, decode, execute_block,
+    Block, BlockContext, ChainSpec, ExecutionError, Pool, PooledTx, SimulationError, SimulationOutcome, SkipReason,
+    Store, StoreError, TxError, check_sender, decode, execute_block, simulate,
 };
 
 /// Name of the database file in the data directory.
@@ -281,6 +281,19 @@ impl Node {
         let state = self.lock();
         let nonce = state.tree.get(address).map_or(0, |a| a.nonce);
         state.pool.next_nonce(address, nonce)
+    }
+
+    /// Runs `tx` on the newest state without changing it. The caller's nonce is taken from the state.
+    pub fn simulate(&self, mut tx: revm::context::TxEnv) -> Result<SimulationOutcome, SimulationError> {
+        let state = self.lock();
+        tx.nonce = state.tree.get(&tx.caller).map_or(0, |a| a.nonce);
+        let context = BlockContext {
+            number: state.head.number() + 1,
+            timestamp: state.head.header.timestamp,
+            // Calls that name no gas price pay none, as in geth.
+            base_fee: if tx.gas_price == 0 { 0 } else { state.head.next_base_fee(&self.spec) },
+        };
+        simulate(&state.tree, &self.spec, &context, tx)
     }
 
     /// Base fee of the next block.

@@ -5,6 +5,8 @@
 mod admission;
 mod execution;
 mod node;
+mod restart;
+mod rpc;
 
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy},

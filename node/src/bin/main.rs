@@ -1,0 +1,68 @@
+//! `zkr-node`: the rollup's L2 node.
+
+use std::{path::PathBuf, sync::Arc};
+
+use clap::Parser;
+use eyre::WrapErr;
+use zkr_node::{Node, NodeConfig, run_sequencer, start_rpc};
+
+/// Runs the L2 node: sequencer, execution and JSON-RPC.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration file (see the zkr-node crate docs); `ZKR_NODE_*` variables override it.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Database directory (overrides the configuration).
+    #[arg(long = "datadir")]
+    data_dir: Option<PathBuf>,
+    /// JSON-RPC listen address (overrides the configuration).
+    #[arg(long = "rpc.addr")]
+    rpc_addr: Option<std::net::SocketAddr>,
+    /// Milliseconds between blocks (overrides the configuration).
+    #[arg(long = "sequencer.block-time-ms")]
+    block_time_ms: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let mut config = NodeConfig::load(args.config.as_deref()).wrap_err("loading the configuration")?;
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(addr) = args.rpc_addr {
+        config.rpc.addr = addr;
+    }
+    if let Some(ms) = args.block_time_ms {
+        config.sequencer.block_time_ms = ms;
+    }
+
+    let node = Arc::new(
+        Node::open(config.chain_spec(), &config.data_dir)
+            .wrap_err_with(|| format!("opening {}", config.data_dir.display()))?,
+    );
+    let head = node.head();
+    tracing::info!(number = head.number(), hash = %head.hash, state_root = %head.header.state_root, "chain head");
+
+    let (addr, rpc) = start_rpc(node.clone(), config.rpc_config()).await.wrap_err("starting JSON-RPC")?;
+    tracing::info!(%addr, chain_id = node.spec().chain_id, "node ready");
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let sequencer = tokio::spawn(run_sequencer(node.clone(), config.block_time(), shutdown_rx));
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        result = sequencer => {
+            // The sequencer only stops on its own when a block could not be stored.
+            result??;
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    let _ = rpc.stop();
+    rpc.stopped().await;
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! The node's configuration: a TOML file merged with `ZKR_NODE_*` environment variables, over defaults that run a
+//! local chain with no configuration at all.
+//!
+//! ```toml
+//! data_dir = ".devnet/node"
+//!
+//! [chain]
+//! chain_id = 42424
+//! block_gas_limit = 30000000
+//! fee_recipient = "0xfefefefefefefefefefefefefefefefefefefefe"
+//! [chain.genesis_alloc]
+//! "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" = "10000000000000000000000"
+//!
+//! [sequencer]
+//! block_time_ms = 250
+//!
+//! [rpc]
+//! addr = "127.0.0.1:8547"
+//! ```
+//!
+//! Environment variables name a key with `__` between sections: `ZKR_NODE_RPC__ADDR=0.0.0.0:8547`.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::primitives::{Address, U256};
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{ChainSpec, ExecutionMode, RpcConfig};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// Chain parameters.
+    pub chain: ChainSection,
+    /// Block production.
+    pub sequencer: SequencerSection,
+    /// JSON-RPC server.
+    pub rpc: RpcSection,
+}
+
+/// `[chain]`: see [`ChainSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainSection {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// Gas limit of every block.
+    pub block_gas_limit: u64,
+    /// Base fee of the first block, in wei.
+    pub initial_base_fee: u64,
+    /// Lowest base fee, in wei.
+    pub min_base_fee: u64,
+    /// Receives priority fees.
+    pub fee_recipient: Address,
+    /// `zk` (what the proof covers) or `full` (all of the EVM, for the optimistic variant).
+    pub mode: ModeName,
+    /// Genesis balances in wei, by address.
+    pub genesis_alloc: BTreeMap<Address, U256>,
+    /// Genesis timestamp.
+    pub genesis_timestamp: u64,
+}
+
+/// Execution mode names in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeName {
+    /// [`ExecutionMode::Zk`].
+    Zk,
+    /// [`ExecutionMode::Full`].
+    Full,
+}
+
+/// `[sequencer]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequencerSection {
+    /// Interval between blocks, in milliseconds: the soft-confirmation latency.
+    pub block_time_ms: u64,
+}
+
+/// `[rpc]`: see [`RpcConfig`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RpcSection {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Largest request body, in bytes.
+    pub max_request_body_bytes: u32,
+    /// Largest response body, in bytes.
+    pub max_response_body_bytes: u32,
+    /// Most calls in one batch.
+    pub max_batch_len: u32,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Most blocks one `eth_getLogs` call may scan.
+    pub max_log_blocks: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(".zkr/node"),
+            chain: ChainSection::default(),
+            sequencer: SequencerSection::default(),
+            rpc: RpcSection::default(),
+        }
+    }
+}
+
+impl Default for ChainSection {
+    fn default() -> Self {
+        let spec = ChainSpec::dev();
+        Self {
+            chain_id: spec.chain_id,
+            block_gas_limit: spec.block_gas_limit,
+            initial_base_fee: spec.initial_base_fee,
+            min_base_fee: spec.min_base_fee,
+            fee_recipient: spec.fee_recipient,
+            mode: ModeName::Zk,
+            genesis_alloc: BTreeMap::new(),
+            genesis_timestamp: spec.genesis_timestamp,
+        }
+    }
+}
+
+impl Default for SequencerSection {
+    fn default() -> Self {
+        Self { block_time_ms: 250 }
+    }
+}
+
+impl Default for RpcSection {
+    fn default() -> Self {
+        let rpc = RpcConfig::default();
+        Self {
+            addr: rpc.addr,
+            max_request_body_bytes: rpc.max_request_body_bytes,
+            max_response_body_bytes: rpc.max_response_body_bytes,
+            max_batch_len: rpc.max_batch_len,
+            max_connections: rpc.max_connections,
+            max_log_blocks: rpc.max_log_blocks,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Defaults, then the TOML file (if given), then `ZKR_NODE_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("ZKR_NODE_").split("__")).extract().map_err(Box::new)
+    }
+
+    /// The chain parameters.
+    pub fn chain_spec(&self) -> ChainSpec {
+        let chain = &self.chain;
+        ChainSpec {
+            chain_id: chain.chain_id,
+            block_gas_limit: chain.block_gas_limit,
+            initial_base_fee: chain.initial_base_fee,
+            min_base_fee: chain.min_base_fee,
+            fee_recipient: chain.fee_recipient,
+            mode: match chain.mode {
+                ModeName::Zk => ExecutionMode::Zk,
+                ModeName::Full => ExecutionMode::Full,
+            },
+            genesis_alloc: chain.genesis_alloc.iter().map(|(a, b)| (*a, *b)).collect(),
+            genesis_timestamp: chain.genesis_timestamp,
+            ..ChainSpec::dev()
+        }
+    }
+
+    /// The JSON-RPC server settings.
+    pub fn rpc_config(&self) -> RpcConfig {
+        let rpc = &self.rpc;
+        RpcConfig {
+            addr: rpc.addr,
+            max_request_body_bytes: rpc.max_request_body_bytes,
+            max_response_body_bytes: rpc.max_response_body_bytes,
+            max_batch_len: rpc.max_batch_len,
+            max_connections: rpc.max_connections,
+            max_log_blocks: rpc.max_log_blocks,
+        }
+    }
+
+    /// Interval between blocks.
+    pub fn block_time(&self) -> Duration {
+        Duration::from_millis(self.sequencer.block_time_ms.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/tmp/x\"\n[sequencer]\nblock_time_ms = 100\n[chain.genesis_alloc]\n\
+             \"0x0000000000000000000000000000000000000001\" = \"0x10\"\n",
+        )
+        .unwrap();
+        let config = NodeConfig::load(Some(&path)).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.block_time(), Duration::from_millis(100));
+        assert_eq!(config.chain.chain_id, ChainSpec::dev().chain_id);
+        assert_eq!(config.chain_spec().genesis_alloc, vec![(Address::with_last_byte(1), U256::from(16))]);
+
+        std::fs::write(&path, "[sequencer]\nblock_time = 100\n").unwrap();
+        let err = NodeConfig::load(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("block_time"), "{err}");
+    }
+}

@@ -1,0 +1,483 @@
+//! Ethereum JSON-RPC over HTTP (jsonrpsee): the methods wallets and tools use, plus `rollup_*` methods.
+//!
+//! Transaction rejections use code -32000 with go-ethereum's message, reverts code 3, bad parameters -32602.
+//! Request size, response size and batch length are limited on purpose ([`RpcConfig`]); oversized requests get
+//! jsonrpsee's -32007 and oversized batches -32010.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use alloy::{
+    consensus::{
+        Receipt, ReceiptEnvelope, ReceiptWithBloom, Sealed, Transaction as _, TxType,
+        transaction::{Recovered, TransactionInfo},
+    },
+    eips::{BlockId, BlockNumberOrTag, Typed2718},
+    primitives::{Address, B256, Bytes, TxKind, U64, U256},
+    rpc::types::{
+        Block as RpcBlock, BlockTransactions, FeeHistory, Filter, Header as RpcHeader, Log as RpcLog,
+        Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
+    },
+};
+use jsonrpsee::{
+    RpcModule,
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
+    types::{ErrorObject, ErrorObjectOwned, Params},
+};
+use revm::context::TxEnv;
+use serde::Serialize;
+
+use crate::{Block, Node, NodeError, SimulationError, SimulationOutcome, SubmitError, TxLookup};
+
+/// Priority fee suggested by `eth_maxPriorityFeePerGas` (0.001 gwei): blocks are rarely full, so any tip is included.
+pub const SUGGESTED_PRIORITY_FEE: u128 = 1_000_000;
+/// Most blocks `eth_feeHistory` returns.
+const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+
+/// JSON-RPC server settings.
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Largest request body, in bytes.
+    pub max_request_body_bytes: u32,
+    /// Largest response body, in bytes.
+    pub max_response_body_bytes: u32,
+    /// Most calls in one batch.
+    pub max_batch_len: u32,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Most blocks one `eth_getLogs` call may scan.
+    pub max_log_blocks: u64,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8547)),
+            max_request_body_bytes: 1024 * 1024,
+            max_response_body_bytes: 16 * 1024 * 1024,
+            max_batch_len: 100,
+            max_connections: 512,
+            max_log_blocks: 10_000,
+        }
+    }
+}
+
+/// Starts the JSON-RPC server; it runs until the handle is stopped.
+pub async fn start_rpc(node: Arc<Node>, config: RpcConfig) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(config.max_request_body_bytes)
+        .max_response_body_size(config.max_response_body_bytes)
+        .max_connections(config.max_connections)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
+        .http_only()
+        .build();
+    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let addr = server.local_addr()?;
+    let handle = server.start(module(Rpc { node, max_log_blocks: config.max_log_blocks }));
+    tracing::info!(target: "node::rpc", %addr, "JSON-RPC listening");
+    Ok((addr, handle))
+}
+
+struct Rpc {
+    node: Arc<Node>,
+    max_log_blocks: u64,
+}
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+fn module(rpc: Rpc) -> RpcModule<Rpc> {
+    let mut module = RpcModule::new(rpc);
+    macro_rules! method {
+        ($name:literal, $handler:expr) => {
+            module
+                .register_blocking_method($name, move |params, rpc, _| $handler(&rpc, params))
+                .expect("method names are unique");
+        };
+    }
+    method!("eth_chainId", |rpc: &Rpc, _| -> RpcResult<U64> { Ok(U64::from(rpc.node.spec().chain_id)) });
+    method!("net_version", |rpc: &Rpc, _| -> RpcResult<String> { Ok(rpc.node.spec().chain_id.to_string()) });
+    method!("web3_clientVersion", |_: &Rpc, _| -> RpcResult<String> {
+        Ok(concat!("zkr-node/", env!("CARGO_PKG_VERSION")).to_string())
+    });
+    method!("eth_syncing", |_: &Rpc, _| -> RpcResult<bool> { Ok(false) });
+    method!("eth_blockNumber", |rpc: &Rpc, _| -> RpcResult<U64> { Ok(U64::from(rpc.node.head().number())) });
+    method!("eth_gasPrice", |rpc: &Rpc, _| -> RpcResult<U256> {
+        Ok(U256::from(u128::from(rpc.node.next_base_fee()) + SUGGESTED_PRIORITY_FEE))
+    });
+    method!("eth_maxPriorityFeePerGas", |_: &Rpc, _| -> RpcResult<U256> { Ok(U256::from(SUGGESTED_PRIORITY_FEE)) });
+    method!("eth_getBalance", |rpc: &Rpc, params: Params<'_>| -> RpcResult<U256> {
+        let (address, block) = address_and_block(&params)?;
+        rpc.latest_state_only(block)?;
+        Ok(rpc.node.account(&address).balance)
+    });
+    method!("eth_getTransactionCount", |rpc: &Rpc, params: Params<'_>| -> RpcResult<U64> {
+        let (address, block) = address_and_block(&params)?;
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return Ok(U64::from(rpc.node.pending_nonce(&address)));
+        }
+        rpc.latest_state_only(block)?;
+        Ok(U64::from(rpc.node.account(&address).nonce))
+    });
+    method!("eth_getCode", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Bytes> {
+        let (_, block) = address_and_block(&params)?;
+        rpc.latest_state_only(block)?;
+        // Accounts hold no code: contract creation is not executed in zk mode.
+        Ok(Bytes::new())
+    });
+    method!("eth_sendRawTransaction", |rpc: &Rpc, params: Params<'_>| -> RpcResult<B256> {
+        let raw: Bytes = params.one()?;
+        rpc.node.submit(&raw).map_err(|err| match err {
+            SubmitError::Rejected(err) => ErrorObject::owned(err.rpc_code(), err.to_string(), None::<()>),
+            SubmitError::Node(err) => internal(err),
+        })
+    });
+    method!("eth_call", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Bytes> {
+        let (request, block) = request_and_block(&params)?;
+        rpc.latest_state_only(block)?;
+        match rpc.simulate(request)? {
+            SimulationOutcome::Success { output, .. } => Ok(output),
+            SimulationOutcome::Revert { output } => Err(reverted(output)),
+            SimulationOutcome::Halt { reason } => Err(ErrorObject::owned(-32000, reason, None::<()>)),
+        }
+    });
+    method!("eth_estimateGas", |rpc: &Rpc, params: Params<'_>| -> RpcResult<U64> {
+        let (request, block) = request_and_block(&params)?;
+        rpc.latest_state_only(block)?;
+        match rpc.simulate(request)? {
+            SimulationOutcome::Success { gas_used, .. } => Ok(U64::from(gas_used)),
+            SimulationOutcome::Revert { output } => Err(reverted(output)),
+            SimulationOutcome::Halt { reason } => Err(ErrorObject::owned(-32000, reason, None::<()>)),
+        }
+    });
+    method!("eth_getBlockByNumber", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<RpcBlock>> {
+        let (tag, full): (BlockNumberOrTag, bool) = params.parse()?;
+        let block = rpc.node.block_by_number(rpc.number(tag)).map_err(internal)?;
+        Ok(block.map(|block| rpc_block(&block, full)))
+    });
+    method!("eth_getBlockByHash", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<RpcBlock>> {
+        let (hash, full): (B256, bool) = params.parse()?;
+        Ok(rpc.node.block_by_hash(&hash).map_err(internal)?.map(|block| rpc_block(&block, full)))
+    });
+    method!("eth_getTransactionByHash", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<RpcTransaction>> {
+        let hash: B256 = params.one()?;
+        Ok(match rpc.node.transaction(&hash).map_err(internal)? {
+            None => None,
+            Some(TxLookup::Pending(tx)) => Some(RpcTransaction::from_transaction(
+                Recovered::new_unchecked(tx.envelope.clone(), tx.sender),
+                TransactionInfo { hash: Some(tx.hash), ..Default::default() },
+            )),
+            Some(TxLookup::Included { block, index }) => Some(rpc_transaction(&block, index)),
+        })
+    });
+    method!("eth_getTransactionReceipt", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<TransactionReceipt>> {
+        let hash: B256 = params.one()?;
+        Ok(match rpc.node.transaction(&hash).map_err(internal)? {
+            Some(TxLookup::Included { block, index }) => Some(rpc_receipt(&block, index)),
+            _ => None,
+        })
+    });
+    method!("eth_getLogs", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Vec<RpcLog>> {
+        let filter: Filter = params.one()?;
+        rpc.logs(&filter)
+    });
+    method!("eth_feeHistory", |rpc: &Rpc, params: Params<'_>| -> RpcResult<FeeHistory> {
+        let mut seq = params.sequence();
+        let count: U64 = seq.next()?;
+        let newest: BlockNumberOrTag = seq.next()?;
+        let percentiles: Option<Vec<f64>> = seq.optional_next()?;
+        rpc.fee_history(count.to::<u64>(), newest, percentiles)
+    });
+    method!("rollup_getTransactionStatus", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Status>> {
+        let hash: B256 = params.one()?;
+        Ok(match rpc.node.transaction(&hash).map_err(internal)? {
+            None => None,
+            Some(TxLookup::Pending(_)) => Some(Status::Pending),
+            Some(TxLookup::Included { .. }) => Some(Status::Soft),
+        })
+    });
+    method!("rollup_getBlockStatus", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Status>> {
+        let tag: BlockNumberOrTag = params.one()?;
+        let exists = rpc.node.block_by_number(rpc.number(tag)).map_err(internal)?.is_some();
+        Ok(exists.then_some(Status::Soft))
+    });
+    module
+}
+
+/// Where a transaction or block stands on its way to finality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// In the pool, not yet in a block.
+    Pending,
+    /// In an L2 block (soft confirmation); not yet committed to L1.
+    Soft,
+    /// In a batch committed to L1, not yet proven.
+    Committed,
+    /// In a batch whose proof verified on L1.
+    Finalized,
+}
+
+impl Rpc {
+    fn number(&self, tag: BlockNumberOrTag) -> u64 {
+        match tag {
+            BlockNumberOrTag::Number(number) => number,
+            BlockNumberOrTag::Earliest => 0,
+            // Nothing is committed or proven on L1 by this node yet: its safe and finalized block is genesis.
+            BlockNumberOrTag::Safe | BlockNumberOrTag::Finalized => 0,
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => self.node.head().number(),
+        }
+    }
+
+    /// The node keeps the newest state only, like a pruned geth.
+    fn latest_state_only(&self, block: Option<BlockId>) -> RpcResult<()> {
+        let head = self.node.head();
+        let ok = match block {
+            None => true,
+            Some(BlockId::Number(tag)) => match tag {
+                BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => true,
+                other => self.number(other) == head.number(),
+            },
+            Some(BlockId::Hash(hash)) => hash.block_hash == head.hash,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ErrorObject::owned(
+                -32000,
+                "historical state not available: this node keeps the latest state",
+                None::<()>,
+            ))
+        }
+    }
+
+    fn simulate(&self, request: TransactionRequest) -> RpcResult<SimulationOutcome> {
+        let tx = TxEnv {
+            caller: request.from.unwrap_or_default(),
+            kind: request.to.unwrap_or(TxKind::Create),
+            value: request.value.unwrap_or_default(),
+            data: request.input.into_input().unwrap_or_default(),
+            gas_limit: request.gas.unwrap_or(self.node.spec().block_gas_limit),
+            gas_price: request.max_fee_per_gas.or(request.gas_price).unwrap_or_default(),
+            gas_priority_fee: request.max_priority_fee_per_gas,
+            chain_id: Some(self.node.spec().chain_id),
+            access_list: request.access_list.unwrap_or_default(),
+            tx_type: if request.max_fee_per_gas.is_some() { 2 } else { 0 },
+            ..Default::default()
+        };
+        self.node.simulate(tx).map_err(|err| match err {
+            SimulationError::Invalid(message) => ErrorObject::owned(-32000, message, None::<()>),
+            SimulationError::Evm(message) => ErrorObject::owned(-32603, message, None::<()>),
+        })
+    }
+
+    fn logs(&self, filter: &Filter) -> RpcResult<Vec<RpcLog>> {
+        let blocks: Vec<Block> = if let Some(hash) = filter.get_block_hash() {
+            self.node.block_by_hash(&hash).map_err(internal)?.into_iter().collect()
+        } else {
+            let head = self.node.head().number();
+            let from = filter.block_option.get_from_block().map_or(head, |tag| self.number(*tag));
+            let to = filter.block_option.get_to_block().map_or(head, |tag| self.number(*tag)).min(head);
+            if to >= from && to - from >= self.max_log_blocks {
+                return Err(ErrorObject::owned(
+                    -32005,
+                    format!("query exceeds max block range {}", self.max_log_blocks),
+                    None::<()>,
+                ));
+            }
+            let mut blocks = Vec::new();
+            for number in from..=to {
+                if let Some(block) = self.node.block_by_number(number).map_err(internal)?
+                    && filter.matches_bloom(block.header.logs_bloom)
+                {
+                    blocks.push(block);
+                }
+            }
+            blocks
+        };
+        let mut out = Vec::new();
+        for block in &blocks {
+            let mut log_index = 0u64;
+            for (index, receipt) in block.receipts.iter().enumerate() {
+                for log in receipt.logs() {
+                    if filter.matches(log) {
+                        out.push(rpc_log(block, index, log_index, log.clone()));
+                    }
+                    log_index += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn fee_history(
+        &self,
+        count: u64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        let newest = self.number(newest).min(self.node.head().number());
+        let count = count.clamp(1, MAX_FEE_HISTORY_BLOCKS).min(newest + 1);
+        let oldest = newest + 1 - count;
+        let mut history = FeeHistory { oldest_block: oldest, ..Default::default() };
+        let mut rewards = Vec::new();
+        let mut last = None;
+        for number in oldest..=newest {
+            let block =
+                self.node.block_by_number(number).map_err(internal)?.ok_or_else(|| internal("missing block"))?;
+            let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
+            history.base_fee_per_gas.push(u128::from(base_fee));
+            history.gas_used_ratio.push(block.header.gas_used as f64 / block.header.gas_limit as f64);
+            history.base_fee_per_blob_gas.push(0);
+            history.blob_gas_used_ratio.push(0.0);
+            if let Some(percentiles) = &percentiles {
+                rewards.push(block_rewards(&block, base_fee, percentiles));
+            }
+            last = Some(block);
+        }
+        let next = last.map_or(self.node.next_base_fee(), |block| block.next_base_fee(self.node.spec()));
+        history.base_fee_per_gas.push(u128::from(next));
+        history.base_fee_per_blob_gas.push(0);
+        history.reward = percentiles.map(|_| rewards);
+        Ok(history)
+    }
+}
+
+/// The priority fee per gas at each percentile of the block's gas, as eth_feeHistory defines it.
+fn block_rewards(block: &Block, base_fee: u64, percentiles: &[f64]) -> Vec<u128> {
+    let mut tips: Vec<(u128, u64)> = block
+        .transactions
+        .iter()
+        .zip(gas_used_per_tx(block))
+        .map(|(tx, gas)| (tx.envelope.effective_tip_per_gas(base_fee).unwrap_or_default(), gas))
+        .collect();
+    tips.sort_unstable();
+    percentiles
+        .iter()
+        .map(|percentile| {
+            let threshold = (block.header.gas_used as f64 * percentile / 100.0) as u64;
+            let mut cumulative = 0;
+            tips.iter()
+                .find(|(_, gas)| {
+                    cumulative += gas;
+                    cumulative >= threshold
+                })
+                .or(tips.last())
+                .map_or(0, |(tip, _)| *tip)
+        })
+        .collect()
+}
+
+fn gas_used_per_tx(block: &Block) -> Vec<u64> {
+    let mut previous = 0;
+    block
+        .receipts
+        .iter()
+        .map(|receipt| {
+            let cumulative = receipt.cumulative_gas_used();
+            let used = cumulative - previous;
+            previous = cumulative;
+            used
+        })
+        .collect()
+}
+
+fn rpc_block(block: &Block, full: bool) -> RpcBlock {
+    let header = RpcHeader::from_consensus(Sealed::new_unchecked(block.header.clone(), block.hash), None, None);
+    let transactions = if full {
+        BlockTransactions::Full((0..block.transactions.len()).map(|index| rpc_transaction(block, index)).collect())
+    } else {
+        BlockTransactions::Hashes(block.transactions.iter().map(|tx| *tx.envelope.tx_hash()).collect())
+    };
+    RpcBlock::new(header, transactions)
+}
+
+fn rpc_transaction(block: &Block, index: usize) -> RpcTransaction {
+    let tx = &block.transactions[index];
+    RpcTransaction::from_transaction(
+        Recovered::new_unchecked(tx.envelope.clone(), tx.sender),
+        TransactionInfo {
+            hash: Some(*tx.envelope.tx_hash()),
+            index: Some(index as u64),
+            block_hash: Some(block.hash),
+            block_number: Some(block.number()),
+            base_fee: block.header.base_fee_per_gas,
+            block_timestamp: Some(block.header.timestamp),
+        },
+    )
+}
+
+fn rpc_log(block: &Block, tx_index: usize, log_index: u64, log: alloy::primitives::Log) -> RpcLog {
+    RpcLog {
+        inner: log,
+        block_hash: Some(block.hash),
+        block_number: Some(block.number()),
+        block_timestamp: Some(block.header.timestamp),
+        transaction_hash: Some(*block.transactions[tx_index].envelope.tx_hash()),
+        transaction_index: Some(tx_index as u64),
+        log_index: Some(log_index),
+        removed: false,
+    }
+}
+
+fn rpc_receipt(block: &Block, index: usize) -> TransactionReceipt {
+    let tx = &block.transactions[index];
+    let receipt = &block.receipts[index];
+    let gas_used = gas_used_per_tx(block)[index];
+    let first_log_index: usize = block.receipts[..index].iter().map(|r| r.logs().len()).sum();
+    let logs = receipt
+        .logs()
+        .iter()
+        .enumerate()
+        .map(|(i, log)| rpc_log(block, index, (first_log_index + i) as u64, log.clone()))
+        .collect();
+    let inner = ReceiptEnvelope::from_typed(
+        TxType::try_from(tx.envelope.ty()).unwrap_or(TxType::Legacy),
+        ReceiptWithBloom {
+            receipt: Receipt {
+                status: receipt.status().into(),
+                cumulative_gas_used: receipt.cumulative_gas_used(),
+                logs,
+            },
+            logs_bloom: *receipt.logs_bloom(),
+        },
+    );
+    TransactionReceipt {
+        inner,
+        transaction_hash: *tx.envelope.tx_hash(),
+        transaction_index: Some(index as u64),
+        block_hash: Some(block.hash),
+        block_number: Some(block.number()),
+        gas_used,
+        effective_gas_price: tx.envelope.effective_gas_price(block.header.base_fee_per_gas),
+        blob_gas_used: None,
+        blob_gas_price: None,
+        from: tx.sender,
+        to: tx.envelope.to(),
+        contract_address: None,
+    }
+}
+
+fn address_and_block(params: &Params<'_>) -> RpcResult<(Address, Option<BlockId>)> {
+    let mut seq = params.sequence();
+    Ok((seq.next()?, seq.optional_next()?))
+}
+
+fn request_and_block(params: &Params<'_>) -> RpcResult<(TransactionRequest, Option<BlockId>)> {
+    let mut seq = params.sequence();
+    Ok((seq.next()?, seq.optional_next()?))
+}
+
+fn reverted(output: Bytes) -> ErrorObjectOwned {
+    ErrorObject::owned(3, "execution reverted", Some(output))
+}
+
+fn internal(err: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObject::owned(-32603, err.to_string(), None::<()>)
+}
+
+impl From<NodeError> for ErrorObjectOwned {
+    fn from(err: NodeError) -> Self {
+        internal(err)
+    }
+}
