@@ -10,7 +10,7 @@ use alloy::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{BlockContext, BlockExecution, ChainSpec};
+use crate::{BlockContext, BlockExecution, ChainSpec, Deposit};
 
 /// A transaction in a block, with its sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,12 @@ pub struct Block {
     pub transactions: Vec<BlockTx>,
     /// One receipt per transaction.
     pub receipts: Vec<ReceiptEnvelope<Log>>,
+    /// L1 deposits credited at the start of this block, in queue order.
+    pub deposits: Vec<Deposit>,
+    /// Deposits credited up to and including this block.
+    pub deposit_count: u64,
+    /// The deposit hash chain value after this block (also the header's `mix_hash`).
+    pub deposit_hash: B256,
 }
 
 impl Block {
@@ -46,7 +52,7 @@ impl Block {
             base_fee_per_gas: Some(spec.initial_base_fee),
             ..Default::default()
         };
-        Self::seal(header, Vec::new(), Vec::new())
+        Self::seal(header, Vec::new(), Vec::new(), Vec::new(), 0)
     }
 
     /// The block built on `parent` from an execution, with the state root after it.
@@ -54,6 +60,7 @@ impl Block {
         spec: &ChainSpec,
         parent: &Self,
         context: &BlockContext,
+        deposits: Vec<Deposit>,
         execution: &BlockExecution,
         state_root: B256,
     ) -> Self {
@@ -80,14 +87,23 @@ impl Block {
             gas_used: execution.gas_used,
             timestamp: context.timestamp,
             base_fee_per_gas: Some(context.base_fee),
+            mix_hash: deposits.last().map_or(parent.deposit_hash, |deposit| deposit.queue_hash),
             ..Default::default()
         };
-        Self::seal(header, transactions, receipts)
+        let deposit_count = parent.deposit_count + deposits.len() as u64;
+        Self::seal(header, transactions, receipts, deposits, deposit_count)
     }
 
-    fn seal(header: Header, transactions: Vec<BlockTx>, receipts: Vec<ReceiptEnvelope<Log>>) -> Self {
+    fn seal(
+        header: Header,
+        transactions: Vec<BlockTx>,
+        receipts: Vec<ReceiptEnvelope<Log>>,
+        deposits: Vec<Deposit>,
+        deposit_count: u64,
+    ) -> Self {
         let hash = header.hash_slow();
-        Self { header, hash, transactions, receipts }
+        let deposit_hash = header.mix_hash;
+        Self { header, hash, transactions, receipts, deposits, deposit_count, deposit_hash }
     }
 
     /// The block number.

@@ -48,6 +48,36 @@ pub struct NodeConfig {
     pub sequencer: SequencerSection,
     /// JSON-RPC server.
     pub rpc: RpcSection,
+    /// The L1 to follow for deposits; without it the node runs without a bridge.
+    pub l1: Option<L1Section>,
+}
+
+/// `[l1]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct L1Section {
+    /// L1 JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The deployment file written by `zkr-deploy` (addresses and deployment block).
+    pub deployment: PathBuf,
+    /// Blocks a deposit must be buried under before it is credited.
+    pub confirmations: u64,
+    /// Milliseconds between polls of L1.
+    pub poll_interval_ms: u64,
+    /// Most L1 blocks per `eth_getLogs` request.
+    pub max_block_range: u64,
+}
+
+impl Default for L1Section {
+    fn default() -> Self {
+        Self {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            deployment: PathBuf::from("deployments/l1.json"),
+            confirmations: 2,
+            poll_interval_ms: 1_000,
+            max_block_range: 2_000,
+        }
+    }
 }
 
 /// `[chain]`: see [`ChainSpec`].
@@ -115,6 +145,7 @@ impl Default for NodeConfig {
             chain: ChainSection::default(),
             sequencer: SequencerSection::default(),
             rpc: RpcSection::default(),
+            l1: None,
         }
     }
 }
@@ -195,6 +226,19 @@ impl NodeConfig {
             max_connections: rpc.max_connections,
             max_log_blocks: rpc.max_log_blocks,
         }
+    }
+
+    /// The L1 watcher's settings, reading the deployment file named in `[l1]`.
+    pub fn l1_config(&self) -> Option<Result<crate::L1Config, zkr_contracts::Error>> {
+        let l1 = self.l1.as_ref()?;
+        Some(zkr_contracts::Deployment::load(&l1.deployment).map(|deployment| crate::L1Config {
+            rpc_url: l1.rpc_url.clone(),
+            portal: deployment.portal,
+            from_block: deployment.deployment_block,
+            confirmations: l1.confirmations,
+            poll_interval: Duration::from_millis(l1.poll_interval_ms.max(1)),
+            max_block_range: l1.max_block_range,
+        }))
     }
 
     /// Interval between blocks.

@@ -10,6 +10,7 @@
 
 mod admission;
 mod block;
+mod bridge;
 mod config;
 mod error;
 mod executor;
@@ -22,7 +23,8 @@ mod storage;
 
 pub use admission::{PooledTx, TX_BASE_GAS, check_sender, decode, intrinsic_gas};
 pub use block::{Block, BlockTx};
-pub use config::{ChainSection, ModeName, NodeConfig, RpcSection, SequencerSection};
+pub use bridge::{BridgeError, Deposit, L1Config, watch_deposits};
+pub use config::{ChainSection, L1Section, ModeName, NodeConfig, RpcSection, SequencerSection};
 pub use error::TxError;
 pub use executor::{
     BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SimulationError, SimulationOutcome, SkipReason,

@@ -1,17 +1,18 @@
 //! The node's core: chain state, pool and storage behind one lock, with the operations the sequencer and the
 //! JSON-RPC server call.
 
-use std::{path::Path, sync::Mutex};
+use std::{collections::BTreeMap, path::Path, sync::Mutex};
 
 use alloy::{
     consensus::Transaction,
     primitives::{Address, B256},
 };
+use zkr_contracts::protocol::deposit_queue_hash;
 use zkr_state::{Account, AccountTree, field::fr_to_b256};
 
 use crate::{
-    Block, BlockContext, ChainSpec, ExecutionError, Pool, PooledTx, SimulationError, SimulationOutcome, SkipReason,
-    Store, StoreError, TxError, check_sender, decode, execute_block, simulate,
+    Block, BlockContext, ChainSpec, Deposit, ExecutionError, Pool, PooledTx, SimulationError, SimulationOutcome,
+    SkipReason, Store, StoreError, TxError, check_sender, decode, execute_block, simulate,
 };
 
 /// Name of the database file in the data directory.
@@ -19,6 +20,8 @@ pub const DB_FILE: &str = "node.redb";
 
 /// Most transactions considered for one block.
 const MAX_BLOCK_TXS: usize = 10_000;
+/// Most deposits credited in one block.
+const MAX_BLOCK_DEPOSITS: usize = 1_000;
 
 /// A replacement must raise both fee fields by at least this many percent (geth's default).
 const REPLACEMENT_BUMP_PERCENT: u128 = 10;
@@ -76,6 +79,8 @@ struct State {
     tree: AccountTree,
     pool: Pool,
     head: Block,
+    /// Confirmed L1 deposits not yet credited, by nonce.
+    deposits: BTreeMap<u64, Deposit>,
 }
 
 /// The node.
@@ -125,7 +130,8 @@ impl Node {
             }
         };
 
-        let node = Self { spec, store, state: Mutex::new(State { tree, pool: Pool::new(), head }) };
+        let node =
+            Self { spec, store, state: Mutex::new(State { tree, pool: Pool::new(), head, deposits: BTreeMap::new() }) };
         node.restore_pool()?;
         Ok(node)
     }
@@ -201,9 +207,10 @@ impl Node {
     /// in-memory state is ahead of the disk and the node must stop (a restart resumes from the disk).
     pub fn produce_block(&self, timestamp: u64) -> Result<Option<Block>, NodeError> {
         let mut state = self.lock();
-        let State { tree, pool, head } = &mut *state;
+        let State { tree, pool, head, deposits: queued } = &mut *state;
+        let deposits = next_deposits(queued, head)?;
         let candidates = pool.best(|sender| tree.get(sender).map_or(0, |a| a.nonce), MAX_BLOCK_TXS);
-        if candidates.is_empty() {
+        if candidates.is_empty() && deposits.is_empty() {
             return Ok(None);
         }
         let context = BlockContext {
@@ -212,9 +219,16 @@ impl Node {
             timestamp: timestamp.max(head.header.timestamp),
             base_fee: head.next_base_fee(&self.spec),
         };
+        // Deposits first: they were paid for on L1 before anything in this block.
+        for deposit in &deposits {
+            let mut account = tree.get(&deposit.to).copied().unwrap_or_default();
+            account.balance += deposit.value;
+            tree.set(deposit.to, account)?;
+            queued.remove(&deposit.nonce);
+        }
         let execution = execute_block(tree, &self.spec, &context, candidates)?;
         let root = fr_to_b256(&tree.root()?);
-        let block = Block::build(&self.spec, head, &context, &execution, root);
+        let block = Block::build(&self.spec, head, &context, deposits, &execution, root);
         self.store.commit_block(&block, &tree.take_changed())?;
 
         let mut dropped = Vec::new();
@@ -241,6 +255,17 @@ impl Node {
         );
         *head = block.clone();
         Ok(Some(block))
+    }
+
+    /// Hands confirmed L1 deposits to the sequencer; already credited or already queued ones are ignored.
+    pub fn queue_deposits(&self, deposits: impl IntoIterator<Item = Deposit>) {
+        let mut state = self.lock();
+        let credited = state.head.deposit_count;
+        for deposit in deposits {
+            if deposit.nonce >= credited {
+                state.deposits.entry(deposit.nonce).or_insert(deposit);
+            }
+        }
     }
 
     /// The newest block.
@@ -311,6 +336,26 @@ impl Node {
         // state is still usable.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The queued deposits that continue the chain after `head`, in order, each checked against the hash chain.
+fn next_deposits(queued: &BTreeMap<u64, Deposit>, head: &Block) -> Result<Vec<Deposit>, NodeError> {
+    let mut hash = head.deposit_hash;
+    let mut out = Vec::new();
+    for (expected, deposit) in (head.deposit_count..).zip(queued.range(head.deposit_count..).map(|(_, d)| d)) {
+        if deposit.nonce != expected || out.len() == MAX_BLOCK_DEPOSITS {
+            break;
+        }
+        hash = deposit_queue_hash(hash, deposit.nonce, deposit.from, deposit.to, deposit.value);
+        if hash != deposit.queue_hash {
+            return Err(NodeError::Inconsistent(format!(
+                "deposit {}: L1 reports queue hash {}, the node computes {hash}",
+                deposit.nonce, deposit.queue_hash
+            )));
+        }
+        out.push(*deposit);
+    }
+    Ok(out)
 }
 
 /// Whether `new` may replace `old`: both the fee cap and the tip must rise by the bump.

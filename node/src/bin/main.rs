@@ -4,7 +4,7 @@ use std::{path::PathBuf, sync::Arc};
 
 use clap::Parser;
 use eyre::WrapErr;
-use zkr_node::{Node, NodeConfig, run_sequencer, start_rpc};
+use zkr_node::{Node, NodeConfig, run_sequencer, start_rpc, watch_deposits};
 
 /// Runs the L2 node: sequencer, execution and JSON-RPC.
 #[derive(Debug, Parser)]
@@ -52,6 +52,11 @@ async fn main() -> eyre::Result<()> {
     tracing::info!(%addr, chain_id = node.spec().chain_id, "node ready");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    if let Some(l1) = config.l1_config() {
+        let l1 = l1.wrap_err("reading the L1 deployment file")?;
+        tracing::info!(portal = %l1.portal, from_block = l1.from_block, "following L1 deposits");
+        tokio::spawn(watch_deposits(node.clone(), l1, shutdown_rx.clone()));
+    }
     let sequencer = tokio::spawn(run_sequencer(node.clone(), config.block_time(), shutdown_rx));
     tokio::select! {
         result = tokio::signal::ctrl_c() => result?,

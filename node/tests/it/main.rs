@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admission;
+mod bridge;
 mod execution;
 mod node;
 mod restart;

@@ -182,10 +182,15 @@ async fn bad_transactions_get_standard_errors_and_leave_the_node_healthy() {
     let err = client.request::<_, B256>("eth_sendRawTransaction", ("not hex",)).await.unwrap_err();
     assert!(matches!(&err, RpcError::ErrorResp(p) if p.code == -32602), "{err:?}");
 
-    // A request over the body limit is refused before it is parsed.
+    // A request over the body limit is refused before it is parsed: with -32007 (HTTP 413) when the server reads
+    // far enough to answer, or by closing the connection while the client is still writing the body.
     let huge = Bytes::from(vec![0xab; 2 * 1024 * 1024]);
     let err = client.request::<_, B256>("eth_sendRawTransaction", (huge,)).await.unwrap_err();
-    assert!(matches!(&err, RpcError::ErrorResp(p) if p.code == -32007) || err.to_string().contains("413"), "{err:?}");
+    match &err {
+        RpcError::ErrorResp(payload) => assert_eq!(payload.code, -32007, "{err:?}"),
+        RpcError::Transport(_) => {}
+        other => panic!("oversized request not refused as such: {other:?}"),
+    }
 
     // Nothing bad entered the pool, and the node still serves.
     assert_eq!(node.node.pool_size(), 0);
