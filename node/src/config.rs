@@ -50,6 +50,8 @@ pub struct NodeConfig {
     pub rpc: RpcSection,
     /// The L1 to follow for deposits; without it the node runs without a bridge.
     pub l1: Option<L1Section>,
+    /// Address to serve Prometheus metrics on (`/metrics`); none serves no metrics.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `[l1]`.
@@ -146,6 +148,7 @@ impl Default for NodeConfig {
             sequencer: SequencerSection::default(),
             rpc: RpcSection::default(),
             l1: None,
+            metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
         }
     }
 }

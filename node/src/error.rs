@@ -103,4 +103,27 @@ impl TxError {
     pub const fn rpc_code(&self) -> i32 {
         -32000
     }
+
+    /// A short fixed name of the rejection, for metric labels.
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::Oversized { .. } => "oversized",
+            Self::UnsupportedType(_) => "unsupported_type",
+            Self::NotReplayProtected => "not_replay_protected",
+            Self::WrongChainId { .. } => "wrong_chain_id",
+            Self::InvalidSignature(_) => "invalid_signature",
+            Self::TipAboveFeeCap => "tip_above_fee_cap",
+            Self::FeeCapTooLow { .. } => "fee_cap_too_low",
+            Self::ExceedsBlockGasLimit => "exceeds_block_gas_limit",
+            Self::IntrinsicGasTooLow { .. } => "intrinsic_gas_too_low",
+            Self::NonceTooLow { .. } => "nonce_too_low",
+            Self::NonceTooHigh { .. } => "nonce_too_high",
+            Self::InsufficientFunds { .. } => "insufficient_funds",
+            Self::CreateNotSupported => "create_not_supported",
+            Self::CallNotSupported(_) => "call_not_supported",
+            Self::AlreadyKnown => "already_known",
+            Self::ReplacementUnderpriced => "replacement_underpriced",
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod bridge;
 mod config;
 mod error;
 mod executor;
+pub mod metrics;
 mod node;
 mod pool;
 mod rpc;

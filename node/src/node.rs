@@ -166,6 +166,18 @@ impl Node {
 
     /// Admits a raw transaction into the pool and returns its hash once it is durably stored.
     pub fn submit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        let result = self.admit(raw);
+        match &result {
+            Ok(_) => metrics::counter!(crate::metrics::TX_ACCEPTED).increment(1),
+            Err(SubmitError::Rejected(err)) => {
+                metrics::counter!(crate::metrics::TX_REJECTED, "reason" => err.reason()).increment(1);
+            }
+            Err(SubmitError::Node(_)) => {}
+        }
+        result
+    }
+
+    fn admit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let mut state = self.lock();
         let tx = decode(raw, &self.spec, state.head.next_base_fee(&self.spec))?;
         if state.pool.contains(&tx.hash) || self.store.tx_location(&tx.hash)?.is_some() {
@@ -197,6 +209,7 @@ impl Node {
         self.store.add_pooled(tx.hash, raw, replaced)?;
         let hash = tx.hash;
         state.pool.insert(tx);
+        metrics::gauge!(crate::metrics::POOL).set(state.pool.len() as f64);
         tracing::debug!(target: "node::pool", %hash, "transaction accepted");
         Ok(hash)
     }
@@ -206,6 +219,7 @@ impl Node {
     /// The block is durable when this returns: its receipts are the soft confirmation. If storing fails, the
     /// in-memory state is ahead of the disk and the node must stop (a restart resumes from the disk).
     pub fn produce_block(&self, timestamp: u64) -> Result<Option<Block>, NodeError> {
+        let started = std::time::Instant::now();
         let mut state = self.lock();
         let State { tree, pool, head, deposits: queued } = &mut *state;
         let deposits = next_deposits(queued, head)?;
@@ -254,6 +268,13 @@ impl Node {
             "block produced"
         );
         *head = block.clone();
+        metrics::histogram!(crate::metrics::BLOCK_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::histogram!(crate::metrics::BLOCK_TXS).record(block.transactions.len() as f64);
+        metrics::counter!(crate::metrics::BLOCKS).increment(1);
+        metrics::counter!(crate::metrics::GAS_USED).increment(block.header.gas_used);
+        metrics::counter!(crate::metrics::DEPOSITS).increment(block.deposits.len() as u64);
+        metrics::gauge!(crate::metrics::HEAD).set(block.number() as f64);
+        metrics::gauge!(crate::metrics::POOL).set(pool.len() as f64);
         Ok(Some(block))
     }
 

@@ -19,6 +19,9 @@ struct Args {
     /// JSON-RPC listen address (overrides the configuration).
     #[arg(long = "rpc.addr")]
     rpc_addr: Option<std::net::SocketAddr>,
+    /// Prometheus metrics address (overrides the configuration).
+    #[arg(long = "metrics.addr")]
+    metrics_addr: Option<std::net::SocketAddr>,
     /// Milliseconds between blocks (overrides the configuration).
     #[arg(long = "sequencer.block-time-ms")]
     block_time_ms: Option<u64>,
@@ -39,6 +42,13 @@ async fn main() -> eyre::Result<()> {
     }
     if let Some(ms) = args.block_time_ms {
         config.sequencer.block_time_ms = ms;
+    }
+    if let Some(addr) = args.metrics_addr {
+        config.metrics_addr = Some(addr);
+    }
+    if let Some(addr) = config.metrics_addr {
+        zkr_node::metrics::install_prometheus(addr).wrap_err("starting the metrics endpoint")?;
+        tracing::info!(%addr, "metrics at /metrics");
     }
 
     let node = Arc::new(

@@ -28,11 +28,12 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn_node(config: &std::path::Path, port: u16) -> Process {
+fn spawn_node(config: &std::path::Path, port: u16, metrics_port: u16) -> Process {
     let child = Command::new(env!("CARGO_BIN_EXE_zkr-node"))
         .arg("--config")
         .arg(config)
         .args(["--rpc.addr", &format!("127.0.0.1:{port}")])
+        .args(["--metrics.addr", &format!("127.0.0.1:{metrics_port}")])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -65,7 +66,8 @@ async fn kill_9_loses_no_accepted_transaction() {
 
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let node = spawn_node(&config, port);
+    let metrics_port = free_port();
+    let node = spawn_node(&config, port, metrics_port);
     wait_ready(&url).await;
 
     // Submit for a while, then kill -9 with blocks being produced and transactions still arriving.
@@ -83,7 +85,7 @@ async fn kill_9_loses_no_accepted_transaction() {
     }
     drop(node); // SIGKILL, no chance to flush anything
 
-    let node = spawn_node(&config, port);
+    let node = spawn_node(&config, port, metrics_port);
     wait_ready(&url).await;
     let provider = ProviderBuilder::new().connect_http(url.parse().unwrap());
     for hash in &accepted {
@@ -100,5 +102,20 @@ async fn kill_9_loses_no_accepted_transaction() {
     for sender in &senders {
         assert_eq!(provider.get_transaction_count(sender.address()).await.unwrap(), 15);
     }
+
+    // The restarted process serves Prometheus metrics, histograms with explicit buckets included.
+    let metrics = http_get(metrics_port, "/metrics");
+    assert!(metrics.contains("zkr_node_blocks_total"), "{metrics}");
+    assert!(metrics.contains("zkr_node_block_production_seconds_bucket{le=\"0.005\"}"), "{metrics}");
+    assert!(metrics.contains("zkr_node_head_block"), "{metrics}");
     drop(node);
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }

@@ -1,0 +1,58 @@
+//! Prometheus metrics of the node.
+//!
+//! Names carry their `zkr_node_` prefix in the code (the exporter has no global prefix option); units are base units
+//! (`_seconds`) and latencies are histograms with explicit buckets, so they aggregate across nodes. Labels are bounded:
+//! the rejection `reason` is one of [`crate::TxError::reason`]'s fixed values.
+
+use std::net::SocketAddr;
+
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
+
+/// Transactions accepted into the pool.
+pub const TX_ACCEPTED: &str = "zkr_node_transactions_accepted_total";
+/// Transactions refused at submission, by `reason`.
+pub const TX_REJECTED: &str = "zkr_node_transactions_rejected_total";
+/// Blocks produced.
+pub const BLOCKS: &str = "zkr_node_blocks_total";
+/// Number of the newest block.
+pub const HEAD: &str = "zkr_node_head_block";
+/// Time to execute, hash and store one block.
+pub const BLOCK_SECONDS: &str = "zkr_node_block_production_seconds";
+/// Transactions per block.
+pub const BLOCK_TXS: &str = "zkr_node_block_transactions";
+/// Gas used by blocks.
+pub const GAS_USED: &str = "zkr_node_gas_used_total";
+/// Transactions waiting in the pool.
+pub const POOL: &str = "zkr_node_pool_transactions";
+/// L1 deposits credited on L2.
+pub const DEPOSITS: &str = "zkr_node_deposits_credited_total";
+
+/// Serves the metrics at `http://addr/metrics`. Must be called inside a tokio runtime.
+pub fn install_prometheus(addr: SocketAddr) -> Result<(), BuildError> {
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(BLOCK_TXS.into()),
+            &[0.0, 1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0],
+        )?
+        .install()?;
+    describe();
+    Ok(())
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(TX_ACCEPTED, "Transactions accepted into the pool");
+    describe_counter!(TX_REJECTED, "Transactions refused at submission, by reason");
+    describe_counter!(BLOCKS, "Blocks produced");
+    describe_gauge!(HEAD, "Number of the newest block");
+    describe_histogram!(BLOCK_SECONDS, metrics::Unit::Seconds, "Time to execute, hash and store a block");
+    describe_histogram!(BLOCK_TXS, "Transactions per block");
+    describe_counter!(GAS_USED, "Gas used by produced blocks");
+    describe_gauge!(POOL, "Transactions waiting in the pool");
+    describe_counter!(DEPOSITS, "L1 deposits credited on L2");
+}
