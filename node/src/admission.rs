@@ -8,7 +8,7 @@ use alloy::{
 };
 use zkr_state::Account;
 
-use crate::{ChainSpec, ExecutionMode, TxError};
+use crate::{ChainSpec, ExecutionMode, TxError, WITHDRAWAL_ADDRESS};
 
 /// Intrinsic gas of a call (EIP-2028 calldata and EIP-2930 access list costs come on top).
 pub const TX_BASE_GAS: u64 = 21_000;
@@ -80,6 +80,9 @@ pub fn decode(raw: &[u8], spec: &ChainSpec, base_fee: u64) -> Result<PooledTx, T
     }
     if spec.mode == ExecutionMode::Zk {
         check_zk_scope(&envelope)?;
+    }
+    if envelope.to() == Some(WITHDRAWAL_ADDRESS) && envelope.value().is_zero() {
+        return Err(TxError::ZeroWithdrawal);
     }
     let hash = *envelope.tx_hash();
     Ok(PooledTx { envelope, sender, hash, encoded: Bytes::copy_from_slice(raw) })

@@ -10,7 +10,9 @@ use alloy::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{BlockContext, BlockExecution, ChainSpec, Deposit};
+use zkr_contracts::protocol::WithdrawalTree;
+
+use crate::{BlockContext, BlockExecution, ChainSpec, Deposit, WithdrawalRecord};
 
 /// A transaction in a block, with its sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +40,12 @@ pub struct Block {
     pub deposit_count: u64,
     /// The deposit hash chain value after this block (also the header's `mix_hash`).
     pub deposit_hash: B256,
+    /// Withdrawals made in this block, in order.
+    pub withdrawals: Vec<WithdrawalRecord>,
+    /// Withdrawals made up to and including this block.
+    pub withdrawal_count: u64,
+    /// Root of this block's withdrawal tree (the Portal's format).
+    pub withdrawal_root: B256,
 }
 
 impl Block {
@@ -52,7 +60,7 @@ impl Block {
             base_fee_per_gas: Some(spec.initial_base_fee),
             ..Default::default()
         };
-        Self::seal(header, Vec::new(), Vec::new(), Vec::new(), 0)
+        Self::seal(header, Vec::new(), Vec::new(), Vec::new(), 0, Vec::new(), 0)
     }
 
     /// The block built on `parent` from an execution, with the state root after it.
@@ -91,7 +99,16 @@ impl Block {
             ..Default::default()
         };
         let deposit_count = parent.deposit_count + deposits.len() as u64;
-        Self::seal(header, transactions, receipts, deposits, deposit_count)
+        let withdrawal_count = parent.withdrawal_count + execution.withdrawals.len() as u64;
+        Self::seal(
+            header,
+            transactions,
+            receipts,
+            deposits,
+            deposit_count,
+            execution.withdrawals.clone(),
+            withdrawal_count,
+        )
     }
 
     fn seal(
@@ -100,10 +117,29 @@ impl Block {
         receipts: Vec<ReceiptEnvelope<Log>>,
         deposits: Vec<Deposit>,
         deposit_count: u64,
+        withdrawals: Vec<WithdrawalRecord>,
+        withdrawal_count: u64,
     ) -> Self {
         let hash = header.hash_slow();
         let deposit_hash = header.mix_hash;
-        Self { header, hash, transactions, receipts, deposits, deposit_count, deposit_hash }
+        let withdrawal_root = withdrawal_tree(&withdrawals).root();
+        Self {
+            header,
+            hash,
+            transactions,
+            receipts,
+            deposits,
+            deposit_count,
+            deposit_hash,
+            withdrawals,
+            withdrawal_count,
+            withdrawal_root,
+        }
+    }
+
+    /// This block's withdrawal tree.
+    pub fn withdrawal_tree(&self) -> WithdrawalTree {
+        withdrawal_tree(&self.withdrawals)
     }
 
     /// The block number.
@@ -117,4 +153,8 @@ impl Block {
         calc_next_block_base_fee(self.header.gas_used, self.header.gas_limit, base_fee, BaseFeeParams::ethereum())
             .max(spec.min_base_fee)
     }
+}
+
+fn withdrawal_tree(withdrawals: &[WithdrawalRecord]) -> WithdrawalTree {
+    WithdrawalTree::new(withdrawals.iter().map(|record| record.withdrawal.leaf()))
 }

@@ -90,6 +90,9 @@ pub enum TxError {
     /// Calldata or a call to a precompile, refused in zk mode.
     #[error("contract calls are not supported in zk mode: the validity proof covers value transfers only ({0})")]
     CallNotSupported(&'static str),
+    /// A withdrawal must move value.
+    #[error("withdrawal of zero value")]
+    ZeroWithdrawal,
     /// The same transaction is already in the pool or the chain.
     #[error("already known")]
     AlreadyKnown,
@@ -122,6 +125,7 @@ impl TxError {
             Self::InsufficientFunds { .. } => "insufficient_funds",
             Self::CreateNotSupported => "create_not_supported",
             Self::CallNotSupported(_) => "call_not_supported",
+            Self::ZeroWithdrawal => "zero_withdrawal",
             Self::AlreadyKnown => "already_known",
             Self::ReplacementUnderpriced => "replacement_underpriced",
         }

@@ -22,7 +22,9 @@ use revm::{
 };
 use zkr_state::{Account, AccountTree};
 
-use crate::{ChainSpec, PooledTx};
+use zkr_contracts::protocol::Withdrawal;
+
+use crate::{ChainSpec, PooledTx, WITHDRAWAL_ADDRESS};
 
 /// The hard fork rules the node executes under. Prague rather than revm's default Osaka: Osaka's per-transaction gas
 /// cap (EIP-7825) is not part of the rules the proof states.
@@ -70,11 +72,23 @@ pub enum SkipReason {
     Invalid(String),
 }
 
+/// A withdrawal made by a transaction of the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalRecord {
+    /// The withdrawal, as the Portal will pay it.
+    pub withdrawal: Withdrawal,
+    /// The transaction that made it.
+    pub tx_hash: B256,
+}
+
 /// The result of executing a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockExecution {
     /// Included transactions in order.
     pub executed: Vec<ExecutedTx>,
+    /// Withdrawals made by them, in order, numbered from the chain's withdrawal count.
+    pub withdrawals: Vec<WithdrawalRecord>,
     /// Transactions left out.
     pub skipped: Vec<SkippedTx>,
     /// Total gas used.
@@ -93,11 +107,13 @@ pub enum ExecutionError {
 }
 
 /// Executes `txs` in order on top of `tree`, skipping those that do not fit or are no longer valid, and writes every
-/// included transaction's changes to the tree.
+/// included transaction's changes to the tree. Withdrawals are numbered from `withdrawal_count`, the number made
+/// before this block.
 pub fn execute_block(
     tree: &mut AccountTree,
     spec: &ChainSpec,
     block: &BlockContext,
+    withdrawal_count: u64,
     txs: impl IntoIterator<Item = PooledTx>,
 ) -> Result<BlockExecution, ExecutionError> {
     let block_env = BlockEnv {
@@ -111,7 +127,7 @@ pub fn execute_block(
     let mut cfg = CfgEnv::new_with_spec(SPEC_ID);
     cfg.chain_id = spec.chain_id;
 
-    let mut out = BlockExecution { executed: Vec::new(), skipped: Vec::new(), gas_used: 0 };
+    let mut out = BlockExecution { executed: Vec::new(), withdrawals: Vec::new(), skipped: Vec::new(), gas_used: 0 };
     for tx in txs {
         if out.gas_used + tx.envelope.gas_limit() > spec.block_gas_limit {
             out.skipped.push(SkippedTx { tx, reason: SkipReason::BlockFull });
@@ -138,6 +154,15 @@ pub fn execute_block(
         let gas_used = outcome.result.tx_gas_used();
         out.gas_used += gas_used;
         let success = outcome.result.is_success();
+        if success && tx.envelope.to() == Some(WITHDRAWAL_ADDRESS) && !tx.envelope.value().is_zero() {
+            let withdrawal = Withdrawal {
+                nonce: withdrawal_count + out.withdrawals.len() as u64,
+                from: tx.sender,
+                to: tx.sender,
+                value: tx.envelope.value(),
+            };
+            out.withdrawals.push(WithdrawalRecord { withdrawal, tx_hash: tx.hash });
+        }
         let logs = match outcome.result {
             ExecutionResult::Success { logs, .. } => logs,
             _ => Vec::new(),
@@ -191,7 +216,8 @@ fn apply_changes(
 
     for address in order {
         let Some(change) = changes.remove(&address) else { continue };
-        if !change.is_touched() {
+        // Value sent to the withdrawal address leaves L2 (see `WITHDRAWAL_ADDRESS`): it never gets a leaf.
+        if !change.is_touched() || address == WITHDRAWAL_ADDRESS {
             continue;
         }
         let account = Account { nonce: change.info.nonce, balance: change.info.balance };

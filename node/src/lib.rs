@@ -29,11 +29,11 @@ pub use config::{ChainSection, L1Section, ModeName, NodeConfig, RpcSection, Sequ
 pub use error::TxError;
 pub use executor::{
     BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SimulationError, SimulationOutcome, SkipReason,
-    SkippedTx, TreeDb, execute_block, simulate,
+    SkippedTx, TreeDb, WithdrawalRecord, execute_block, simulate,
 };
 pub use node::{DB_FILE, Node, NodeError, SubmitError, TxLookup};
 pub use pool::Pool;
-pub use rpc::{RpcConfig, SUGGESTED_PRIORITY_FEE, Status, start_rpc};
+pub use rpc::{RpcConfig, SUGGESTED_PRIORITY_FEE, Status, WithdrawalProof, start_rpc};
 pub use sequencer::run_sequencer;
-pub use spec::{ChainSpec, ExecutionMode};
+pub use spec::{ChainSpec, ExecutionMode, WITHDRAWAL_ADDRESS};
 pub use storage::{Store, StoreError};

@@ -240,7 +240,7 @@ impl Node {
             tree.set(deposit.to, account)?;
             queued.remove(&deposit.nonce);
         }
-        let execution = execute_block(tree, &self.spec, &context, candidates)?;
+        let execution = execute_block(tree, &self.spec, &context, head.withdrawal_count, candidates)?;
         let root = fr_to_b256(&tree.root()?);
         let block = Block::build(&self.spec, head, &context, deposits, &execution, root);
         self.store.commit_block(&block, &tree.take_changed())?;

@@ -24,7 +24,7 @@ use jsonrpsee::{
     types::{ErrorObject, ErrorObjectOwned, Params},
 };
 use revm::context::TxEnv;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Block, Node, NodeError, SimulationError, SimulationOutcome, SubmitError, TxLookup};
 
@@ -196,6 +196,24 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
             Some(TxLookup::Included { .. }) => Some(Status::Soft),
         })
     });
+    method!("rollup_getWithdrawalProof", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<WithdrawalProof>> {
+        let hash: B256 = params.one()?;
+        let Some(TxLookup::Included { block, .. }) = rpc.node.transaction(&hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(leaf_index) = block.withdrawals.iter().position(|record| record.tx_hash == hash) else {
+            return Ok(None);
+        };
+        let proof = block.withdrawal_tree().proof(leaf_index).ok_or_else(|| internal("withdrawal tree mismatch"))?;
+        Ok(Some(WithdrawalProof {
+            block_number: block.number(),
+            withdrawal: block.withdrawals[leaf_index].withdrawal,
+            leaf_index: leaf_index as u64,
+            proof,
+            withdrawal_root: block.withdrawal_root,
+            status: Status::Soft,
+        }))
+    });
     method!("rollup_getBlockStatus", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Status>> {
         let tag: BlockNumberOrTag = params.one()?;
         let exists = rpc.node.block_by_number(rpc.number(tag)).map_err(internal)?.is_some();
@@ -204,8 +222,29 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
     module
 }
 
+/// What `Portal.finalizeWithdrawal` needs, for the withdrawal tree of the block holding the withdrawal.
+///
+/// Until the batcher groups blocks into batches, the tree is the block's: a batch made of exactly that block has the
+/// same root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalProof {
+    /// The L2 block holding the withdrawal.
+    pub block_number: u64,
+    /// The withdrawal, as the Portal pays it.
+    pub withdrawal: zkr_contracts::protocol::Withdrawal,
+    /// Its leaf index in the tree.
+    pub leaf_index: u64,
+    /// The sibling hashes from the leaf upwards.
+    pub proof: Vec<B256>,
+    /// The tree's root.
+    pub withdrawal_root: B256,
+    /// Where the block stands (a withdrawal is payable once its batch is finalized on L1).
+    pub status: Status,
+}
+
 /// Where a transaction or block stands on its way to finality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// In the pool, not yet in a block.

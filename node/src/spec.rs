@@ -1,6 +1,11 @@
 //! The chain's fixed parameters.
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, U256, address};
+
+/// Value sent to this address leaves L2: the sender is debited as for any transfer, no account is credited, and a
+/// withdrawal of that value to the sender's own address on L1 is added to the block's withdrawal tree. It is the
+/// first address after the precompile range and never holds a balance.
+pub const WITHDRAWAL_ADDRESS: Address = address!("0x0000000000000000000000000000000000000100");
 
 /// What the node executes and how the proof relates to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -87,3 +87,115 @@ mod tests {
         assert_eq!(B256::from((hi << 128) | lo), v);
     }
 }
+
+/// A withdrawal as the Portal pays it (`struct Withdrawal` in `Withdrawals.sol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Withdrawal {
+    /// The L2's global withdrawal counter.
+    pub nonce: u64,
+    /// The L2 account debited.
+    pub from: Address,
+    /// The L1 account paid.
+    pub to: Address,
+    /// Amount in wei.
+    pub value: U256,
+}
+
+impl Withdrawal {
+    /// The leaf of this withdrawal.
+    pub fn leaf(&self) -> B256 {
+        withdrawal_leaf(self.nonce, self.from, self.to, self.value)
+    }
+}
+
+/// The withdrawal tree of a batch (or block): leaves `0..n` in order, zero leaves after them, depth
+/// [`WITHDRAWAL_TREE_DEPTH`]. Mirrors `Withdrawals.computeRoot` in the Portal.
+#[derive(Debug, Clone)]
+pub struct WithdrawalTree {
+    /// `levels[h]` holds the nodes at height `h` that have a non-zero-subtree below them.
+    levels: Vec<Vec<B256>>,
+}
+
+impl WithdrawalTree {
+    /// The tree of `leaves`. Panics beyond 2^32 leaves (a batch never holds that many).
+    pub fn new(leaves: impl IntoIterator<Item = B256>) -> Self {
+        let zeros = zero_hashes();
+        let mut levels = vec![leaves.into_iter().collect::<Vec<_>>()];
+        assert!(levels[0].len() as u64 <= 1 << WITHDRAWAL_TREE_DEPTH, "too many withdrawals for one tree");
+        for height in 0..WITHDRAWAL_TREE_DEPTH {
+            let below = &levels[height];
+            let level = below
+                .chunks(2)
+                .map(|pair| withdrawal_node(pair[0], pair.get(1).copied().unwrap_or(zeros[height])))
+                .collect();
+            levels.push(level);
+        }
+        Self { levels }
+    }
+
+    /// The root (the root of an all-zero tree when there are no withdrawals).
+    pub fn root(&self) -> B256 {
+        self.levels[WITHDRAWAL_TREE_DEPTH].first().copied().unwrap_or(zero_hashes()[WITHDRAWAL_TREE_DEPTH])
+    }
+
+    /// The siblings of leaf `index` from the leaf upwards, as `Portal.finalizeWithdrawal` takes them.
+    pub fn proof(&self, index: usize) -> Option<Vec<B256>> {
+        if index >= self.levels[0].len() {
+            return None;
+        }
+        let zeros = zero_hashes();
+        Some(
+            (0..WITHDRAWAL_TREE_DEPTH)
+                .map(|height| {
+                    let sibling = (index >> height) ^ 1;
+                    self.levels[height].get(sibling).copied().unwrap_or(zeros[height])
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Folds a leaf up its siblings, as the Portal does.
+pub fn withdrawal_root_from_proof(leaf: B256, index: u64, siblings: &[B256]) -> B256 {
+    siblings.iter().enumerate().fold(leaf, |node, (height, sibling)| {
+        if (index >> height) & 1 == 0 { withdrawal_node(node, *sibling) } else { withdrawal_node(*sibling, node) }
+    })
+}
+
+fn zero_hashes() -> [B256; WITHDRAWAL_TREE_DEPTH + 1] {
+    let mut zeros = [B256::ZERO; WITHDRAWAL_TREE_DEPTH + 1];
+    for height in 0..WITHDRAWAL_TREE_DEPTH {
+        zeros[height + 1] = withdrawal_node(zeros[height], zeros[height]);
+    }
+    zeros
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    #[test]
+    fn proofs_fold_to_the_root_for_every_leaf() {
+        for n in 1..=9usize {
+            let leaves: Vec<B256> = (0..n as u64).map(|i| keccak256(i.to_be_bytes())).collect();
+            let tree = WithdrawalTree::new(leaves.clone());
+            for (i, leaf) in leaves.iter().enumerate() {
+                let proof = tree.proof(i).unwrap();
+                assert_eq!(proof.len(), WITHDRAWAL_TREE_DEPTH);
+                assert_eq!(withdrawal_root_from_proof(*leaf, i as u64, &proof), tree.root(), "n={n} i={i}");
+            }
+            assert!(tree.proof(n).is_none(), "padding has no proof");
+        }
+    }
+
+    #[test]
+    fn empty_tree_is_the_zero_tree() {
+        let zeros = zero_hashes();
+        assert_eq!(WithdrawalTree::new([]).root(), zeros[WITHDRAWAL_TREE_DEPTH]);
+        // One leaf: it hashes with zero subtrees all the way up.
+        let leaf = B256::repeat_byte(7);
+        let expected = (0..WITHDRAWAL_TREE_DEPTH).fold(leaf, |node, h| withdrawal_node(node, zeros[h]));
+        assert_eq!(WithdrawalTree::new([leaf]).root(), expected);
+    }
+}

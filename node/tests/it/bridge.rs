@@ -78,3 +78,142 @@ async fn deposits_on_l1_are_credited_on_l2_in_queue_order() {
     }
     assert_eq!(node.account(&bob).balance, U256::from(2 * ETH + ETH / 2));
 }
+
+/// A verifier that accepts every proof, deployed from raw bytecode: test code only (the production verifier is
+/// generated from the aggregation circuit). Runtime: `mstore(0, 1) return(0, 32)`.
+const ACCEPT_ALL_VERIFIER: &str = "0x600a600c600039600a6000f3600160005260206000f3";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
+    use alloy::{
+        network::TransactionBuilder,
+        primitives::{Bytes, keccak256},
+        providers::Provider,
+        rpc::{client::RpcClient, types::TransactionRequest},
+    };
+    use zkr_contracts::{Rollup, protocol::genesis_batch_hash};
+    use zkr_node::{RpcConfig, WithdrawalProof, start_rpc};
+
+    let anvil = Anvil::new().spawn().unwrap();
+    let keys: Vec<PrivateKeySigner> = anvil.private_keys().iter().map(|k| k.parse().unwrap()).collect();
+    let l1 = |signer: &PrivateKeySigner| {
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer.clone()))
+            .connect_http(anvil.endpoint().parse().unwrap())
+    };
+    let operator = &keys[0];
+    let verifier = l1(operator)
+        .send_transaction(TransactionRequest::default().with_deploy_code(ACCEPT_ALL_VERIFIER.parse::<Bytes>().unwrap()))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap()
+        .contract_address
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_with(&[]);
+    let node = Arc::new(Node::open(spec.clone(), dir.path()).unwrap());
+    let mut deploy = DeployConfig::new(node.head().header.state_root);
+    deploy.sequencers = vec![operator.address()];
+    deploy.provers = vec![operator.address()];
+    deploy.verifier = Some(verifier);
+    let deployment = deploy_l1(&l1(operator), operator.address(), &deploy).await.unwrap();
+
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(50), stop_rx.clone()));
+    let (rpc_addr, _rpc) =
+        start_rpc(node.clone(), RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() })
+            .await
+            .unwrap();
+    let watcher = L1Config {
+        rpc_url: anvil.endpoint().to_string(),
+        portal: deployment.portal,
+        from_block: deployment.deployment_block,
+        confirmations: 0,
+        poll_interval: Duration::from_millis(50),
+        max_block_range: 1_000,
+    };
+    tokio::spawn(watch_deposits(node.clone(), watcher, stop_rx));
+
+    // In: 5 ETH deposited on L1 for alice, who has no L1 funds of her own.
+    let alice = key(0xa1);
+    Portal::new(deployment.portal, l1(&keys[1]))
+        .depositETH(alice.address())
+        .value(U256::from(5 * ETH))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while node.account(&alice.address()).balance.is_zero() {
+        assert!(std::time::Instant::now() < deadline, "deposit not credited");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Out: alice withdraws 2 ETH on L2.
+    let withdraw = sign_1559(&alice, transfer(spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH));
+    let hash = node.submit(&withdraw).unwrap();
+    let client = RpcClient::new_http(format!("http://{rpc_addr}").parse().unwrap());
+    let proof: WithdrawalProof = loop {
+        let found: Option<WithdrawalProof> = client.request("rollup_getWithdrawalProof", (hash,)).await.unwrap();
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(std::time::Instant::now() < deadline, "withdrawal not included");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(proof.withdrawal.to, alice.address());
+    assert_eq!(proof.withdrawal.value, U256::from(2 * ETH));
+    let block = node.block_by_number(proof.block_number).unwrap().unwrap();
+    assert_eq!(proof.withdrawal_root, block.withdrawal_root);
+
+    // The batch holding everything up to that block is committed and finalized on L1 (the batcher's and the
+    // prover's job; done by hand here, with the test verifier).
+    let rollup = Rollup::new(deployment.rollup, l1(operator));
+    let data = Bytes::from(keccak256(block.hash).to_vec());
+    rollup
+        .commitBatch(1, genesis_batch_hash(), block.deposit_count, data)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let finalized = rollup
+        .finalizeBatch(1, block.header.state_root, block.withdrawal_root, Bytes::new())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(finalized.status());
+
+    // Anyone relays the payout; alice receives exactly what she withdrew.
+    let relayer = Portal::new(deployment.portal, l1(&keys[2]));
+    let withdrawal = zkr_contracts::Portal::Withdrawal {
+        nonce: proof.withdrawal.nonce,
+        from: proof.withdrawal.from,
+        to: proof.withdrawal.to,
+        value: proof.withdrawal.value,
+    };
+    let paid = relayer
+        .finalizeWithdrawal(1, withdrawal.clone(), U256::from(proof.leaf_index), proof.proof.clone())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(paid.status());
+    assert_eq!(l1(&keys[2]).get_balance(alice.address()).await.unwrap(), U256::from(2 * ETH));
+    assert_eq!(l1(&keys[2]).get_balance(deployment.portal).await.unwrap(), U256::from(3 * ETH));
+
+    // And only once.
+    let again = relayer.finalizeWithdrawal(1, withdrawal, U256::from(proof.leaf_index), proof.proof).call().await;
+    assert!(again.is_err());
+}

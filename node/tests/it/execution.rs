@@ -19,7 +19,7 @@ fn a_transfer_moves_value_charges_fees_and_burns_the_base_fee() {
     let genesis_root = tree.root().unwrap();
 
     let tx = decode(&sign_1559(&alice, transfer(spec.chain_id, 0, bob, ETH)), &spec, BASE_FEE).unwrap();
-    let out = execute_block(&mut tree, &spec, &block(1), [tx]).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), 0, [tx]).unwrap();
 
     assert!(out.skipped.is_empty());
     assert_eq!(out.gas_used, 21_000);
@@ -56,7 +56,7 @@ fn a_zero_value_transfer_to_a_fresh_address_creates_no_account() {
     let nobody = Address::repeat_byte(0x77);
     let mut tree = spec.genesis_state().unwrap();
     let tx = decode(&sign_1559(&alice, transfer(spec.chain_id, 0, nobody, 0)), &spec, BASE_FEE).unwrap();
-    let out = execute_block(&mut tree, &spec, &block(1), [tx]).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), 0, [tx]).unwrap();
     assert_eq!(out.executed.len(), 1);
     assert_eq!(tree.get(&nobody), None, "EIP-161: touched but empty accounts are not created");
 }
@@ -80,7 +80,7 @@ fn skips_what_no_longer_fits_or_is_no_longer_valid() {
         sign(&bob, 0, 1),        // fine: the block now holds 42,000 gas
         sign(&bob, 1, 1),        // 21,000 more would pass 50,000: stays for the next block
     ];
-    let out = execute_block(&mut tree, &spec, &block(1), txs.clone()).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), 0, txs.clone()).unwrap();
     assert_eq!(out.executed.iter().map(|e| e.tx.hash).collect::<Vec<_>>(), vec![txs[1].hash, txs[3].hash]);
     assert_eq!(out.gas_used, 42_000);
     assert_eq!(out.executed[1].receipt.cumulative_gas_used(), 42_000);
@@ -111,9 +111,37 @@ fn execution_is_deterministic() {
     let roots: Vec<_> = (0..2)
         .map(|_| {
             let mut tree = spec.genesis_state().unwrap();
-            execute_block(&mut tree, &spec, &block(1), txs.clone()).unwrap();
+            execute_block(&mut tree, &spec, &block(1), 0, txs.clone()).unwrap();
             tree.root().unwrap()
         })
         .collect();
     assert_eq!(roots[0], roots[1]);
+}
+
+#[test]
+fn a_transfer_to_the_withdrawal_address_leaves_l2_as_a_withdrawal() {
+    let alice = key(1);
+    let spec = spec_with(&[alice.address()]);
+    let mut tree = spec.genesis_state().unwrap();
+    let out_tx = |nonce, value| {
+        decode(&sign_1559(&alice, transfer(spec.chain_id, nonce, zkr_node::WITHDRAWAL_ADDRESS, value)), &spec, BASE_FEE)
+            .unwrap()
+    };
+    let txs = vec![out_tx(0, 2 * ETH), out_tx(1, ETH)];
+    // Seven withdrawals happened before this block: these are numbered 7 and 8.
+    let out = execute_block(&mut tree, &spec, &block(1), 7, txs.clone()).unwrap();
+    assert_eq!(out.executed.len(), 2);
+    let made: Vec<_> = out.withdrawals.iter().map(|r| (r.withdrawal.nonce, r.withdrawal.value, r.tx_hash)).collect();
+    assert_eq!(made, vec![(7, U256::from(2 * ETH), txs[0].hash), (8, U256::from(ETH), txs[1].hash)]);
+    for record in &out.withdrawals {
+        assert_eq!((record.withdrawal.from, record.withdrawal.to), (alice.address(), alice.address()));
+    }
+    // The value left L2: no account holds it, the system address has no leaf.
+    assert_eq!(tree.get(&zkr_node::WITHDRAWAL_ADDRESS), None);
+    let gas = U256::from(2 * 21_000u64) * U256::from(3 * GWEI);
+    assert_eq!(tree.get(&alice.address()).unwrap().balance, U256::from(7 * ETH) - gas);
+
+    // A zero-value withdrawal is refused at admission.
+    let zero = sign_1559(&alice, transfer(spec.chain_id, 2, zkr_node::WITHDRAWAL_ADDRESS, 0));
+    assert_eq!(decode(&zero, &spec, BASE_FEE), Err(zkr_node::TxError::ZeroWithdrawal));
 }
