@@ -17,7 +17,11 @@ use clap::Parser;
 use eyre::{WrapErr, eyre};
 use zkr_contracts::{DeployConfig, Deployment, Portal, deploy_l1};
 use zkr_devtools::Anvil;
-use zkr_node::{L1Config, Node, NodeConfig, RpcConfig, run_sequencer, start_rpc, watch_deposits};
+use zkr_node::{
+    L1Config, Node, NodeConfig, RpcConfig,
+    batcher::{BatcherConfig, Codec, run_batcher},
+    run_sequencer, start_rpc, watch_deposits,
+};
 
 /// Starts a local devnet: anvil as the L1 with the rollup's contracts, and the L2 node.
 #[derive(Debug, Parser)]
@@ -41,6 +45,9 @@ struct Args {
     /// How many development accounts are funded on L2.
     #[arg(long = "fund.accounts", default_value_t = 4)]
     fund_accounts: usize,
+    /// Seconds after which the batcher seals a batch of the blocks so far.
+    #[arg(long = "batch.max-age-secs", default_value_t = 5)]
+    batch_max_age_secs: u64,
     /// Folder for the deployment file and the node's database (wiped at start: the L1 is new each run).
     #[arg(long, default_value = ".devnet")]
     dir: PathBuf,
@@ -104,6 +111,18 @@ async fn main() -> eyre::Result<()> {
         max_block_range: 2_000,
     };
     tokio::spawn(watch_deposits(node.clone(), l1_config, shutdown_rx.clone()));
+    let batcher = BatcherConfig {
+        rpc_url: anvil.endpoint().to_string(),
+        rollup: deployment.rollup,
+        signer: operator.clone(),
+        max_batch_bytes: 120 * 1024,
+        max_batch_age: Duration::from_secs(args.batch_max_age_secs),
+        codec: Codec::Zstd,
+        poll_interval: Duration::from_millis(500),
+        resubmit_after: Duration::from_secs(30),
+        fee_bump_percent: 15,
+    };
+    tokio::spawn(run_batcher(node.clone(), batcher, shutdown_rx.clone()));
     let sequencer =
         tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(args.l2_block_time_ms), shutdown_rx));
 
@@ -165,6 +184,7 @@ fn print_summary(
         Some(verifier) => println!("  verifier          {verifier}"),
         None => println!("  verifier          none yet: batches commit but cannot be finalized"),
     }
+    println!("  batcher           commits a batch of L2 blocks to the Rollup every few seconds (zstd)");
     println!("  deployment file   {}", file.display());
     println!("  funded on L2      {} accounts with {eth} ETH each, deposited through the Portal:", funded.len());
     for key in funded {

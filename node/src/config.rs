@@ -52,6 +52,42 @@ pub struct NodeConfig {
     pub l1: Option<L1Section>,
     /// Address to serve Prometheus metrics on (`/metrics`); none serves no metrics.
     pub metrics_addr: Option<SocketAddr>,
+    /// Commit batches to the Rollup on the `[l1]` chain; without it no batches are sealed.
+    pub batcher: Option<BatcherSection>,
+}
+
+/// `[batcher]`: see [`crate::batcher::BatcherConfig`]. Needs `[l1]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatcherSection {
+    /// Hex private key of an account with the sequencer role; better given as `ZKR_NODE_BATCHER__PRIVATE_KEY`.
+    pub private_key: String,
+    /// Seal a batch once its uncompressed payload reaches this many bytes.
+    pub max_batch_bytes: usize,
+    /// Seal a batch once its first block is this many seconds old.
+    pub max_batch_age_secs: u64,
+    /// `raw`, `zstd` (default: as small as brotli within 1% and several times faster, see docs/perf.md) or `brotli`.
+    pub codec: crate::batcher::Codec,
+    /// Milliseconds between rounds.
+    pub poll_interval_ms: u64,
+    /// Seconds before a commit that is not mined is replaced with higher fees.
+    pub resubmit_after_secs: u64,
+    /// Fee increase of a replacement, in percent.
+    pub fee_bump_percent: u128,
+}
+
+impl Default for BatcherSection {
+    fn default() -> Self {
+        Self {
+            private_key: String::new(),
+            max_batch_bytes: 120 * 1024,
+            max_batch_age_secs: 60,
+            codec: crate::batcher::Codec::Zstd,
+            poll_interval_ms: 1_000,
+            resubmit_after_secs: 60,
+            fee_bump_percent: 15,
+        }
+    }
 }
 
 /// `[l1]`.
@@ -149,6 +185,7 @@ impl Default for NodeConfig {
             rpc: RpcSection::default(),
             l1: None,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
+            batcher: None,
         }
     }
 }
@@ -242,6 +279,27 @@ impl NodeConfig {
             poll_interval: Duration::from_millis(l1.poll_interval_ms.max(1)),
             max_block_range: l1.max_block_range,
         }))
+    }
+
+    /// The batcher's settings, if `[batcher]` and `[l1]` are configured.
+    pub fn batcher_config(&self) -> Option<Result<crate::batcher::BatcherConfig, String>> {
+        let batcher = self.batcher.as_ref()?;
+        Some((|| {
+            let l1 = self.l1.as_ref().ok_or("[batcher] needs an [l1] section")?;
+            let deployment = zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?;
+            let signer = batcher.private_key.parse().map_err(|_| "[batcher] private_key is not a hex private key")?;
+            Ok(crate::batcher::BatcherConfig {
+                rpc_url: l1.rpc_url.clone(),
+                rollup: deployment.rollup,
+                signer,
+                max_batch_bytes: batcher.max_batch_bytes,
+                max_batch_age: Duration::from_secs(batcher.max_batch_age_secs),
+                codec: batcher.codec,
+                poll_interval: Duration::from_millis(batcher.poll_interval_ms.max(1)),
+                resubmit_after: Duration::from_secs(batcher.resubmit_after_secs),
+                fee_bump_percent: batcher.fee_bump_percent,
+            })
+        })())
     }
 
     /// Interval between blocks.

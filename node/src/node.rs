@@ -1,13 +1,22 @@
 //! The node's core: chain state, pool and storage behind one lock, with the operations the sequencer and the
 //! JSON-RPC server call.
 
-use std::{collections::BTreeMap, path::Path, sync::Mutex};
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use alloy::{
     consensus::Transaction,
     primitives::{Address, B256},
 };
 use zkr_contracts::protocol::deposit_queue_hash;
+
+use crate::batcher::BatchRecord;
 use zkr_state::{Account, AccountTree, field::fr_to_b256};
 
 use crate::{
@@ -89,6 +98,10 @@ pub struct Node {
     spec: ChainSpec,
     store: Store,
     state: Mutex<State>,
+    /// Newest batch index the Rollup holds as committed, as last seen by the batcher.
+    l1_committed: AtomicU64,
+    /// Newest batch index the Rollup holds as finalized, as last seen by the batcher.
+    l1_finalized: AtomicU64,
 }
 
 impl Node {
@@ -130,8 +143,13 @@ impl Node {
             }
         };
 
-        let node =
-            Self { spec, store, state: Mutex::new(State { tree, pool: Pool::new(), head, deposits: BTreeMap::new() }) };
+        let node = Self {
+            spec,
+            store,
+            state: Mutex::new(State { tree, pool: Pool::new(), head, deposits: BTreeMap::new() }),
+            l1_committed: AtomicU64::new(0),
+            l1_finalized: AtomicU64::new(0),
+        };
         node.restore_pool()?;
         Ok(node)
     }
@@ -345,6 +363,41 @@ impl Node {
     /// Base fee of the next block.
     pub fn next_base_fee(&self) -> u64 {
         self.lock().head.next_base_fee(&self.spec)
+    }
+
+    /// The node's database (the batcher keeps its progress there).
+    pub const fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Records how far L1 has committed and finalized batches.
+    pub fn set_l1_progress(&self, committed: u64, finalized: u64) {
+        self.l1_committed.store(committed, Ordering::Relaxed);
+        self.l1_finalized.store(finalized, Ordering::Relaxed);
+    }
+
+    /// The newest batch indices L1 holds as committed and as finalized.
+    pub fn l1_progress(&self) -> (u64, u64) {
+        (self.l1_committed.load(Ordering::Relaxed), self.l1_finalized.load(Ordering::Relaxed))
+    }
+
+    /// The sealed batch holding block `number`, if any.
+    pub fn batch_of_block(&self, number: u64) -> Result<Option<BatchRecord>, NodeError> {
+        let Some(last) = self.store.last_batch_index()? else { return Ok(None) };
+        // Batches cover consecutive block ranges in index order: binary search.
+        let (mut low, mut high) = (1, last);
+        while low <= high {
+            let middle = low + (high - low) / 2;
+            let record: BatchRecord = self.store.batch(middle)?.ok_or_else(|| missing(&format!("batch {middle}")))?;
+            if number < record.first_block {
+                high = middle - 1;
+            } else if number > record.last_block {
+                low = middle + 1;
+            } else {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
     }
 
     /// Number of pooled transactions.

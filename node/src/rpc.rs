@@ -193,7 +193,7 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         Ok(match rpc.node.transaction(&hash).map_err(internal)? {
             None => None,
             Some(TxLookup::Pending(_)) => Some(Status::Pending),
-            Some(TxLookup::Included { .. }) => Some(Status::Soft),
+            Some(TxLookup::Included { block, .. }) => Some(rpc.block_status(block.number())?),
         })
     });
     method!("rollup_getWithdrawalProof", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<WithdrawalProof>> {
@@ -204,33 +204,61 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         let Some(leaf_index) = block.withdrawals.iter().position(|record| record.tx_hash == hash) else {
             return Ok(None);
         };
+        let withdrawal = block.withdrawals[leaf_index].withdrawal;
+        let status = rpc.block_status(block.number())?;
+        // Once the block is in a batch, the proof is against the batch's tree: the root the Portal checks.
+        if let Some(batch) = rpc.node.batch_of_block(block.number()).map_err(internal)? {
+            let mut leaves = Vec::new();
+            for number in batch.first_block..=batch.last_block {
+                let member =
+                    rpc.node.block_by_number(number).map_err(internal)?.ok_or_else(|| internal("missing block"))?;
+                leaves.extend(member.withdrawals.iter().map(|w| (w.tx_hash, w.withdrawal.leaf())));
+            }
+            let index = leaves.iter().position(|(tx, _)| *tx == hash).ok_or_else(|| internal("batch tree mismatch"))?;
+            let tree = zkr_contracts::protocol::WithdrawalTree::new(leaves.iter().map(|(_, leaf)| *leaf));
+            return Ok(Some(WithdrawalProof {
+                block_number: block.number(),
+                batch_index: Some(batch.index),
+                withdrawal,
+                leaf_index: index as u64,
+                proof: tree.proof(index).ok_or_else(|| internal("batch tree mismatch"))?,
+                withdrawal_root: batch.withdrawal_root,
+                status,
+            }));
+        }
         let proof = block.withdrawal_tree().proof(leaf_index).ok_or_else(|| internal("withdrawal tree mismatch"))?;
         Ok(Some(WithdrawalProof {
             block_number: block.number(),
-            withdrawal: block.withdrawals[leaf_index].withdrawal,
+            batch_index: None,
+            withdrawal,
             leaf_index: leaf_index as u64,
             proof,
             withdrawal_root: block.withdrawal_root,
-            status: Status::Soft,
+            status,
         }))
     });
     method!("rollup_getBlockStatus", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Status>> {
         let tag: BlockNumberOrTag = params.one()?;
-        let exists = rpc.node.block_by_number(rpc.number(tag)).map_err(internal)?.is_some();
-        Ok(exists.then_some(Status::Soft))
+        let number = rpc.number(tag);
+        if rpc.node.block_by_number(number).map_err(internal)?.is_none() {
+            return Ok(None);
+        }
+        rpc.block_status(number).map(Some)
     });
     module
 }
 
-/// What `Portal.finalizeWithdrawal` needs, for the withdrawal tree of the block holding the withdrawal.
+/// What `Portal.finalizeWithdrawal` needs.
 ///
-/// Until the batcher groups blocks into batches, the tree is the block's: a batch made of exactly that block has the
-/// same root.
+/// Once the block holding the withdrawal is sealed into a batch, the proof is against the batch's withdrawal tree (the
+/// root the Rollup finalizes); before that it is against the block's own tree and `batch_index` is null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawalProof {
     /// The L2 block holding the withdrawal.
     pub block_number: u64,
+    /// The batch holding that block, once sealed: the `batchIndex` argument of `finalizeWithdrawal`.
+    pub batch_index: Option<u64>,
     /// The withdrawal, as the Portal pays it.
     pub withdrawal: zkr_contracts::protocol::Withdrawal,
     /// Its leaf index in the tree.
@@ -262,10 +290,31 @@ impl Rpc {
         match tag {
             BlockNumberOrTag::Number(number) => number,
             BlockNumberOrTag::Earliest => 0,
-            // Nothing is committed or proven on L1 by this node yet: its safe and finalized block is genesis.
-            BlockNumberOrTag::Safe | BlockNumberOrTag::Finalized => 0,
+            // Safe: the last block of the newest batch committed on L1; finalized: of the newest proven one.
+            BlockNumberOrTag::Safe => self.last_block_of_batch(self.node.l1_progress().0),
+            BlockNumberOrTag::Finalized => self.last_block_of_batch(self.node.l1_progress().1),
             BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => self.node.head().number(),
         }
+    }
+
+    fn last_block_of_batch(&self, index: u64) -> u64 {
+        if index == 0 {
+            return 0;
+        }
+        self.node.store().batch::<crate::batcher::BatchRecord>(index).ok().flatten().map_or(0, |batch| batch.last_block)
+    }
+
+    /// Where block `number` stands: in no batch yet (soft), in a batch L1 holds (committed), or proven (finalized).
+    fn block_status(&self, number: u64) -> RpcResult<Status> {
+        let Some(batch) = self.node.batch_of_block(number).map_err(internal)? else { return Ok(Status::Soft) };
+        let (committed, finalized) = self.node.l1_progress();
+        Ok(if batch.index <= finalized {
+            Status::Finalized
+        } else if batch.index <= committed {
+            Status::Committed
+        } else {
+            Status::Soft
+        })
     }
 
     /// The node keeps the newest state only, like a pruned geth.

@@ -19,6 +19,7 @@ const BLOCK_NUMBERS: TableDefinition<'_, [u8; 32], u64> = TableDefinition::new("
 const TX_INDEX: TableDefinition<'_, [u8; 32], (u64, u32)> = TableDefinition::new("tx_index");
 const LEAVES: TableDefinition<'_, u64, [u8; LEAF_BYTES]> = TableDefinition::new("leaves");
 const POOL: TableDefinition<'_, [u8; 32], &[u8]> = TableDefinition::new("pool");
+const BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("batches");
 
 const HEAD: &str = "head";
 const SCHEMA: &str = "schema";
@@ -101,6 +102,7 @@ impl Store {
             tx.open_table(TX_INDEX)?;
             tx.open_table(LEAVES)?;
             tx.open_table(POOL)?;
+            tx.open_table(BATCHES)?;
         }
         tx.commit()?;
         Ok(())
@@ -215,6 +217,32 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores (or updates) a batch record, as JSON.
+    pub fn put_batch<T: serde::Serialize>(&self, index: u64, record: &T) -> Result<(), StoreError> {
+        let bytes =
+            serde_json::to_vec(record).map_err(|err| StoreError::Corrupt { what: "batch", detail: err.to_string() })?;
+        let tx = self.begin_durable()?;
+        tx.open_table(BATCHES)?.insert(index, bytes.as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A batch record by index.
+    pub fn batch<T: serde::de::DeserializeOwned>(&self, index: u64) -> Result<Option<T>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(BATCHES)?;
+        let Some(bytes) = table.get(index)? else { return Ok(None) };
+        serde_json::from_slice(bytes.value())
+            .map(Some)
+            .map_err(|err| StoreError::Corrupt { what: "batch", detail: err.to_string() })
+    }
+
+    /// The index of the newest stored batch.
+    pub fn last_batch_index(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(BATCHES)?.last()?.map(|(key, _)| key.value()))
     }
 
     fn begin_durable(&self) -> Result<redb::WriteTransaction, StoreError> {

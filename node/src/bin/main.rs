@@ -67,12 +67,30 @@ async fn main() -> eyre::Result<()> {
         tracing::info!(portal = %l1.portal, from_block = l1.from_block, "following L1 deposits");
         tokio::spawn(watch_deposits(node.clone(), l1, shutdown_rx.clone()));
     }
+    let batcher = match config.batcher_config() {
+        Some(batcher) => {
+            let batcher = batcher.map_err(|err| eyre::eyre!(err))?;
+            tracing::info!(rollup = %batcher.rollup, codec = ?batcher.codec, "committing batches to L1");
+            Some(tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, shutdown_rx.clone())))
+        }
+        None => None,
+    };
+    let batcher = async move {
+        match batcher {
+            Some(handle) => handle.await.map_err(eyre::Report::from)?.map_err(eyre::Report::from),
+            None => std::future::pending().await,
+        }
+    };
     let sequencer = tokio::spawn(run_sequencer(node.clone(), config.block_time(), shutdown_rx));
     tokio::select! {
         result = tokio::signal::ctrl_c() => result?,
         result = sequencer => {
             // The sequencer only stops on its own when a block could not be stored.
             result??;
+        }
+        result = batcher => {
+            // The batcher only stops on its own on a conflicting batch on L1 or a storage failure.
+            result?;
         }
     }
     tracing::info!("shutting down");

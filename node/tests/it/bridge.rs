@@ -87,11 +87,11 @@ const ACCEPT_ALL_VERIFIER: &str = "0x600a600c600039600a6000f3600160005260206000f
 async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     use alloy::{
         network::TransactionBuilder,
-        primitives::{Bytes, keccak256},
+        primitives::Bytes,
         providers::Provider,
         rpc::{client::RpcClient, types::TransactionRequest},
     };
-    use zkr_contracts::{Rollup, protocol::genesis_batch_hash};
+    use zkr_contracts::Rollup;
     use zkr_node::{RpcConfig, WithdrawalProof, start_rpc};
 
     let anvil = Anvil::new().spawn().unwrap();
@@ -171,27 +171,58 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     let block = node.block_by_number(proof.block_number).unwrap().unwrap();
     assert_eq!(proof.withdrawal_root, block.withdrawal_root);
 
-    // The batch holding everything up to that block is committed and finalized on L1 (the batcher's and the
-    // prover's job; done by hand here, with the test verifier).
+    // The batcher seals the blocks into batches and commits them; the prover's part (finalizing each batch with its
+    // roots) is done here by hand with the test verifier.
+    let batcher = zkr_node::batcher::BatcherConfig {
+        rpc_url: anvil.endpoint().to_string(),
+        rollup: deployment.rollup,
+        signer: operator.clone(),
+        max_batch_bytes: 64 * 1024,
+        max_batch_age: Duration::ZERO,
+        codec: zkr_node::batcher::Codec::Zstd,
+        poll_interval: Duration::from_millis(100),
+        resubmit_after: Duration::from_secs(5),
+        fee_bump_percent: 15,
+    };
+    let (_stop_batcher, batcher_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, batcher_rx));
+    let target = loop {
+        if let Some(batch) = node.batch_of_block(block.number()).unwrap() {
+            break batch;
+        }
+        assert!(std::time::Instant::now() < deadline, "block not batched");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let rollup = Rollup::new(deployment.rollup, l1(operator));
-    let data = Bytes::from(keccak256(block.hash).to_vec());
-    rollup
-        .commitBatch(1, genesis_batch_hash(), block.deposit_count, data)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    let finalized = rollup
-        .finalizeBatch(1, block.header.state_root, block.withdrawal_root, Bytes::new())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(finalized.status());
+    while rollup.lastCommittedBatch().call().await.unwrap() < target.index {
+        assert!(std::time::Instant::now() < deadline, "batch not committed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for index in 1..=target.index {
+        let batch: zkr_node::batcher::BatchRecord = node.store().batch(index).unwrap().unwrap();
+        let receipt = rollup
+            .finalizeBatch(index, batch.state_root, batch.withdrawal_root, Bytes::new())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(receipt.status());
+    }
+    // The node learns the finality from L1 and serves the proof against the batch's tree.
+    let proof: WithdrawalProof = loop {
+        let found: WithdrawalProof = client.request("rollup_getWithdrawalProof", (hash,)).await.unwrap();
+        if found.status == zkr_node::Status::Finalized {
+            break found;
+        }
+        assert!(std::time::Instant::now() < deadline, "finality not seen: {found:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(proof.batch_index, Some(target.index));
+    assert_eq!(proof.withdrawal_root, target.withdrawal_root);
+    let status: zkr_node::Status = client.request("rollup_getTransactionStatus", (hash,)).await.unwrap();
+    assert_eq!(status, zkr_node::Status::Finalized);
 
     // Anyone relays the payout; alice receives exactly what she withdrew.
     let relayer = Portal::new(deployment.portal, l1(&keys[2]));
@@ -202,7 +233,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
         value: proof.withdrawal.value,
     };
     let paid = relayer
-        .finalizeWithdrawal(1, withdrawal.clone(), U256::from(proof.leaf_index), proof.proof.clone())
+        .finalizeWithdrawal(target.index, withdrawal.clone(), U256::from(proof.leaf_index), proof.proof.clone())
         .send()
         .await
         .unwrap()
@@ -214,6 +245,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     assert_eq!(l1(&keys[2]).get_balance(deployment.portal).await.unwrap(), U256::from(3 * ETH));
 
     // And only once.
-    let again = relayer.finalizeWithdrawal(1, withdrawal, U256::from(proof.leaf_index), proof.proof).call().await;
+    let again =
+        relayer.finalizeWithdrawal(target.index, withdrawal, U256::from(proof.leaf_index), proof.proof).call().await;
     assert!(again.is_err());
 }

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod admission;
+mod batch;
+mod batcher;
 mod bridge;
 mod execution;
 mod node;

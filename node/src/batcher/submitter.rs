@@ -1,0 +1,376 @@
+//! Sealing batches and committing them to L1.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, B256, Bytes, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use zkr_contracts::{
+    Rollup,
+    protocol::{WithdrawalTree, batch_hash, genesis_batch_hash},
+};
+
+use super::{BatchPayload, Codec};
+use crate::{Block, Node, NodeError, StoreError};
+
+/// Batcher settings.
+#[derive(Debug, Clone)]
+pub struct BatcherConfig {
+    /// L1 JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The Rollup contract.
+    pub rollup: Address,
+    /// Key of an account with the sequencer role.
+    pub signer: PrivateKeySigner,
+    /// A batch is sealed once its uncompressed payload reaches this size.
+    pub max_batch_bytes: usize,
+    /// A batch is sealed once its first block is this old.
+    pub max_batch_age: Duration,
+    /// How batch data is compressed.
+    pub codec: Codec,
+    /// Time between rounds.
+    pub poll_interval: Duration,
+    /// A commit not mined after this long is sent again with higher fees.
+    pub resubmit_after: Duration,
+    /// Fee increase of a replacement, in percent (L1 nodes require at least 10).
+    pub fee_bump_percent: u128,
+}
+
+/// A sealed batch and where it stands on L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchRecord {
+    /// Batch index (1 is the first after genesis).
+    pub index: u64,
+    /// First L2 block.
+    pub first_block: u64,
+    /// Last L2 block.
+    pub last_block: u64,
+    /// Hash of the previous batch.
+    pub parent_batch_hash: B256,
+    /// Deposits credited up to the end of the batch.
+    pub deposit_end: u64,
+    /// The committed bytes.
+    pub data: Bytes,
+    /// Size of the payload before compression.
+    pub raw_bytes: usize,
+    /// keccak256 of `data`.
+    pub data_hash: B256,
+    /// The batch hash the Rollup will compute.
+    pub batch_hash: B256,
+    /// State root after the batch.
+    pub state_root: B256,
+    /// Root of the withdrawal tree of all the batch's withdrawals, in order.
+    pub withdrawal_root: B256,
+    /// The latest commit transaction sent, if any.
+    pub commit: Option<CommitAttempt>,
+    /// L1 block in which the commit was seen.
+    pub committed_at: Option<u64>,
+}
+
+/// A commit transaction in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitAttempt {
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Its nonce (a replacement reuses it).
+    pub nonce: u64,
+    /// Fee cap per gas.
+    pub max_fee_per_gas: u128,
+    /// Tip per gas.
+    pub max_priority_fee_per_gas: u128,
+    /// Gas limit, estimated once and reused by replacements: estimating again would run against a pending state
+    /// that already holds the stuck commit, and revert.
+    pub gas_limit: u64,
+    /// When it was sent (Unix seconds).
+    pub sent_at: u64,
+}
+
+/// Batcher errors that stop it.
+#[derive(Debug, thiserror::Error)]
+pub enum BatcherError {
+    /// The node's storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// L1 holds a different batch at an index this batcher committed: another sequencer is writing.
+    #[error("L1 holds batch {index} with hash {on_l1}, this node sealed {ours}")]
+    Conflict {
+        /// The batch index.
+        index: u64,
+        /// The hash on L1.
+        on_l1: B256,
+        /// Ours.
+        ours: B256,
+    },
+    /// The L1 endpoint URL is invalid.
+    #[error("invalid L1 RPC URL {0}")]
+    Url(String),
+}
+
+/// Seals and commits batches until `shutdown` turns true. L1 errors are logged and retried; a conflicting batch on
+/// L1 or a storage failure stops the batcher.
+pub async fn run_batcher(
+    node: Arc<Node>,
+    config: BatcherConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), BatcherError> {
+    let url = config.rpc_url.parse().map_err(|_| BatcherError::Url(config.rpc_url.clone()))?;
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(config.signer.clone())).connect_http(url).erased();
+    let batcher = Batcher { node, config, provider };
+    loop {
+        batcher.seal()?;
+        if let Err(err) = batcher.submit().await {
+            match err {
+                RoundError::Fatal(err) => return Err(err),
+                RoundError::L1(err) => tracing::warn!(target: "node::batcher", %err, "L1 round failed; retrying"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(batcher.config.poll_interval) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+    }
+}
+
+enum RoundError {
+    Fatal(BatcherError),
+    L1(String),
+}
+
+impl<E: std::fmt::Display> From<E> for RoundError
+where
+    E: Into<alloy::contract::Error>,
+{
+    fn from(err: E) -> Self {
+        Self::L1(err.to_string())
+    }
+}
+
+struct Batcher {
+    node: Arc<Node>,
+    config: BatcherConfig,
+    provider: DynProvider,
+}
+
+impl Batcher {
+    fn last(&self) -> Result<Option<BatchRecord>, BatcherError> {
+        let store = self.node.store();
+        match store.last_batch_index()? {
+            Some(index) => Ok(store.batch(index)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Seals every batch that is ready from the blocks after the last sealed one.
+    fn seal(&self) -> Result<(), BatcherError> {
+        loop {
+            let last = self.last()?;
+            let first = last.as_ref().map_or(1, |b| b.last_block + 1);
+            let head = self.node.head().number();
+            if first > head {
+                return Ok(());
+            }
+            let mut blocks: Vec<Block> = Vec::new();
+            let mut raw = 0usize;
+            let mut full = false;
+            for number in first..=head {
+                let block = self
+                    .node
+                    .block_by_number(number)?
+                    .ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))?;
+                let size = BatchPayload::from_blocks([&block]).to_bytes().len();
+                if !blocks.is_empty() && raw + size > self.config.max_batch_bytes {
+                    full = true;
+                    break;
+                }
+                raw += size;
+                blocks.push(block);
+            }
+            let now = unix_now();
+            let age = now.saturating_sub(blocks[0].header.timestamp);
+            if !full && Duration::from_secs(age) < self.config.max_batch_age {
+                return Ok(());
+            }
+            let record = self.record(last.as_ref(), &blocks);
+            tracing::info!(
+                target: "node::batcher",
+                index = record.index,
+                blocks = %format!("{}..={}", record.first_block, record.last_block),
+                raw = record.raw_bytes,
+                compressed = record.data.len(),
+                "batch sealed"
+            );
+            metrics::histogram!(crate::metrics::BATCH_RAW_BYTES).record(record.raw_bytes as f64);
+            metrics::histogram!(crate::metrics::BATCH_BYTES).record(record.data.len() as f64);
+            self.node.store().put_batch(record.index, &record)?;
+        }
+    }
+
+    fn record(&self, last: Option<&BatchRecord>, blocks: &[Block]) -> BatchRecord {
+        let index = last.map_or(1, |b| b.index + 1);
+        let parent_batch_hash = last.map_or_else(genesis_batch_hash, |b| b.batch_hash);
+        let deposit_start = last.map_or(0, |b| b.deposit_end);
+        let tail = blocks.last().expect("a batch has blocks");
+        let payload = BatchPayload::from_blocks(blocks);
+        let data = Bytes::from(payload.encode(self.config.codec));
+        let data_hash = keccak256(&data);
+        let withdrawals =
+            WithdrawalTree::new(blocks.iter().flat_map(|b| b.withdrawals.iter().map(|w| w.withdrawal.leaf())));
+        BatchRecord {
+            index,
+            first_block: blocks[0].number(),
+            last_block: tail.number(),
+            parent_batch_hash,
+            deposit_end: tail.deposit_count,
+            raw_bytes: payload.to_bytes().len(),
+            data_hash,
+            batch_hash: batch_hash(index, parent_batch_hash, data_hash, deposit_start, tail.deposit_count),
+            state_root: tail.header.state_root,
+            withdrawal_root: withdrawals.root(),
+            data,
+            commit: None,
+            committed_at: None,
+        }
+    }
+
+    /// One round against L1: reconcile with what the Rollup holds, then send (or replace) the next commit.
+    async fn submit(&self) -> Result<(), RoundError> {
+        let rollup = Rollup::new(self.config.rollup, &self.provider);
+        let on_l1 = rollup.lastCommittedBatch().call().await?;
+        let finalized = rollup.lastFinalizedBatch().call().await?;
+        self.node.set_l1_progress(on_l1, finalized);
+        let store = self.node.store();
+        let fatal = |err: StoreError| RoundError::Fatal(err.into());
+
+        // Batches L1 holds: check they are ours and note where they landed.
+        let mut index = on_l1;
+        while index >= 1 {
+            let Some(mut record) = store.batch::<BatchRecord>(index).map_err(fatal)? else { break };
+            if record.committed_at.is_some() {
+                break;
+            }
+            let onchain = rollup.batches(index).call().await?.batchHash;
+            if onchain != record.batch_hash {
+                return Err(RoundError::Fatal(BatcherError::Conflict {
+                    index,
+                    on_l1: onchain,
+                    ours: record.batch_hash,
+                }));
+            }
+            record.committed_at =
+                Some(self.provider.get_block_number().await.map_err(|e| RoundError::L1(e.to_string()))?);
+            tracing::info!(target: "node::batcher", index, "batch committed on L1");
+            metrics::counter!(crate::metrics::BATCHES_COMMITTED).increment(1);
+            store.put_batch(index, &record).map_err(fatal)?;
+            index -= 1;
+        }
+        // Batches we saw on L1 that L1 no longer holds were dropped by a reorg: commit them again.
+        let mut index = on_l1 + 1;
+        while let Some(mut record) = store.batch::<BatchRecord>(index).map_err(fatal)? {
+            if record.committed_at.take().is_some() {
+                tracing::warn!(target: "node::batcher", index, "batch commit dropped by an L1 reorg; committing again");
+                metrics::counter!(crate::metrics::BATCH_REORGS).increment(1);
+                record.commit = None;
+                store.put_batch(index, &record).map_err(fatal)?;
+            }
+            index += 1;
+        }
+
+        let Some(mut next) = store.batch::<BatchRecord>(on_l1 + 1).map_err(fatal)? else { return Ok(()) };
+        if let Some(attempt) = &next.commit {
+            if let Some(receipt) = self
+                .provider
+                .get_transaction_receipt(attempt.tx_hash)
+                .await
+                .map_err(|e| RoundError::L1(e.to_string()))?
+            {
+                let gas = u128::from(receipt.gas_used) * receipt.effective_gas_price;
+                metrics::counter!(crate::metrics::L1_GAS).increment(receipt.gas_used);
+                tracing::debug!(target: "node::batcher", index = next.index, wei = gas, "commit mined");
+                if !receipt.status() {
+                    tracing::warn!(target: "node::batcher", index = next.index, tx = %attempt.tx_hash, "commit reverted; sending again");
+                    next.commit = None;
+                } else {
+                    // Mined: the next round sees it in lastCommittedBatch.
+                    return Ok(());
+                }
+            } else if unix_now().saturating_sub(attempt.sent_at) < self.config.resubmit_after.as_secs() {
+                return Ok(());
+            }
+        }
+        self.send(&rollup, &mut next).await?;
+        store.put_batch(next.index, &next).map_err(fatal)?;
+        Ok(())
+    }
+
+    /// Sends the commit of `record`, replacing a previous attempt at the same nonce with fees raised by the bump.
+    async fn send(
+        &self,
+        rollup: &Rollup::RollupInstance<&DynProvider>,
+        record: &mut BatchRecord,
+    ) -> Result<(), RoundError> {
+        let l1 = |e: alloy::transports::TransportError| RoundError::L1(e.to_string());
+        let estimate = self.provider.estimate_eip1559_fees().await.map_err(l1)?;
+        let call = rollup.commitBatch(record.index, record.parent_batch_hash, record.deposit_end, record.data.clone());
+        let (nonce, max_fee, tip, gas_limit) = match &record.commit {
+            Some(previous) => {
+                let bump = |fee: u128| fee + fee * self.config.fee_bump_percent / 100 + 1;
+                (
+                    previous.nonce,
+                    estimate.max_fee_per_gas.max(bump(previous.max_fee_per_gas)),
+                    estimate.max_priority_fee_per_gas.max(bump(previous.max_priority_fee_per_gas)),
+                    previous.gas_limit,
+                )
+            }
+            None => {
+                let gas = call.estimate_gas().await?;
+                (
+                    self.provider.get_transaction_count(self.config.signer.address()).pending().await.map_err(l1)?,
+                    estimate.max_fee_per_gas,
+                    estimate.max_priority_fee_per_gas,
+                    gas + gas / 5,
+                )
+            }
+        };
+        let pending =
+            call.nonce(nonce).gas(gas_limit).max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip).send().await?;
+        let tx_hash = *pending.tx_hash();
+        tracing::info!(
+            target: "node::batcher",
+            index = record.index,
+            %tx_hash,
+            nonce,
+            replacement = record.commit.is_some(),
+            "commit sent"
+        );
+        record.commit = Some(CommitAttempt {
+            tx_hash,
+            nonce,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: tip,
+            gas_limit,
+            sent_at: unix_now(),
+        });
+        Ok(())
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
