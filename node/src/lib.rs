@@ -37,4 +37,4 @@ pub use pool::Pool;
 pub use rpc::{RpcConfig, SUGGESTED_PRIORITY_FEE, Status, WithdrawalProof, start_rpc};
 pub use sequencer::run_sequencer;
 pub use spec::{ChainSpec, ExecutionMode, WITHDRAWAL_ADDRESS};
-pub use storage::{Store, StoreError};
+pub use storage::{PoolEntry, PoolLog, Store, StoreError};

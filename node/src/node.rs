@@ -20,8 +20,8 @@ use crate::batcher::BatchRecord;
 use zkr_state::{Account, AccountTree, field::fr_to_b256};
 
 use crate::{
-    Block, BlockContext, ChainSpec, Deposit, ExecutionError, Pool, PooledTx, SimulationError, SimulationOutcome,
-    SkipReason, Store, StoreError, TxError, check_sender, decode, execute_block, simulate,
+    Block, BlockContext, ChainSpec, Deposit, ExecutionError, Pool, PoolEntry, PoolLog, PooledTx, SimulationError,
+    SimulationOutcome, SkipReason, Store, StoreError, TxError, check_sender, decode, execute_block, simulate,
 };
 
 /// Name of the database file in the data directory.
@@ -98,6 +98,10 @@ pub struct Node {
     spec: ChainSpec,
     store: Store,
     state: Mutex<State>,
+    /// Base fee of the next block, readable without the lock (admission needs it before taking the lock).
+    next_base_fee: AtomicU64,
+    /// Durable, group-committed record of accepted transactions.
+    pool_log: PoolLog,
     /// Newest batch index the Rollup holds as committed, as last seen by the batcher.
     l1_committed: AtomicU64,
     /// Newest batch index the Rollup holds as finalized, as last seen by the batcher.
@@ -143,9 +147,12 @@ impl Node {
             }
         };
 
+        let next_base_fee = AtomicU64::new(head.next_base_fee(&spec));
         let node = Self {
             spec,
+            next_base_fee,
             store,
+            pool_log: PoolLog::default(),
             state: Mutex::new(State { tree, pool: Pool::new(), head, deposits: BTreeMap::new() }),
             l1_committed: AtomicU64::new(0),
             l1_finalized: AtomicU64::new(0),
@@ -196,38 +203,54 @@ impl Node {
     }
 
     fn admit(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        let mut state = self.lock();
-        let tx = decode(raw, &self.spec, state.head.next_base_fee(&self.spec))?;
-        if state.pool.contains(&tx.hash) || self.store.tx_location(&tx.hash)?.is_some() {
+        // Decoding and signature recovery need no state: they run before the lock, in parallel across submitters.
+        let tx = decode(raw, &self.spec, self.next_base_fee.load(Ordering::Relaxed))?;
+        if self.store.tx_location(&tx.hash)?.is_some() {
             return Err(TxError::AlreadyKnown.into());
         }
-        let account = state.tree.get(&tx.sender).copied().unwrap_or_default();
-        let replaced = match state.pool.by_sender_nonce(&tx.sender, tx.nonce()) {
-            Some(existing) => {
-                if !outbids(&tx, existing) {
-                    return Err(TxError::ReplacementUnderpriced.into());
-                }
-                check_sender(&tx, &account, tx.nonce(), &self.spec)?;
-                Some(existing.hash)
-            }
-            None => {
-                let next = state.pool.next_nonce(&tx.sender, account.nonce);
-                if tx.nonce() < account.nonce {
-                    return Err(TxError::NonceTooLow { next: account.nonce, nonce: tx.nonce() }.into());
-                }
-                check_sender(&tx, &account, next.min(tx.nonce()), &self.spec)?;
-                if tx.nonce() > next + self.spec.max_nonce_gap {
-                    return Err(
-                        TxError::NonceTooHigh { next, nonce: tx.nonce(), max_gap: self.spec.max_nonce_gap }.into()
-                    );
-                }
-                None
-            }
-        };
-        self.store.add_pooled(tx.hash, raw, replaced)?;
         let hash = tx.hash;
-        state.pool.insert(tx);
-        metrics::gauge!(crate::metrics::POOL).set(state.pool.len() as f64);
+        let replaced = {
+            let mut state = self.lock();
+            if state.pool.contains(&hash) {
+                return Err(TxError::AlreadyKnown.into());
+            }
+            let account = state.tree.get(&tx.sender).copied().unwrap_or_default();
+            let replaced = match state.pool.by_sender_nonce(&tx.sender, tx.nonce()) {
+                Some(existing) => {
+                    if !outbids(&tx, existing) {
+                        return Err(TxError::ReplacementUnderpriced.into());
+                    }
+                    check_sender(&tx, &account, tx.nonce(), &self.spec)?;
+                    Some(existing.hash)
+                }
+                None => {
+                    let next = state.pool.next_nonce(&tx.sender, account.nonce);
+                    if tx.nonce() < account.nonce {
+                        return Err(TxError::NonceTooLow { next: account.nonce, nonce: tx.nonce() }.into());
+                    }
+                    check_sender(&tx, &account, next.min(tx.nonce()), &self.spec)?;
+                    if tx.nonce() > next + self.spec.max_nonce_gap {
+                        return Err(TxError::NonceTooHigh {
+                            next,
+                            nonce: tx.nonce(),
+                            max_gap: self.spec.max_nonce_gap,
+                        }
+                        .into());
+                    }
+                    None
+                }
+            };
+            state.pool.insert(tx);
+            metrics::gauge!(crate::metrics::POOL).set(state.pool.len() as f64);
+            replaced
+        };
+        // The hash goes back only once the transaction is on disk. It may be included in a block meanwhile; a stale
+        // pool record left by that race is dropped at the next start (its nonce is used by then).
+        let entry = PoolEntry { hash, raw: alloy::primitives::Bytes::copy_from_slice(raw), replaced };
+        if let Err(err) = self.pool_log.append(&self.store, entry) {
+            self.lock().pool.remove(&hash);
+            return Err(err.into());
+        }
         tracing::debug!(target: "node::pool", %hash, "transaction accepted");
         Ok(hash)
     }
@@ -286,6 +309,7 @@ impl Node {
             "block produced"
         );
         *head = block.clone();
+        self.next_base_fee.store(block.next_base_fee(&self.spec), Ordering::Relaxed);
         metrics::histogram!(crate::metrics::BLOCK_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::histogram!(crate::metrics::BLOCK_TXS).record(block.transactions.len() as f64);
         metrics::counter!(crate::metrics::BLOCKS).increment(1);
@@ -362,7 +386,7 @@ impl Node {
 
     /// Base fee of the next block.
     pub fn next_base_fee(&self) -> u64 {
-        self.lock().head.next_base_fee(&self.spec)
+        self.next_base_fee.load(Ordering::Relaxed)
     }
 
     /// The node's database (the batcher keeps its progress there).
