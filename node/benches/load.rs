@@ -500,7 +500,7 @@ fn breakdown(args: &Args) {
     let store = zkr_node::Store::open(store_dir.path().join(zkr_node::DB_FILE)).unwrap();
     let (started, cpu_before) = (Instant::now(), cpu());
     for tx in &txs {
-        let entry = zkr_node::PoolEntry { hash: tx.hash, raw: tx.raw.clone().into(), replaced: None };
+        let entry = zkr_node::PoolEntry { hash: tx.hash, raw: tx.raw.clone(), replaced: None };
         store.add_pooled_batch(std::slice::from_ref(&entry)).unwrap();
     }
     let (write, write_cpu) = (per_tx(started.elapsed()), per_tx(cpu() - cpu_before));
