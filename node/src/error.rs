@@ -93,6 +93,9 @@ pub enum TxError {
     /// A withdrawal must move value.
     #[error("withdrawal of zero value")]
     ZeroWithdrawal,
+    /// The pool is at its limit.
+    #[error("txpool is full")]
+    PoolFull,
     /// The same transaction is already in the pool or the chain.
     #[error("already known")]
     AlreadyKnown,
@@ -126,6 +129,7 @@ impl TxError {
             Self::CreateNotSupported => "create_not_supported",
             Self::CallNotSupported(_) => "call_not_supported",
             Self::ZeroWithdrawal => "zero_withdrawal",
+            Self::PoolFull => "pool_full",
             Self::AlreadyKnown => "already_known",
             Self::ReplacementUnderpriced => "replacement_underpriced",
         }

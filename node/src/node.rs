@@ -224,6 +224,9 @@ impl Node {
                     Some(existing.hash)
                 }
                 None => {
+                    if state.pool.len() >= self.spec.max_pool_txs {
+                        return Err(TxError::PoolFull.into());
+                    }
                     let next = state.pool.next_nonce(&tx.sender, account.nonce);
                     if tx.nonce() < account.nonce {
                         return Err(TxError::NonceTooLow { next: account.nonce, nonce: tx.nonce() }.into());

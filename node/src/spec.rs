@@ -38,6 +38,8 @@ pub struct ChainSpec {
     pub max_tx_size: usize,
     /// How far ahead of the account's next nonce a transaction may be and still wait in the pool.
     pub max_nonce_gap: u64,
+    /// Most transactions the pool holds; beyond it new ones are refused (replacements still pass).
+    pub max_pool_txs: usize,
     /// Balances at genesis.
     pub genesis_alloc: Vec<(Address, U256)>,
     /// Timestamp of the genesis block.
@@ -57,6 +59,7 @@ impl ChainSpec {
             mode: ExecutionMode::Zk,
             max_tx_size: 128 * 1024,
             max_nonce_gap: 64,
+            max_pool_txs: 200_000,
             genesis_alloc: Vec::new(),
             genesis_timestamp: 0,
         }

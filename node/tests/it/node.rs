@@ -117,3 +117,21 @@ fn refuses_a_data_directory_of_another_chain() {
     assert!(matches!(err, NodeError::Inconsistent(_)), "{err}");
     assert!(err.to_string().contains("genesis"), "{err}");
 }
+
+#[test]
+fn a_full_pool_refuses_new_transactions_until_a_block_drains_it() {
+    let alice = key(1);
+    let mut spec = spec_with(&[alice.address()]);
+    spec.max_pool_txs = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let node = open(&spec, &dir);
+    let to = Address::repeat_byte(0x55);
+    node.submit(&sign_1559(&alice, transfer(spec.chain_id, 0, to, 1))).unwrap();
+    node.submit(&sign_1559(&alice, transfer(spec.chain_id, 1, to, 1))).unwrap();
+    let third = sign_1559(&alice, transfer(spec.chain_id, 2, to, 1));
+    let err = rejected(node.submit(&third));
+    assert_eq!(err, TxError::PoolFull);
+    assert_eq!(err.to_string(), "txpool is full");
+    node.produce_block(1).unwrap().unwrap();
+    node.submit(&third).unwrap();
+}
