@@ -98,7 +98,7 @@ async fn main() -> eyre::Result<()> {
     deployment.save(&deployment_file)?;
 
     let node = Arc::new(Node::open(spec, &node_config.data_dir)?);
-    let rpc = RpcConfig { addr: ([127, 0, 0, 1], args.l2_port).into(), ..node_config.rpc_config() };
+    let rpc = RpcConfig { addr: ([127, 0, 0, 1], args.l2_port).into(), ..node_config.rpc.clone() };
     let (l2_addr, rpc_handle) =
         start_rpc(node.clone(), rpc).await.wrap_err("starting the L2 JSON-RPC (is the port free?)")?;
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);

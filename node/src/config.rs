@@ -47,7 +47,7 @@ pub struct NodeConfig {
     /// Block production.
     pub sequencer: SequencerSection,
     /// JSON-RPC server.
-    pub rpc: RpcSection,
+    pub rpc: RpcConfig,
     /// The L1 to follow for deposits; without it the node runs without a bridge.
     pub l1: Option<L1Section>,
     /// Address to serve Prometheus metrics on (`/metrics`); none serves no metrics.
@@ -158,31 +158,13 @@ pub struct SequencerSection {
     pub block_time_ms: u64,
 }
 
-/// `[rpc]`: see [`RpcConfig`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RpcSection {
-    /// Listen address.
-    pub addr: SocketAddr,
-    /// Largest request body, in bytes.
-    pub max_request_body_bytes: u32,
-    /// Largest response body, in bytes.
-    pub max_response_body_bytes: u32,
-    /// Most calls in one batch.
-    pub max_batch_len: u32,
-    /// Most simultaneous connections.
-    pub max_connections: u32,
-    /// Most blocks one `eth_getLogs` call may scan.
-    pub max_log_blocks: u64,
-}
-
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from(".zkr/node"),
             chain: ChainSection::default(),
             sequencer: SequencerSection::default(),
-            rpc: RpcSection::default(),
+            rpc: RpcConfig::default(),
             l1: None,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
             batcher: None,
@@ -212,20 +194,6 @@ impl Default for SequencerSection {
     }
 }
 
-impl Default for RpcSection {
-    fn default() -> Self {
-        let rpc = RpcConfig::default();
-        Self {
-            addr: rpc.addr,
-            max_request_body_bytes: rpc.max_request_body_bytes,
-            max_response_body_bytes: rpc.max_response_body_bytes,
-            max_batch_len: rpc.max_batch_len,
-            max_connections: rpc.max_connections,
-            max_log_blocks: rpc.max_log_blocks,
-        }
-    }
-}
-
 impl NodeConfig {
     /// Defaults, then the TOML file (if given), then `ZKR_NODE_*` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
@@ -252,19 +220,6 @@ impl NodeConfig {
             genesis_alloc: chain.genesis_alloc.iter().map(|(a, b)| (*a, *b)).collect(),
             genesis_timestamp: chain.genesis_timestamp,
             ..ChainSpec::dev()
-        }
-    }
-
-    /// The JSON-RPC server settings.
-    pub fn rpc_config(&self) -> RpcConfig {
-        let rpc = &self.rpc;
-        RpcConfig {
-            addr: rpc.addr,
-            max_request_body_bytes: rpc.max_request_body_bytes,
-            max_response_body_bytes: rpc.max_response_body_bytes,
-            max_batch_len: rpc.max_batch_len,
-            max_connections: rpc.max_connections,
-            max_log_blocks: rpc.max_log_blocks,
         }
     }
 

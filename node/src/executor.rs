@@ -15,7 +15,7 @@ use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
     bytecode::Bytecode,
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::{EVMError, ExecutionResult, InvalidTransaction},
+    context_interface::result::{EVMError, ExecutionResult},
     database_interface::DatabaseRef,
     primitives::{KECCAK_EMPTY, hardfork::SpecId},
     state::{AccountInfo, EvmState},
@@ -116,44 +116,25 @@ pub fn execute_block(
     withdrawal_count: u64,
     txs: impl IntoIterator<Item = PooledTx>,
 ) -> Result<BlockExecution, ExecutionError> {
-    let block_env = BlockEnv {
-        number: U256::from(block.number),
-        timestamp: U256::from(block.timestamp),
-        basefee: block.base_fee,
-        beneficiary: spec.fee_recipient,
-        gas_limit: spec.block_gas_limit,
-        ..Default::default()
-    };
-    let mut cfg = CfgEnv::new_with_spec(SPEC_ID);
-    cfg.chain_id = spec.chain_id;
-
     let mut out = BlockExecution { executed: Vec::new(), withdrawals: Vec::new(), skipped: Vec::new(), gas_used: 0 };
     for tx in txs {
         if out.gas_used + tx.envelope.gas_limit() > spec.block_gas_limit {
             out.skipped.push(SkippedTx { tx, reason: SkipReason::BlockFull });
             continue;
         }
-        let result = {
-            let mut evm = Context::mainnet()
-                .with_ref_db(TreeDb(tree))
-                .with_block(block_env.clone())
-                .with_cfg(cfg.clone())
-                .build_mainnet();
-            evm.transact(tx_env(&tx))
-        };
-        let outcome = match result {
+        let (result, changes) = match transact(tree, spec, block, tx_env(&tx)) {
             Ok(outcome) => outcome,
             Err(EVMError::Transaction(invalid)) => {
-                out.skipped.push(SkippedTx { tx, reason: SkipReason::Invalid(describe(&invalid)) });
+                out.skipped.push(SkippedTx { tx, reason: SkipReason::Invalid(invalid.to_string()) });
                 continue;
             }
             Err(err) => return Err(ExecutionError::Evm(err.to_string())),
         };
-        apply_changes(tree, &tx, spec.fee_recipient, outcome.state)?;
+        apply_changes(tree, &tx, spec.fee_recipient, changes)?;
 
-        let gas_used = outcome.result.tx_gas_used();
+        let gas_used = result.tx_gas_used();
         out.gas_used += gas_used;
-        let success = outcome.result.is_success();
+        let success = result.is_success();
         if success && tx.envelope.to() == Some(WITHDRAWAL_ADDRESS) && !tx.envelope.value().is_zero() {
             let withdrawal = Withdrawal {
                 nonce: withdrawal_count + out.withdrawals.len() as u64,
@@ -163,7 +144,7 @@ pub fn execute_block(
             };
             out.withdrawals.push(WithdrawalRecord { withdrawal, tx_hash: tx.hash });
         }
-        let logs = match outcome.result {
+        let logs = match result {
             ExecutionResult::Success { logs, .. } => logs,
             _ => Vec::new(),
         };
@@ -230,10 +211,6 @@ fn apply_changes(
     Ok(())
 }
 
-fn describe(invalid: &InvalidTransaction) -> String {
-    invalid.to_string()
-}
-
 /// The account tree seen through revm's read interface: accounts have no code and no storage.
 #[derive(Debug)]
 pub struct TreeDb<'a>(pub &'a AccountTree);
@@ -271,6 +248,21 @@ pub fn simulate(
     block: &BlockContext,
     tx: TxEnv,
 ) -> Result<SimulationOutcome, SimulationError> {
+    match transact(tree, spec, block, tx) {
+        Ok((result, _)) => Ok(result.into()),
+        Err(EVMError::Transaction(invalid)) => Err(SimulationError::Invalid(invalid.to_string())),
+        Err(err) => Err(SimulationError::Evm(err.to_string())),
+    }
+}
+
+/// Runs `tx` with revm on the block's environment, reading `tree`, and returns the result with the state changes
+/// (applied by the caller, or not at all).
+fn transact(
+    tree: &AccountTree,
+    spec: &ChainSpec,
+    block: &BlockContext,
+    tx: TxEnv,
+) -> Result<(ExecutionResult, EvmState), EVMError<std::convert::Infallible>> {
     let block_env = BlockEnv {
         number: U256::from(block.number),
         timestamp: U256::from(block.timestamp),
@@ -282,11 +274,7 @@ pub fn simulate(
     let mut cfg = CfgEnv::new_with_spec(SPEC_ID);
     cfg.chain_id = spec.chain_id;
     let mut evm = Context::mainnet().with_ref_db(TreeDb(tree)).with_block(block_env).with_cfg(cfg).build_mainnet();
-    match evm.transact(tx) {
-        Ok(outcome) => Ok(outcome.result.into()),
-        Err(EVMError::Transaction(invalid)) => Err(SimulationError::Invalid(describe(&invalid))),
-        Err(err) => Err(SimulationError::Evm(err.to_string())),
-    }
+    evm.transact(tx).map(|outcome| (outcome.result, outcome.state))
 }
 
 /// What a simulated call did.

@@ -26,7 +26,7 @@ mod storage;
 pub use admission::{PooledTx, TX_BASE_GAS, check_sender, decode, intrinsic_gas};
 pub use block::{Block, BlockTx};
 pub use bridge::{BridgeError, Deposit, L1Config, watch_deposits};
-pub use config::{BatcherSection, ChainSection, L1Section, ModeName, NodeConfig, RpcSection, SequencerSection};
+pub use config::{BatcherSection, ChainSection, L1Section, ModeName, NodeConfig, SequencerSection};
 pub use error::TxError;
 pub use executor::{
     BlockContext, BlockExecution, ExecutedTx, ExecutionError, SPEC_ID, SimulationError, SimulationOutcome, SkipReason,

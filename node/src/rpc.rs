@@ -33,8 +33,9 @@ pub const SUGGESTED_PRIORITY_FEE: u128 = 1_000_000;
 /// Most blocks `eth_feeHistory` returns.
 const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
 
-/// JSON-RPC server settings.
-#[derive(Debug, Clone)]
+/// JSON-RPC server settings (the `[rpc]` section of the node's configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RpcConfig {
     /// Address to listen on.
     pub addr: SocketAddr,

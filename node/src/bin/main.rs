@@ -58,7 +58,7 @@ async fn main() -> eyre::Result<()> {
     let head = node.head();
     tracing::info!(number = head.number(), hash = %head.hash, state_root = %head.header.state_root, "chain head");
 
-    let (addr, rpc) = start_rpc(node.clone(), config.rpc_config()).await.wrap_err("starting JSON-RPC")?;
+    let (addr, rpc) = start_rpc(node.clone(), config.rpc.clone()).await.wrap_err("starting JSON-RPC")?;
     tracing::info!(%addr, chain_id = node.spec().chain_id, "node ready");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
