@@ -48,7 +48,8 @@ struct Args {
     /// Seconds after which the batcher seals a batch of the blocks so far.
     #[arg(long = "batch.max-age-secs", default_value_t = 5)]
     batch_max_age_secs: u64,
-    /// Folder for the deployment file and the node's database (wiped at start: the L1 is new each run).
+    /// Folder for the deployment file and the node's database (the database is recreated at start: the L1 is new
+    /// each run).
     #[arg(long, default_value = ".devnet")]
     dir: PathBuf,
 }
@@ -78,11 +79,13 @@ async fn main() -> eyre::Result<()> {
             .connect_http(anvil.endpoint().parse().expect("anvil's endpoint is a URL"))
     };
 
-    // A fresh L1 means a fresh L2.
-    if args.dir.exists() {
-        std::fs::remove_dir_all(&args.dir).wrap_err_with(|| format!("clearing {}", args.dir.display()))?;
+    // A fresh L1 means a fresh L2: remove the previous devnet's node database, and nothing else.
+    let node_dir = args.dir.join("node");
+    let database = node_dir.join(zkr_node::DB_FILE);
+    if database.exists() {
+        std::fs::remove_file(&database).wrap_err_with(|| format!("removing {}", database.display()))?;
     }
-    let node_config = NodeConfig { data_dir: args.dir.join("node"), ..NodeConfig::default() };
+    let node_config = NodeConfig { data_dir: node_dir, ..NodeConfig::default() };
     let spec = node_config.chain_spec();
     let mut genesis = spec.genesis_state()?;
     let genesis_root = B256::from(zkr_state::field::fr_to_b256(&genesis.root()?));
