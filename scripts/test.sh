@@ -11,6 +11,10 @@ step() {
 
 step "toolchain (scripts/setup.sh)"
 ./scripts/setup.sh
+# jq reads the forge artifacts in scripts/contracts.sh; Debian's package where the machine lacks it.
+if ! command -v jq >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq jq
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest@0.9.143
 fi

@@ -85,11 +85,7 @@ pub async fn watch_deposits(
             }
             Err(err) => tracing::warn!(target: "node::bridge", %err, "L1 poll failed; retrying"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(config.poll_interval) => {}
-            _ = shutdown.changed() => return Ok(()),
-        }
-        if *shutdown.borrow() {
+        if crate::sequencer::wait_or_stop(config.poll_interval, &mut shutdown).await {
             return Ok(());
         }
     }

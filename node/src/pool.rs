@@ -149,9 +149,4 @@ impl Pool {
         }
         out
     }
-
-    /// Every pooled transaction (for persistence and inspection).
-    pub fn iter(&self) -> impl Iterator<Item = &PooledTx> {
-        self.by_sender.values().flat_map(|queue| queue.values().map(|entry| &entry.tx))
-    }
 }

@@ -26,7 +26,7 @@ use jsonrpsee::{
 use revm::context::TxEnv;
 use serde::{Deserialize, Serialize};
 
-use crate::{Block, Node, NodeError, SimulationError, SimulationOutcome, SubmitError, TxLookup};
+use crate::{Block, Node, SimulationError, SimulationOutcome, SubmitError, TxLookup};
 
 /// Priority fee suggested by `eth_maxPriorityFeePerGas` (0.001 gwei): blocks are rarely full, so any tip is included.
 pub const SUGGESTED_PRIORITY_FEE: u128 = 1_000_000;
@@ -563,10 +563,4 @@ fn reverted(output: Bytes) -> ErrorObjectOwned {
 
 fn internal(err: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObject::owned(-32603, err.to_string(), None::<()>)
-}
-
-impl From<NodeError> for ErrorObjectOwned {
-    fn from(err: NodeError) -> Self {
-        internal(err)
-    }
 }

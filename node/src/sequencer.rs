@@ -6,6 +6,16 @@ use tokio::sync::watch;
 
 use crate::{Node, NodeError};
 
+/// Waits `duration`, or less if `shutdown` turns true; returns whether the task should stop. The polling tasks (deposit
+/// watcher, batcher) pace themselves with it.
+pub(crate) async fn wait_or_stop(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => {}
+        _ = shutdown.changed() => return true,
+    }
+    *shutdown.borrow()
+}
+
 /// Produces blocks every `block_time` until `shutdown` turns true. Returns an error (and the caller must stop the
 /// node) if a block cannot be stored.
 pub async fn run_sequencer(

@@ -61,6 +61,13 @@ impl From<&Block> for BatchBlock {
     }
 }
 
+impl BatchBlock {
+    /// Size of this block in the payload, without encoding it.
+    pub fn encoded_len(&self) -> usize {
+        8 + 8 + 4 + 4 + self.transactions.iter().map(|tx| 4 + tx.encode_2718_len()).sum::<usize>()
+    }
+}
+
 /// The decoded contents of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchPayload {
@@ -158,18 +165,7 @@ impl BatchPayload {
 
     /// The bytes committed to L1.
     pub fn encode(&self, codec: Codec) -> Vec<u8> {
-        let payload = self.to_bytes();
-        let mut out = vec![BATCH_VERSION, codec as u8];
-        match codec {
-            Codec::Raw => out.extend_from_slice(&payload),
-            Codec::Zstd => out.extend(zstd::bulk::compress(&payload, 19).expect("in-memory zstd cannot fail")),
-            Codec::Brotli => {
-                let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-                brotli::BrotliCompress(&mut payload.as_slice(), &mut out, &params)
-                    .expect("in-memory brotli cannot fail");
-            }
-        }
-        out
+        encode_payload(&self.to_bytes(), codec)
     }
 
     /// Decodes committed bytes.
@@ -197,6 +193,20 @@ impl BatchPayload {
         };
         Self::from_bytes(&payload)
     }
+}
+
+/// The bytes committed to L1 for payload bytes made by [`BatchPayload::to_bytes`].
+pub fn encode_payload(payload: &[u8], codec: Codec) -> Vec<u8> {
+    let mut out = vec![BATCH_VERSION, codec as u8];
+    match codec {
+        Codec::Raw => out.extend_from_slice(payload),
+        Codec::Zstd => out.extend(zstd::bulk::compress(payload, 19).expect("in-memory zstd cannot fail")),
+        Codec::Brotli => {
+            let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+            brotli::BrotliCompress(&mut &payload[..], &mut out, &params).expect("in-memory brotli cannot fail");
+        }
+    }
+    out
 }
 
 struct Reader<'a>(&'a [u8]);

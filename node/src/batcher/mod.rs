@@ -3,5 +3,5 @@
 mod codec;
 mod submitter;
 
-pub use codec::{BATCH_VERSION, BatchBlock, BatchPayload, Codec, DecodeError, MAX_PAYLOAD_BYTES};
+pub use codec::{BATCH_VERSION, BatchBlock, BatchPayload, Codec, DecodeError, MAX_PAYLOAD_BYTES, encode_payload};
 pub use submitter::{BatchRecord, BatcherConfig, BatcherError, CommitAttempt, run_batcher};

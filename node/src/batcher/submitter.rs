@@ -18,7 +18,7 @@ use zkr_contracts::{
     protocol::{WithdrawalTree, batch_hash, genesis_batch_hash},
 };
 
-use super::{BatchPayload, Codec};
+use super::{BatchBlock, BatchPayload, Codec};
 use crate::{Block, Node, NodeError, StoreError};
 
 /// Batcher settings.
@@ -138,11 +138,7 @@ pub async fn run_batcher(
                 RoundError::L1(err) => tracing::warn!(target: "node::batcher", %err, "L1 round failed; retrying"),
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(batcher.config.poll_interval) => {}
-            _ = shutdown.changed() => return Ok(()),
-        }
-        if *shutdown.borrow() {
+        if crate::sequencer::wait_or_stop(batcher.config.poll_interval, &mut shutdown).await {
             return Ok(());
         }
     }
@@ -194,7 +190,7 @@ impl Batcher {
                     .node
                     .block_by_number(number)?
                     .ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))?;
-                let size = BatchPayload::from_blocks([&block]).to_bytes().len();
+                let size = BatchBlock::from(&block).encoded_len();
                 if !blocks.is_empty() && raw + size > self.config.max_batch_bytes {
                     full = true;
                     break;
@@ -227,8 +223,8 @@ impl Batcher {
         let parent_batch_hash = last.map_or_else(genesis_batch_hash, |b| b.batch_hash);
         let deposit_start = last.map_or(0, |b| b.deposit_end);
         let tail = blocks.last().expect("a batch has blocks");
-        let payload = BatchPayload::from_blocks(blocks);
-        let data = Bytes::from(payload.encode(self.config.codec));
+        let payload = BatchPayload::from_blocks(blocks).to_bytes();
+        let data = Bytes::from(super::encode_payload(&payload, self.config.codec));
         let data_hash = keccak256(&data);
         let withdrawals =
             WithdrawalTree::new(blocks.iter().flat_map(|b| b.withdrawals.iter().map(|w| w.withdrawal.leaf())));
@@ -238,7 +234,7 @@ impl Batcher {
             last_block: tail.number(),
             parent_batch_hash,
             deposit_end: tail.deposit_count,
-            raw_bytes: payload.to_bytes().len(),
+            raw_bytes: payload.len(),
             data_hash,
             batch_hash: batch_hash(index, parent_batch_hash, data_hash, deposit_start, tail.deposit_count),
             state_root: tail.header.state_root,

@@ -43,6 +43,13 @@ fn every_codec_round_trips() {
 }
 
 #[test]
+fn encoded_len_is_the_size_of_the_encoding() {
+    let payload = sample(4, 7);
+    let total: usize = payload.blocks.iter().map(BatchBlock::encoded_len).sum();
+    assert_eq!(payload.to_bytes().len(), 8 + 4 + total);
+}
+
+#[test]
 fn malformed_data_is_refused_with_a_reason() {
     let data = sample(2, 3).encode(Codec::Raw);
     assert_eq!(BatchPayload::decode(&[]), Err(DecodeError::Malformed("shorter than the header")));

@@ -50,11 +50,7 @@ async fn deposits_on_l1_are_credited_on_l2_in_queue_order() {
         assert!(receipt.status());
     }
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while node.head().deposit_count < 4 {
-        assert!(std::time::Instant::now() < deadline, "deposits were not credited");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("deposits were not credited", || async { (node.head().deposit_count >= 4).then_some(()) }).await;
     assert_eq!(node.account(&alice).balance, U256::from(5 * ETH));
     assert_eq!(node.account(&bob).balance, U256::from(ETH + ETH / 2));
 
@@ -72,10 +68,10 @@ async fn deposits_on_l1_are_credited_on_l2_in_queue_order() {
 
     // Deposited funds are spendable: alice pays bob on L2 with them.
     let hash = node.submit(&sign_1559(&alice_key, transfer(node.spec().chain_id, 0, bob, ETH))).unwrap();
-    while !matches!(node.transaction(&hash).unwrap(), Some(zkr_node::TxLookup::Included { .. })) {
-        assert!(std::time::Instant::now() < deadline, "the transfer was not included");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("the transfer was not included", || async {
+        matches!(node.transaction(&hash).unwrap(), Some(zkr_node::TxLookup::Included { .. })).then_some(())
+    })
+    .await;
     assert_eq!(node.account(&bob).balance, U256::from(2 * ETH + ETH / 2));
 }
 
@@ -148,24 +144,17 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
         .get_receipt()
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while node.account(&alice.address()).balance.is_zero() {
-        assert!(std::time::Instant::now() < deadline, "deposit not credited");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("deposit not credited", || async { (!node.account(&alice.address()).balance.is_zero()).then_some(()) })
+        .await;
 
     // Out: alice withdraws 2 ETH on L2.
     let withdraw = sign_1559(&alice, transfer(spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH));
     let hash = node.submit(&withdraw).unwrap();
     let client = RpcClient::new_http(format!("http://{rpc_addr}").parse().unwrap());
-    let proof: WithdrawalProof = loop {
-        let found: Option<WithdrawalProof> = client.request("rollup_getWithdrawalProof", (hash,)).await.unwrap();
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(std::time::Instant::now() < deadline, "withdrawal not included");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let proof: WithdrawalProof = wait_for("withdrawal not included", || async {
+        client.request::<_, Option<WithdrawalProof>>("rollup_getWithdrawalProof", (hash,)).await.unwrap()
+    })
+    .await;
     assert_eq!(proof.withdrawal.to, alice.address());
     assert_eq!(proof.withdrawal.value, U256::from(2 * ETH));
     let block = node.block_by_number(proof.block_number).unwrap().unwrap();
@@ -186,18 +175,12 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     };
     let (_stop_batcher, batcher_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, batcher_rx));
-    let target = loop {
-        if let Some(batch) = node.batch_of_block(block.number()).unwrap() {
-            break batch;
-        }
-        assert!(std::time::Instant::now() < deadline, "block not batched");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let target = wait_for("block not batched", || async { node.batch_of_block(block.number()).unwrap() }).await;
     let rollup = Rollup::new(deployment.rollup, l1(operator));
-    while rollup.lastCommittedBatch().call().await.unwrap() < target.index {
-        assert!(std::time::Instant::now() < deadline, "batch not committed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("batch not committed", || async {
+        (rollup.lastCommittedBatch().call().await.unwrap() >= target.index).then_some(())
+    })
+    .await;
     for index in 1..=target.index {
         let batch: zkr_node::batcher::BatchRecord = node.store().batch(index).unwrap().unwrap();
         let receipt = rollup
@@ -211,14 +194,11 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
         assert!(receipt.status());
     }
     // The node learns the finality from L1 and serves the proof against the batch's tree.
-    let proof: WithdrawalProof = loop {
+    let proof: WithdrawalProof = wait_for("finality not seen", || async {
         let found: WithdrawalProof = client.request("rollup_getWithdrawalProof", (hash,)).await.unwrap();
-        if found.status == zkr_node::Status::Finalized {
-            break found;
-        }
-        assert!(std::time::Instant::now() < deadline, "finality not seen: {found:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        (found.status == zkr_node::Status::Finalized).then_some(found)
+    })
+    .await;
     assert_eq!(proof.batch_index, Some(target.index));
     assert_eq!(proof.withdrawal_root, target.withdrawal_root);
     let status: zkr_node::Status = client.request("rollup_getTransactionStatus", (hash,)).await.unwrap();

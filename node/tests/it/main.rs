@@ -63,3 +63,19 @@ pub(crate) fn sign_2930(signer: &PrivateKeySigner, mut tx: TxEip2930) -> Bytes {
     let signature = signer.sign_transaction_sync(&mut tx).unwrap();
     TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into()
 }
+
+/// Polls `check` every 50 ms until it yields a value, and returns it; panics with `what` after 20 s.
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
