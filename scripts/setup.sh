@@ -18,6 +18,9 @@ stamp="$tools/.installed"
 fingerprint=$(cat "$manifest/package.json" "$manifest/package-lock.json" "$manifest/solc-shim.js" \
   "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
 
+# The patched crates cargo needs (vendor/), before anything else: every cargo command depends on them.
+"$root/scripts/vendor.sh"
+
 installed_ok() {
   [[ -f $stamp && $(cat "$stamp") == "$fingerprint" ]] || return 1
   local bin

@@ -12,6 +12,9 @@ pub enum Error {
     /// A balance does not fit the leaf's 128 bits.
     #[error("balance {0} exceeds the 128-bit maximum")]
     BalanceTooLarge(U256),
+    /// The address already has a leaf.
+    #[error("address {0} already has a leaf")]
+    AlreadyPresent(alloy_primitives::Address),
     /// All 2^32 leaves are used.
     #[error("the account tree is full")]
     TreeFull,

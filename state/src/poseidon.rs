@@ -9,7 +9,8 @@
 //! - when the input length is a multiple of `RATE` (zero included), one more permutation absorbs an empty chunk;
 //! - the hash is `s[1]`.
 //!
-//! So hashing two elements costs two permutations and hashing three costs two. The permutation uses the optimized
+//! So hashing two elements costs two permutations and hashing three costs two; [`compress`] is the one-permutation
+//! two-to-one function of the tree's inner nodes. The permutation uses the optimized
 //! constants of the spec (pre-sparse and sparse MDS matrices in the partial rounds), read through its public getters,
 //! so the constants are the circuit's own. `tests` checks equality with the circuit hasher on random inputs.
 
@@ -51,9 +52,19 @@ pub fn poseidon_hash(inputs: &[Fr]) -> Fr {
     state[1]
 }
 
-/// Hash of two elements: the inner nodes of the state tree.
+/// Hash of two elements with the sponge (two permutations).
 pub fn hash2(left: Fr, right: Fr) -> Fr {
     poseidon_hash(&[left, right])
+}
+
+/// Two-to-one compression with a single permutation: the state `[2^64, left, right]` permuted, `s[1]` out. This is
+/// the sponge's first absorption without the padding permutation, so it costs half of [`hash2`]; the state tree uses
+/// it for inner nodes, where both inputs are always present. Leaves keep the padded sponge, so a leaf hash and a node
+/// hash are different functions.
+pub fn compress(left: Fr, right: Fr) -> Fr {
+    let mut state = [Fr::from_raw([0, 1, 0, 0]), Fr::ZERO, Fr::ZERO];
+    permute(spec(), &mut state, &[left, right]);
+    state[1]
 }
 
 #[inline(always)]

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!   leaf     = poseidon([address, next_address, nonce * 2^128 + balance])     next_address = 0: end of the list
-//!   node     = poseidon([left, right])
+//!   node     = compress(left, right)       one permutation of [2^64, left, right], s[1] (see `poseidon::compress`)
 //!   empty    = 0 (a leaf index not used yet), so an empty subtree of height h hashes to zeros[h]
 //!   root     = the node at height TREE_DEPTH
 //! ```
@@ -24,7 +24,7 @@ use alloy_primitives::{Address, U256};
 use crate::{
     Error, Result,
     field::{Field, Fr, fr_from_address, fr_from_u256},
-    poseidon::{hash2, poseidon_hash},
+    poseidon::{compress, poseidon_hash},
 };
 
 /// Depth of the account tree: room for 2^32 accounts.
@@ -141,7 +141,7 @@ impl AccountTree {
     pub fn new() -> Self {
         let mut zeros = [Fr::ZERO; TREE_DEPTH + 1];
         for h in 0..TREE_DEPTH {
-            zeros[h + 1] = hash2(zeros[h], zeros[h]);
+            zeros[h + 1] = compress(zeros[h], zeros[h]);
         }
         let mut tree = Self {
             leaves: Vec::new(),
@@ -231,6 +231,40 @@ impl AccountTree {
         Ok(())
     }
 
+    /// The path of the first unused slot (index [`AccountTree::len`]); its `leaf` is the default leaf, standing for
+    /// "empty" (hash zero).
+    pub fn empty_slot_proof(&mut self) -> Result<LeafProof> {
+        self.commit()?;
+        let index = self.leaves.len() as u64;
+        let siblings = std::array::from_fn(|height| self.node(height, (index >> height) ^ 1));
+        Ok(LeafProof { index, leaf: AccountLeaf::default(), siblings })
+    }
+
+    /// Inserts a leaf for `address`, which must have none, in the two writes a circuit checks one after the other,
+    /// and returns the proof of each write against the root just before it:
+    ///
+    /// 1. the low leaf (largest address below `address`) before its successor link is changed to `address`;
+    /// 2. the empty slot at index [`AccountTree::len`] (its `leaf` is the default leaf and stands for "empty", hash
+    ///    zero), after step 1; the new leaf `{address, low's old successor, account}` goes there.
+    pub fn insert_stepwise(&mut self, address: Address, account: Account) -> Result<(LeafProof, LeafProof)> {
+        account.packed()?;
+        if self.indices.contains_key(&address) {
+            return Err(Error::AlreadyPresent(address));
+        }
+        if self.leaves.len() as u64 >= 1u64 << TREE_DEPTH {
+            return Err(Error::TreeFull);
+        }
+        self.commit()?;
+        let low_index = self.low_leaf_index(&address);
+        let low = self.leaf_proof(low_index);
+        let next = std::mem::replace(&mut self.leaves[low_index as usize].next, address);
+        self.dirty.insert(low_index);
+        self.changed.insert(low_index);
+        let empty = self.empty_slot_proof()?;
+        self.push(AccountLeaf { address, next, account });
+        Ok((low, empty))
+    }
+
     /// The indices of the leaves written (inserted, updated or relinked) since the last call, with their leaves.
     pub fn take_changed(&mut self) -> Vec<(u64, AccountLeaf)> {
         std::mem::take(&mut self.changed).into_iter().map(|index| (index, self.leaves[index as usize])).collect()
@@ -289,7 +323,7 @@ impl AccountTree {
             let width = self.nodes[height - 1].len().div_ceil(2);
             self.nodes[height].resize(width, Fr::ZERO);
             for &parent in &parents {
-                let hash = hash2(self.node(height - 1, parent * 2), self.node(height - 1, parent * 2 + 1));
+                let hash = compress(self.node(height - 1, parent * 2), self.node(height - 1, parent * 2 + 1));
                 self.nodes[height][parent as usize] = hash;
             }
             dirty = parents;
@@ -301,7 +335,7 @@ impl AccountTree {
 /// Hashes a leaf up its path.
 fn fold_path(leaf_hash: Fr, index: u64, siblings: &[Fr; TREE_DEPTH]) -> Fr {
     siblings.iter().enumerate().fold(leaf_hash, |node, (height, sibling)| {
-        if (index >> height) & 1 == 0 { hash2(node, *sibling) } else { hash2(*sibling, node) }
+        if (index >> height) & 1 == 0 { compress(node, *sibling) } else { compress(*sibling, node) }
     })
 }
 
@@ -325,13 +359,39 @@ mod tests {
             if height == 0 {
                 return hashes[index as usize];
             }
-            hash2(node(hashes, zeros, height - 1, index * 2), node(hashes, zeros, height - 1, index * 2 + 1))
+            compress(node(hashes, zeros, height - 1, index * 2), node(hashes, zeros, height - 1, index * 2 + 1))
         }
         let mut zeros = vec![Fr::ZERO];
         for h in 0..TREE_DEPTH {
-            zeros.push(hash2(zeros[h], zeros[h]));
+            zeros.push(compress(zeros[h], zeros[h]));
         }
         node(&hashes, &zeros, TREE_DEPTH, 0)
+    }
+
+    #[test]
+    fn stepwise_insertion_proves_each_write_against_the_root_before_it() {
+        let mut tree = AccountTree::new();
+        let mut plain = AccountTree::new();
+        for (i, byte) in [0x50u8, 0x20, 0x90, 0x30].into_iter().enumerate() {
+            let address = Address::repeat_byte(byte);
+            let account = account(i as u64, 10 + i as u64);
+            let before = tree.root().unwrap();
+            let (low, empty) = tree.insert_stepwise(address, account).unwrap();
+            assert!(low.verify(before), "low leaf proof against the root before the insertion");
+            assert!(low.leaf.address < address && (low.leaf.next.is_zero() || address < low.leaf.next));
+            let mut relinked = low.clone();
+            relinked.leaf.next = address;
+            let middle = relinked.root().unwrap();
+            assert_eq!(fold_path(Fr::ZERO, empty.index, &empty.siblings), middle, "empty slot under the relinked root");
+            let leaf = AccountLeaf { address, next: low.leaf.next, account };
+            assert_eq!(fold_path(leaf.hash().unwrap(), empty.index, &empty.siblings), tree.root().unwrap());
+            plain.set(address, account).unwrap();
+            assert_eq!(plain.root().unwrap(), tree.root().unwrap(), "same tree as a plain insertion");
+        }
+        assert_eq!(
+            tree.insert_stepwise(Address::repeat_byte(0x20), Account::default()).unwrap_err(),
+            Error::AlreadyPresent(Address::repeat_byte(0x20))
+        );
     }
 
     /// Walks the successor links from the zero address: they must visit every address once, in increasing order.

@@ -1,0 +1,236 @@
+//! The chunk circuit under MockProver: satisfied on valid chunks, unsatisfied when any part of the statement or the
+//! witness is wrong.
+
+#![allow(clippy::unwrap_used)]
+
+use alloy_primitives::{Address, B256, U256};
+use halo2_base::halo2_proofs::dev::MockProver;
+use zkr_circuits::{ChunkCircuit, ChunkCircuitParams, ChunkShape, chunk::public_inputs};
+use zkr_protocol::{ChunkWitness, DepositRecord, LeafWrite, Record, TransferRecord, WITHDRAWAL_ADDRESS, build_chunk};
+use zkr_state::{Account, AccountTree, field::Fr};
+
+const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
+const GWEI: u128 = 1_000_000_000;
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn alice() -> Address {
+    Address::repeat_byte(0xa1)
+}
+fn bob() -> Address {
+    Address::repeat_byte(0xb0)
+}
+
+fn genesis() -> AccountTree {
+    let mut tree = AccountTree::new();
+    tree.set(FEE_RECIPIENT, Account::default()).unwrap();
+    tree.set(WITHDRAWAL_ADDRESS, Account::default()).unwrap();
+    tree.set(alice(), Account { nonce: 0, balance: U256::from(10 * ETH) }).unwrap();
+    tree
+}
+
+fn transfer(from: Address, nonce: u64, to: Address, value: u128) -> Record {
+    Record::Transfer(TransferRecord {
+        block: 1,
+        timestamp: 1_700_000_000,
+        base_fee: GWEI as u64,
+        tx_type: 2,
+        nonce,
+        from,
+        to,
+        value,
+        gas_limit: 21_000,
+        max_fee_per_gas: 3 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        r: B256::repeat_byte(1),
+        s: B256::repeat_byte(2),
+        y_parity: false,
+    })
+}
+
+fn deposit(index: u64, to: Address, value: u128) -> Record {
+    Record::Deposit(DepositRecord {
+        block: 1,
+        timestamp: 1_700_000_000,
+        index,
+        from: Address::repeat_byte(0x11),
+        to,
+        value,
+    })
+}
+
+fn shape() -> ChunkShape {
+    ChunkShape { k: 16, slots: 2 }
+}
+
+fn params() -> ChunkCircuitParams {
+    use std::sync::OnceLock;
+    static PARAMS: OnceLock<ChunkCircuitParams> = OnceLock::new();
+    PARAMS.get_or_init(|| ChunkCircuit::configure_shape(shape(), FEE_RECIPIENT).unwrap()).clone()
+}
+
+fn witness(records: &[Record]) -> ChunkWitness {
+    let mut tree = genesis();
+    build_chunk(&mut tree, shape().slots, FEE_RECIPIENT, B256::ZERO, records).unwrap()
+}
+
+fn verify(witness: ChunkWitness, instances: Vec<Fr>) -> Result<(), String> {
+    let circuit = ChunkCircuit::new(params(), witness).map_err(|e| e.to_string())?;
+    let prover = MockProver::run(shape().k, &circuit, vec![instances]).map_err(|e| e.to_string())?;
+    prover.verify().map_err(|failures| format!("{} failures, first: {:?}", failures.len(), failures.first()))
+}
+
+fn satisfied(witness: ChunkWitness) {
+    let instances = public_inputs(&witness);
+    verify(witness, instances).expect("satisfied");
+}
+
+/// The circuit builds and lays out, but its constraints fail: the chunk is refused by the proof system itself, not
+/// by a check before it.
+fn unsatisfied(witness: ChunkWitness, instances: Vec<Fr>) {
+    let circuit = ChunkCircuit::new(params(), witness).expect("the circuit builds");
+    let prover = MockProver::run(shape().k, &circuit, vec![instances]).expect("the circuit lays out");
+    assert!(prover.verify().is_err(), "the circuit accepted a wrong chunk");
+}
+
+#[test]
+fn transfer_to_a_new_account_and_a_withdrawal() {
+    let params = params();
+    eprintln!("base params: {:?}", params.base);
+    satisfied(witness(&[transfer(alice(), 0, bob(), ETH), transfer(alice(), 1, WITHDRAWAL_ADDRESS, ETH / 2)]));
+}
+
+#[test]
+fn deposits_and_an_empty_chunk() {
+    satisfied(witness(&[deposit(0, bob(), 5 * ETH), deposit(1, alice(), 1)]));
+    satisfied(witness(&[]));
+}
+
+#[test]
+fn legacy_fees_self_transfers_and_the_fee_recipient_sending() {
+    let legacy = |from, nonce, to, value| {
+        let Record::Transfer(mut t) = transfer(from, nonce, to, value) else { unreachable!() };
+        t.tx_type = 0;
+        t.max_fee_per_gas = 2 * GWEI;
+        t.max_priority_fee_per_gas = 2 * GWEI;
+        t.gas_limit = 50_000;
+        Record::Transfer(t)
+    };
+    // To itself, then nothing to an address without a leaf (which gets none).
+    satisfied(witness(&[legacy(alice(), 0, alice(), ETH), transfer(alice(), 1, Address::repeat_byte(0x77), 0)]));
+    // The fee recipient receives a deposit and pays its own fee.
+    satisfied(witness(&[deposit(0, FEE_RECIPIENT, ETH), transfer(FEE_RECIPIENT, 0, bob(), 1)]));
+}
+
+#[test]
+fn a_changed_new_root_is_refused() {
+    let w = witness(&[transfer(alice(), 0, bob(), ETH)]);
+    let mut instances = public_inputs(&w);
+    instances[1] += Fr::from(1);
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn a_changed_balance_is_refused() {
+    // The sender's old leaf claims more than it has: its path no longer leads to the root.
+    let mut w = witness(&[transfer(alice(), 0, bob(), ETH)]);
+    w.slot_witnesses[0].writes[0].old.balance += 1;
+    let instances = public_inputs(&w);
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn a_record_not_in_the_committed_bytes_is_refused() {
+    // The witness applies a transfer of 2 ETH but the public data hash is that of a transfer of 1 ETH.
+    let committed = witness(&[transfer(alice(), 0, bob(), ETH)]);
+    let applied = witness(&[transfer(alice(), 0, bob(), 2 * ETH)]);
+    let mut instances = public_inputs(&applied);
+    instances[2] = public_inputs(&committed)[2];
+    instances[3] = public_inputs(&committed)[3];
+    unsatisfied(applied, instances);
+}
+
+#[test]
+fn a_second_leaf_for_an_existing_address_is_refused() {
+    // A deposit to alice, who has a leaf, witnessed as an insertion: the low leaf is her predecessor (whose successor
+    // is alice), and a second leaf for alice goes into the first empty slot. Everything else is consistent, so only
+    // the ordering check (alice < successor of the low leaf) can refuse it.
+    let mut tree = genesis();
+    let record = deposit(0, alice(), 1);
+    let predecessor = tree.leaves().iter().find(|leaf| leaf.next == alice()).unwrap().address;
+    let zkr_state::AccountProof::Present(low) = tree.prove(&predecessor).unwrap() else { panic!("present") };
+    let empty_slot = tree.empty_slot_proof().unwrap();
+    let empty = empty_slot.clone();
+    let duplicate = zkr_state::LeafProof {
+        leaf: zkr_state::AccountLeaf {
+            address: alice(),
+            next: alice(),
+            account: Account { nonce: 0, balance: U256::from(1) },
+        },
+        ..empty
+    };
+    let mut honest = genesis();
+    let mut w = build_chunk(&mut honest, 2, FEE_RECIPIENT, B256::ZERO, &[record]).unwrap();
+    let write = |proof: &zkr_state::LeafProof| LeafWrite {
+        enabled: true,
+        index: proof.index,
+        old: proof.leaf.into(),
+        siblings: proof.siblings.iter().map(zkr_state::field::fr_to_b256).collect(),
+    };
+    w.slot_witnesses[0].recipient_present = false;
+    w.slot_witnesses[0].writes[1] = write(&low);
+    w.slot_witnesses[0].writes[2] = write(&empty_slot);
+    w.public.new_state_root = zkr_state::field::fr_to_b256(&duplicate.root().unwrap());
+    let instances = public_inputs(&w);
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn a_reordered_deposit_is_refused() {
+    let in_order = [deposit(0, bob(), 1), deposit(1, alice(), 2)];
+    let reordered = [in_order[1], in_order[0]];
+    let truth = witness(&in_order);
+    let w = witness(&reordered);
+    let mut instances = public_inputs(&w);
+    instances[6] = public_inputs(&truth)[6];
+    instances[7] = public_inputs(&truth)[7];
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn a_withdrawal_missing_from_the_tree_is_refused() {
+    let w = witness(&[transfer(alice(), 0, WITHDRAWAL_ADDRESS, ETH)]);
+    let mut instances = public_inputs(&w);
+    let empty = witness(&[]);
+    instances[8] = public_inputs(&empty)[8];
+    instances[9] = public_inputs(&empty)[9];
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn a_skipped_deposit_is_refused() {
+    // The chunk credits deposit 1 but starts from the hash before deposit 0.
+    let w = witness(&[deposit(1, bob(), 1)]);
+    let mut tree = genesis();
+    let truth = build_chunk(
+        &mut tree,
+        2,
+        FEE_RECIPIENT,
+        B256::ZERO,
+        &[deposit(0, Address::repeat_byte(9), 7), deposit(1, bob(), 1)],
+    )
+    .unwrap();
+    let mut instances = public_inputs(&w);
+    instances[6] = public_inputs(&truth)[6];
+    instances[7] = public_inputs(&truth)[7];
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn a_changed_record_field_is_refused() {
+    let mut w = witness(&[transfer(alice(), 0, bob(), ETH)]);
+    let instances = public_inputs(&w);
+    if let Record::Transfer(t) = &mut w.records[0] {
+        t.max_priority_fee_per_gas -= 1;
+    }
+    unsatisfied(w, instances);
+}

@@ -1,0 +1,29 @@
+//! The rollup's proving protocol, shared by the node (which writes batches), the coordinator (which ships jobs) and
+//! the circuits (which prove them):
+//!
+//! - [`record`]: the fixed-width records a chunk of a batch commits to L1, and their encoding;
+//! - [`chunk`]: the chunk's statement (its public inputs) and where its withdrawals sit in the batch's tree;
+//! - [`witness`]: the native replay of a chunk over the state tree, producing every Merkle path the circuit checks.
+//!   It is a second implementation of the execution rules the proof covers, so it doubles as the reference the node's
+//!   revm execution is tested against.
+//!
+//! A batch is a sequence of chunks. Each chunk is proven on its own; the aggregation proof chains them (state roots
+//! and deposit hashes) and the Rollup contract checks their data hashes against what was committed.
+
+pub mod chunk;
+pub mod record;
+pub mod witness;
+
+pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_root, chunk_withdrawal_root};
+pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};
+pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
+
+use alloy_primitives::{Address, address};
+
+/// Value sent to this address leaves L2 as a withdrawal to the sender's own address on L1. Its leaf in the state tree
+/// holds no balance; its nonce counts the withdrawals made so far, which numbers them (the Portal pays each leaf
+/// once, so numbers must never repeat).
+pub const WITHDRAWAL_ADDRESS: Address = address!("0x0000000000000000000000000000000000000100");
+
+/// Gas a value transfer uses: the intrinsic gas of a call without calldata or access list.
+pub const TRANSFER_GAS: u64 = 21_000;
