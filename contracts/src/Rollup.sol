@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Owned} from "./access/Owned.sol";
 import {IVerifier} from "./interfaces/IVerifier.sol";
+import {Withdrawals} from "./libraries/Withdrawals.sol";
 
 /// @notice What the Rollup reads from the Portal's deposit queue.
 interface IDepositQueue {
@@ -20,6 +21,12 @@ interface IDepositQueue {
 ///         the state roots and withdrawal roots that L1 trusts. A batch is final when its proof verifies: there is
 ///         no challenge period.
 ///
+///         A batch is 1 to `chunksPerBatch` chunks, each a byte string of fixed-width records proven by its own chunk
+///         proof; the batch proof aggregates the chunk proofs of exactly `chunksPerBatch` chunk positions, the ones
+///         past the batch's last chunk being empty padding chunks. Chunk c's withdrawals fill the aligned subtree of
+///         height CHUNK_WITHDRAWAL_HEIGHT at leaf c << CHUNK_WITHDRAWAL_HEIGHT of the batch's withdrawal tree, so the
+///         batch's withdrawal root is computed here from the chunks' subtree roots.
+///
 ///         Batch lifecycle: committed -> finalized, or committed -> reverted (owner only, never once finalized).
 ///         Batch 0 is the genesis batch, finalized at deployment with the genesis state root.
 /// @dev The statement a batch proof makes is assembled here, from storage and the call, never taken from the prover:
@@ -31,13 +38,27 @@ contract Rollup is Owned {
     /// @notice Upper bound on `verifierGasLimit` (a generated halo2 verifier needs about 0.7M gas).
     uint256 public constant MAX_VERIFIER_GAS_LIMIT = 10_000_000;
     /// @notice Gas that `finalizeBatch` keeps back from the verifier call to store the result and emit the event.
+    ///         Everything that grows with the chunk count (hashing, the public inputs) happens before the check.
     uint256 public constant FINALIZE_GAS_RESERVE = 80_000;
-    /// @notice Number of public inputs of a batch proof.
-    uint256 public constant PUBLIC_INPUT_COUNT = 10;
+    /// @notice Upper bound on `chunksPerBatch`.
+    uint256 public constant MAX_CHUNKS_PER_BATCH = 64;
+    /// @notice Height of a chunk's withdrawal subtree: chunk c owns leaves [c << 10, (c + 1) << 10) of its batch's
+    ///         withdrawal tree, one per record slot, so a chunk holds at most 1024 records.
+    uint256 public constant CHUNK_WITHDRAWAL_HEIGHT = 10;
+    /// @notice Data hash of a padding chunk: keccak256 of no bytes.
+    bytes32 public constant EMPTY_CHUNK_DATA_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
+    /// @notice Withdrawal root of a padding chunk: the all-zero subtree of height CHUNK_WITHDRAWAL_HEIGHT.
+    bytes32 public constant EMPTY_CHUNK_WITHDRAWAL_ROOT =
+        0xf9dc3e7fe016e050eff260334f18a5d4fe391d82092319f5964f2e2eb7c1c3a5;
+    /// @notice Public inputs of a batch proof before the per-chunk ones (state roots, deposit chain ends).
+    uint256 public constant BATCH_PUBLIC_INPUTS = 6;
+    /// @notice Public inputs per chunk position (data hash and withdrawal root, two halves each).
+    uint256 public constant CHUNK_PUBLIC_INPUTS = 4;
 
     /// @notice A committed batch.
     /// @param batchHash Commitment to the batch, see `batchHashOf`; the next batch names it as its parent.
-    /// @param dataHash keccak256 of the exact data bytes committed.
+    /// @param dataHash Commitment to the exact chunks committed: keccak256 of their keccak256 hashes, in order
+    ///        (see `commitBatch`).
     /// @param depositStart Number of queued deposits consumed before this batch.
     /// @param depositEnd Number of queued deposits consumed up to and including this batch.
     struct Batch {
@@ -49,6 +70,9 @@ contract Rollup is Owned {
 
     /// @notice The deposit queue (the Portal) whose hash chain batches consume.
     IDepositQueue public immutable depositQueue;
+    /// @notice Chunk positions of every batch proof: a batch has 1 to this many chunks. A property of the
+    ///         aggregation circuit, and so of the verifier, fixed at deployment.
+    uint256 public immutable chunksPerBatch;
 
     /// @notice Checks batch proofs; zero until a verifier is set, and finalization reverts meanwhile.
     IVerifier public verifier;
@@ -72,9 +96,15 @@ contract Rollup is Owned {
 
     mapping(uint256 batchIndex => Batch) private _batches;
 
-    /// @notice A batch was committed; its data is the calldata of the transaction that emitted this.
+    /// @notice A batch of `chunkCount` chunks was committed; the chunks are the calldata of the transaction that
+    ///         emitted this.
     event BatchCommitted(
-        uint64 indexed batchIndex, bytes32 indexed batchHash, bytes32 dataHash, uint64 depositStart, uint64 depositEnd
+        uint64 indexed batchIndex,
+        bytes32 indexed batchHash,
+        bytes32 dataHash,
+        uint64 depositStart,
+        uint64 depositEnd,
+        uint256 chunkCount
     );
     /// @notice A batch was proven and is final.
     event BatchFinalized(
@@ -101,8 +131,14 @@ contract Rollup is Owned {
     error ParentBatchHashMismatch(bytes32 expected, bytes32 given);
     /// @notice The deposit range must start where the parent's ended and not pass the end of the queue.
     error InvalidDepositRange(uint64 start, uint64 end, uint64 queued);
-    /// @notice A batch carries at least one byte of data.
-    error EmptyBatchData();
+    /// @notice A batch has at least one chunk and at most `max` (= chunksPerBatch).
+    error InvalidChunkCount(uint256 given, uint256 max);
+    /// @notice A finalization gives one withdrawal root per chunk data hash.
+    error ChunkCountMismatch(uint256 dataHashes, uint256 withdrawalRoots);
+    /// @notice The chunk data hashes given do not hash to the batch's committed data hash.
+    error ChunkDataHashesMismatch(bytes32 expected, bytes32 given);
+    /// @notice chunksPerBatch must be at least 1 and at most MAX_CHUNKS_PER_BATCH.
+    error InvalidChunksPerBatch(uint256 chunksPerBatch);
     /// @notice The batch has not been committed.
     error BatchNotCommitted(uint64 batchIndex);
     /// @notice Only committed batches newer than the newest finalized one can be reverted.
@@ -131,25 +167,31 @@ contract Rollup is Owned {
     /// @param depositQueue_ The Portal, deployed before this contract with this contract's address.
     /// @param verifier_ The batch proof verifier, or zero to set it later.
     /// @param verifierGasLimit_ Gas forwarded to the verifier.
+    /// @param chunksPerBatch_ Chunk positions of the batch proof (1 to MAX_CHUNKS_PER_BATCH); must match the verifier.
     /// @param genesisStateRoot State root of the L2 genesis, the state root of batch 0.
     constructor(
         address owner_,
         IDepositQueue depositQueue_,
         IVerifier verifier_,
         uint256 verifierGasLimit_,
+        uint256 chunksPerBatch_,
         bytes32 genesisStateRoot
     ) Owned(owner_) {
         address queueRollup = depositQueue_.rollup();
         if (queueRollup != address(this)) revert DepositQueueMismatch(queueRollup);
+        if (chunksPerBatch_ == 0 || chunksPerBatch_ > MAX_CHUNKS_PER_BATCH) {
+            revert InvalidChunksPerBatch(chunksPerBatch_);
+        }
         if (uint256(genesisStateRoot) >= SCALAR_FIELD) revert StateRootOutOfField(genesisStateRoot);
         depositQueue = depositQueue_;
+        chunksPerBatch = chunksPerBatch_;
         _setVerifier(verifier_);
         _setVerifierGasLimit(verifierGasLimit_);
 
         bytes32 genesisHash = batchHashOf(0, bytes32(0), bytes32(0), 0, 0);
         _batches[0] = Batch({batchHash: genesisHash, dataHash: bytes32(0), depositStart: 0, depositEnd: 0});
         stateRoots[0] = genesisStateRoot;
-        emit BatchCommitted(0, genesisHash, bytes32(0), 0, 0);
+        emit BatchCommitted(0, genesisHash, bytes32(0), 0, 0, 0);
         emit BatchFinalized(0, genesisHash, genesisStateRoot, bytes32(0));
     }
 
@@ -163,9 +205,11 @@ contract Rollup is Owned {
     ///        has since been reverted cannot land on its replacement.
     /// @param depositEnd Number of queued deposits consumed once this batch is applied; the batch consumes
     ///        `[parent.depositEnd, depositEnd)`.
-    /// @param data The batch's data, exactly the bytes whose keccak256 the proof binds to.
+    /// @param chunks The batch's chunks in order, 1 to `chunksPerBatch` of them, each exactly the bytes whose
+    ///        keccak256 its chunk proof binds to. A chunk may be empty. The batch's data hash is
+    ///        keccak256(abi.encodePacked(keccak256(chunks[0]), ..., keccak256(chunks[n - 1]))).
     /// @return batchHash The new batch's hash.
-    function commitBatch(uint64 batchIndex, bytes32 parentBatchHash, uint64 depositEnd, bytes calldata data)
+    function commitBatch(uint64 batchIndex, bytes32 parentBatchHash, uint64 depositEnd, bytes[] calldata chunks)
         external
         whenNotPaused
         returns (bytes32 batchHash)
@@ -175,7 +219,8 @@ contract Rollup is Owned {
         if (batchIndex != parentIndex + 1) revert UnexpectedBatchIndex(parentIndex + 1, batchIndex);
         Batch storage parent = _batches[parentIndex];
         if (parentBatchHash != parent.batchHash) revert ParentBatchHashMismatch(parent.batchHash, parentBatchHash);
-        if (data.length == 0) revert EmptyBatchData();
+        uint256 chunkCount = chunks.length;
+        _checkChunkCount(chunkCount);
 
         uint64 depositStart = parent.depositEnd;
         uint64 queued = depositQueue.depositCount();
@@ -183,12 +228,12 @@ contract Rollup is Owned {
             revert InvalidDepositRange(depositStart, depositEnd, queued);
         }
 
-        bytes32 dataHash = keccak256(data);
+        bytes32 dataHash = _dataHashOf(chunks);
         batchHash = batchHashOf(batchIndex, parentBatchHash, dataHash, depositStart, depositEnd);
         _batches[batchIndex] =
             Batch({batchHash: batchHash, dataHash: dataHash, depositStart: depositStart, depositEnd: depositEnd});
         lastCommittedBatch = batchIndex;
-        emit BatchCommitted(batchIndex, batchHash, dataHash, depositStart, depositEnd);
+        emit BatchCommitted(batchIndex, batchHash, dataHash, depositStart, depositEnd, chunkCount);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -198,18 +243,26 @@ contract Rollup is Owned {
     /// @notice Finalizes the next committed batch with a validity proof.
     /// @param batchIndex Must be `lastFinalizedBatch + 1` and already committed.
     /// @param newStateRoot The state root after the batch.
-    /// @param withdrawalRoot The root of the batch's withdrawal tree.
+    /// @param chunkDataHashes keccak256 of each of the batch's chunks, in order: they must hash to the batch's data
+    ///        hash, so they are exactly the committed chunks'.
+    /// @param chunkWithdrawalRoots The root of each chunk's withdrawal subtree, in the same order; the batch's
+    ///        withdrawal root is computed from them (see `batchWithdrawalRoot`).
     /// @param proof The aggregated batch proof.
-    function finalizeBatch(uint64 batchIndex, bytes32 newStateRoot, bytes32 withdrawalRoot, bytes calldata proof)
-        external
-        whenNotPaused
-    {
+    function finalizeBatch(
+        uint64 batchIndex,
+        bytes32 newStateRoot,
+        bytes32[] calldata chunkDataHashes,
+        bytes32[] calldata chunkWithdrawalRoots,
+        bytes calldata proof
+    ) external whenNotPaused {
         if (!isProver[msg.sender]) revert Unauthorized(msg.sender);
         uint64 expected = lastFinalizedBatch + 1;
         if (batchIndex != expected) revert UnexpectedBatchIndex(expected, batchIndex);
         if (batchIndex > lastCommittedBatch) revert BatchNotCommitted(batchIndex);
 
-        _verify(publicInputs(batchIndex, newStateRoot, withdrawalRoot), proof);
+        uint256[] memory inputs = publicInputs(batchIndex, newStateRoot, chunkDataHashes, chunkWithdrawalRoots);
+        bytes32 withdrawalRoot = Withdrawals.rootOfSubtrees(chunkWithdrawalRoots, CHUNK_WITHDRAWAL_HEIGHT);
+        _verify(inputs, proof);
 
         stateRoots[batchIndex] = newStateRoot;
         withdrawalRoots[batchIndex] = withdrawalRoot;
@@ -217,30 +270,68 @@ contract Rollup is Owned {
         emit BatchFinalized(batchIndex, _batches[batchIndex].batchHash, newStateRoot, withdrawalRoot);
     }
 
-    /// @notice The statement a proof of `batchIndex` must prove, as BN254 scalar field elements:
+    /// @notice The statement a proof of `batchIndex` must prove, as BN254 scalar field elements
+    ///         (`publicInputCount()` of them):
     ///           [0] previous state root (of batch `batchIndex - 1`)
     ///           [1] new state root
-    ///           [2] dataHash >> 128                [3] dataHash & (2^128 - 1)
-    ///           [4] deposit chain at start >> 128  [5] its low 128 bits
-    ///           [6] deposit chain at end >> 128    [7] its low 128 bits
-    ///           [8] withdrawalRoot >> 128          [9] its low 128 bits
-    ///         256-bit keccak values are split in two because they do not fit the field.
-    /// @dev Reverts if the batch is not committed or `newStateRoot` is not a field element.
-    function publicInputs(uint64 batchIndex, bytes32 newStateRoot, bytes32 withdrawalRoot)
-        public
-        view
-        returns (uint256[] memory inputs)
-    {
-        if (batchIndex == 0 || batchIndex > lastCommittedBatch) revert BatchNotCommitted(batchIndex);
+    ///           [2] deposit chain at the batch's start >> 128   [3] its low 128 bits
+    ///           [4] deposit chain at the batch's end >> 128     [5] its low 128 bits
+    ///         then for each chunk position j in 0..chunksPerBatch-1, at 6 + 4j:
+    ///           [+0] chunk data hash >> 128        [+1] its low 128 bits
+    ///           [+2] chunk withdrawal root >> 128  [+3] its low 128 bits
+    ///         where positions past the batch's last chunk are padding chunks, with EMPTY_CHUNK_DATA_HASH and
+    ///         EMPTY_CHUNK_WITHDRAWAL_ROOT. 256-bit keccak values are split in two because they do not fit the field.
+    /// @dev Reverts if the batch is not committed, `newStateRoot` is not a field element, or the chunk arrays are
+    ///      not the batch's chunks (wrong count, lengths that differ, data hashes that are not the committed ones).
+    function publicInputs(
+        uint64 batchIndex,
+        bytes32 newStateRoot,
+        bytes32[] calldata chunkDataHashes,
+        bytes32[] calldata chunkWithdrawalRoots
+    ) public view returns (uint256[] memory inputs) {
+        if (batchIndex == 0 || batchIndex > lastCommittedBatch) {
+            revert BatchNotCommitted(batchIndex);
+        }
         if (uint256(newStateRoot) >= SCALAR_FIELD) revert StateRootOutOfField(newStateRoot);
         Batch storage batch = _batches[batchIndex];
-        inputs = new uint256[](PUBLIC_INPUT_COUNT);
+        uint256 chunkCount = chunkDataHashes.length;
+        _checkChunkCount(chunkCount);
+        if (chunkWithdrawalRoots.length != chunkCount) {
+            revert ChunkCountMismatch(chunkCount, chunkWithdrawalRoots.length);
+        }
+        bytes32 committed = batch.dataHash;
+        bytes32 given = keccak256(abi.encodePacked(chunkDataHashes));
+        if (given != committed) revert ChunkDataHashesMismatch(committed, given);
+
+        uint256 positions = chunksPerBatch;
+        inputs = new uint256[](BATCH_PUBLIC_INPUTS + CHUNK_PUBLIC_INPUTS * positions);
         inputs[0] = uint256(stateRoots[batchIndex - 1]);
         inputs[1] = uint256(newStateRoot);
-        (inputs[2], inputs[3]) = _split(batch.dataHash);
-        (inputs[4], inputs[5]) = _split(depositQueue.depositHashAt(batch.depositStart));
-        (inputs[6], inputs[7]) = _split(depositQueue.depositHashAt(batch.depositEnd));
-        (inputs[8], inputs[9]) = _split(withdrawalRoot);
+        (inputs[2], inputs[3]) = _split(depositQueue.depositHashAt(batch.depositStart));
+        (inputs[4], inputs[5]) = _split(depositQueue.depositHashAt(batch.depositEnd));
+        for (uint256 j; j < positions; ++j) {
+            (bytes32 dataHash, bytes32 withdrawalRoot) = j < chunkCount
+                ? (chunkDataHashes[j], chunkWithdrawalRoots[j])
+                : (EMPTY_CHUNK_DATA_HASH, EMPTY_CHUNK_WITHDRAWAL_ROOT);
+            uint256 at = BATCH_PUBLIC_INPUTS + CHUNK_PUBLIC_INPUTS * j;
+            (inputs[at], inputs[at + 1]) = _split(dataHash);
+            (inputs[at + 2], inputs[at + 3]) = _split(withdrawalRoot);
+        }
+    }
+
+    /// @notice Number of public inputs of a batch proof: BATCH_PUBLIC_INPUTS + CHUNK_PUBLIC_INPUTS * chunksPerBatch.
+    function publicInputCount() external view returns (uint256) {
+        return BATCH_PUBLIC_INPUTS + CHUNK_PUBLIC_INPUTS * chunksPerBatch;
+    }
+
+    /// @notice The withdrawal root `finalizeBatch` records for a batch with these chunk withdrawal roots: the root
+    ///         of the depth-32 withdrawal tree (`Withdrawals`) in which chunk c's subtree of height
+    ///         CHUNK_WITHDRAWAL_HEIGHT sits at leaf c << CHUNK_WITHDRAWAL_HEIGHT and everything after the last chunk
+    ///         is zero. A withdrawal in slot s of chunk c is paid by the Portal as leaf (c << 10) | s.
+    /// @dev Reverts unless there are 1 to `chunksPerBatch` roots.
+    function batchWithdrawalRoot(bytes32[] calldata chunkWithdrawalRoots) external view returns (bytes32) {
+        _checkChunkCount(chunkWithdrawalRoots.length);
+        return Withdrawals.rootOfSubtrees(chunkWithdrawalRoots, CHUNK_WITHDRAWAL_HEIGHT);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -328,6 +419,22 @@ contract Rollup is Owned {
         if (available < required) revert InsufficientGasForVerifier(available, required);
         (bool ok, bytes memory result) = address(current).staticcall{gas: gasLimit}(callData);
         if (!ok || result.length != 32 || abi.decode(result, (uint256)) != 1) revert InvalidProof();
+    }
+
+    /// @dev Reverts unless a batch may have `count` chunks.
+    function _checkChunkCount(uint256 count) private view {
+        uint256 max = chunksPerBatch;
+        if (count == 0 || count > max) revert InvalidChunkCount(count, max);
+    }
+
+    /// @dev keccak256 of the chunks' keccak256 hashes, concatenated in order.
+    function _dataHashOf(bytes[] calldata chunks) private pure returns (bytes32) {
+        uint256 count = chunks.length;
+        bytes32[] memory chunkHashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            chunkHashes[i] = keccak256(chunks[i]);
+        }
+        return keccak256(abi.encodePacked(chunkHashes));
     }
 
     function _setVerifier(IVerifier newVerifier) private {

@@ -158,7 +158,8 @@ contract PortalTest is RollupFixture {
         vm.expectRevert(abi.encodeWithSelector(Portal.BatchNotFinalized.selector, uint64(1), uint64(0)));
         portal.finalizeWithdrawal(1, ws[0], 0, proof);
 
-        _finalize(1, _stateRoot(1), root);
+        _finalize(1, _stateRoot(1), _single(WithdrawalTree.subtreeRoot(leaves, CHUNK_HEIGHT)));
+        vm.assertEq(rollup.withdrawalRoots(1), root);
         // One past the last finalized batch still fails.
         vm.expectRevert(abi.encodeWithSelector(Portal.BatchNotFinalized.selector, uint64(2), uint64(1)));
         portal.finalizeWithdrawal(2, ws[0], 0, proof);
@@ -390,6 +391,49 @@ contract PortalTest is RollupFixture {
         vm.assertGe(portal.totalDeposited(), depositedBefore);
     }
 
+    /// @notice Batches of several chunks: the withdrawal in slot s of chunk c is leaf (c << 10) | s of the batch's
+    ///         tree. For several layouts (withdrawals in the first, the last, or every chunk; empty chunks between;
+    ///         the first and last slot), the root the Rollup records from the chunk roots equals the root of the
+    ///         plain tree of all those leaves, and each withdrawal pays with its proof from that plain tree at its
+    ///         index, and not at the same slot of a neighbouring chunk.
+    function test_Withdraw_FromChunkedBatches() public {
+        uint256[][] memory layouts = new uint256[][](5);
+        uint256[5] memory chunkCounts = [uint256(1), 2, 3, 4, 4];
+        layouts[0] = _list3(0, 1, 1023);
+        layouts[1] = _list1(1024);
+        layouts[2] = _list3(5, 1024 + 7, 2048 + 1023);
+        layouts[3] = _list1(3 * 1024 + 512);
+        layouts[4] = new uint256[](5);
+        (layouts[4][0], layouts[4][1], layouts[4][2], layouts[4][3], layouts[4][4]) = (0, 1024, 2048, 3072, 3073);
+
+        uint64 nextNonce;
+        for (uint256 l; l < layouts.length; ++l) {
+            uint256[] memory indices = layouts[l];
+            Withdrawal[] memory ws = _withdrawalsFrom(nextNonce, indices.length, 1 ether);
+            nextNonce += uint64(indices.length);
+            (uint64 batch, bytes32[] memory flat) = _finalizeChunked(ws, indices, chunkCounts[l]);
+            bytes32 root = WithdrawalTree.root(flat);
+            vm.assertEq(rollup.withdrawalRoots(batch), root, "recorded root is not the plain tree's");
+
+            for (uint256 i; i < ws.length; ++i) {
+                uint256 index = indices[i];
+                bytes32[] memory proof = WithdrawalTree.proof(flat, index);
+                // The same slot of the next chunk over (or the previous one for the last chunk).
+                uint256 neighbour = index ^ (uint256(1) << CHUNK_HEIGHT);
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        Portal.InvalidWithdrawalProof.selector, WithdrawalTree.fold(flat[index], neighbour, proof), root
+                    )
+                );
+                portal.finalizeWithdrawal(batch, ws[i], neighbour, proof);
+
+                uint256 before = ws[i].to.balance;
+                portal.finalizeWithdrawal(batch, ws[i], index, proof);
+                vm.assertEq(ws[i].to.balance, before + ws[i].value);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Tree builder self-checks (the builder is only useful if it follows the documented tree)
     // ------------------------------------------------------------------------------------------------------------
@@ -436,9 +480,53 @@ contract PortalTest is RollupFixture {
         }
     }
 
+    /// @notice The builder's chunked construction (subtree roots, then the tree above them; a proof inside the
+    ///         subtree, then above it) agrees with the plain tree of the flattened leaves.
+    function test_TreeBuilder_SubtreesMatchThePlainTree() public pure {
+        bytes32[][] memory chunks = new bytes32[][](3);
+        chunks[0] = new bytes32[](4);
+        chunks[0][1] = keccak256("a");
+        chunks[0][3] = keccak256("b");
+        chunks[1] = new bytes32[](0);
+        chunks[2] = new bytes32[](1);
+        chunks[2][0] = keccak256("c");
+        bytes32[] memory flat = WithdrawalTree.flatten(chunks, CHUNK_HEIGHT);
+        vm.assertEq(flat.length, 2048 + 1);
+
+        bytes32[] memory roots = new bytes32[](3);
+        for (uint256 c; c < 3; ++c) {
+            roots[c] = WithdrawalTree.subtreeRoot(chunks[c], CHUNK_HEIGHT);
+        }
+        bytes32 root = WithdrawalTree.root(flat);
+        vm.assertEq(WithdrawalTree.rootOfSubtrees(roots, CHUNK_HEIGHT), root);
+        vm.assertEq(roots[1], WithdrawalTree.zeroHashes()[CHUNK_HEIGHT]);
+
+        uint256[3][3] memory positions = [[uint256(0), 1, 1], [uint256(0), 3, 3], [uint256(2), 0, 2048]];
+        for (uint256 i; i < positions.length; ++i) {
+            (uint256 c, uint256 slot, uint256 index) = (positions[i][0], positions[i][1], positions[i][2]);
+            (bytes32 r, bytes32[] memory proof) = WithdrawalTree.rootAndProofInSubtrees(chunks, CHUNK_HEIGHT, c, slot);
+            vm.assertEq(r, root);
+            bytes32[] memory plain = WithdrawalTree.proof(flat, index);
+            for (uint256 h; h < 32; ++h) {
+                vm.assertEq(proof[h], plain[h]);
+            }
+            vm.assertEq(WithdrawalTree.fold(chunks[c][slot], index, proof), root);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------------------------------------------------
+
+    function _list1(uint256 a) internal pure returns (uint256[] memory list) {
+        list = new uint256[](1);
+        list[0] = a;
+    }
+
+    function _list3(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory list) {
+        list = new uint256[](3);
+        (list[0], list[1], list[2]) = (a, b, c);
+    }
 
     /// @notice `n` withdrawals with nonces 0..n-1 to distinct fresh EOAs, of values up to `maxValue`.
     function _withdrawals(uint256 n, uint256 maxValue) internal returns (Withdrawal[] memory) {
@@ -461,8 +549,9 @@ contract PortalTest is RollupFixture {
         }
     }
 
-    /// @notice Funds the Portal with a deposit covering `ws`, then commits and finalizes a batch whose withdrawal
-    ///         root is the tree of `ws` (the accept-all verifier stands in for the proof).
+    /// @notice Funds the Portal with a deposit covering `ws`, then commits and finalizes a batch of one chunk
+    ///         holding `ws` in slots 0..n-1, so the batch's withdrawal root is the tree of `ws` (the accept-all
+    ///         verifier stands in for the proof).
     function _finalizeWithTree(Withdrawal[] memory ws) internal returns (uint64 index) {
         uint256 total;
         for (uint256 i; i < ws.length; ++i) {
@@ -470,6 +559,44 @@ contract PortalTest is RollupFixture {
         }
         _deposit(alice, alice, total + 1);
         (index,) = _commit(abi.encode("batch with withdrawals", ws.length), portal.depositCount());
-        _finalize(index, _stateRoot(index), WithdrawalTree.rootOf(ws));
+        bytes32 chunkRoot = WithdrawalTree.subtreeRoot(WithdrawalTree.leavesOf(ws), CHUNK_HEIGHT);
+        _finalize(index, _stateRoot(index), _single(chunkRoot));
+        vm.assertEq(rollup.withdrawalRoots(index), WithdrawalTree.rootOf(ws));
+    }
+
+    /// @notice Commits and finalizes a batch of `chunkCount` chunks holding `ws`, withdrawal i in the leaf
+    ///         `leafIndices[i]` = (chunk << 10) | slot, after funding the Portal for them. Returns the flat leaf array
+    ///         of the batch's tree (every leaf up to the last chunk's last withdrawal).
+    function _finalizeChunked(Withdrawal[] memory ws, uint256[] memory leafIndices, uint256 chunkCount)
+        internal
+        returns (uint64 index, bytes32[] memory flat)
+    {
+        bytes32[][] memory chunkLeaves = new bytes32[][](chunkCount);
+        for (uint256 c; c < chunkCount; ++c) {
+            uint256 used;
+            for (uint256 i; i < ws.length; ++i) {
+                if (leafIndices[i] >> CHUNK_HEIGHT == c) used = _max(used, (leafIndices[i] & 1023) + 1);
+            }
+            chunkLeaves[c] = new bytes32[](used);
+        }
+        uint256 total;
+        for (uint256 i; i < ws.length; ++i) {
+            chunkLeaves[leafIndices[i] >> CHUNK_HEIGHT][leafIndices[i] & 1023] = WithdrawalTree.leafHash(ws[i]);
+            total += ws[i].value;
+        }
+        bytes32[] memory chunkRoots = new bytes32[](chunkCount);
+        bytes[] memory chunks = new bytes[](chunkCount);
+        for (uint256 c; c < chunkCount; ++c) {
+            chunkRoots[c] = WithdrawalTree.subtreeRoot(chunkLeaves[c], CHUNK_HEIGHT);
+            chunks[c] = abi.encode("chunk", c, chunkLeaves[c]);
+        }
+        _deposit(alice, alice, total);
+        (index,) = _commitChunks(chunks, portal.depositCount());
+        _finalize(index, _stateRoot(index), chunkRoots);
+        flat = WithdrawalTree.flatten(chunkLeaves, CHUNK_HEIGHT);
+    }
+
+    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a : b;
     }
 }

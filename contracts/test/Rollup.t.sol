@@ -5,9 +5,11 @@ import {RollupFixture} from "./utils/RollupFixture.sol";
 import {Rollup, IDepositQueue} from "../src/Rollup.sol";
 import {Portal, IRollupFinality} from "../src/Portal.sol";
 import {Owned} from "../src/access/Owned.sol";
+import {WithdrawalTree} from "./utils/WithdrawalTree.sol";
 import {IVerifier} from "../src/interfaces/IVerifier.sol";
 import {
     AcceptAllVerifier,
+    ExhaustingVerifier,
     ExpectingVerifier,
     GasBurningVerifier,
     GasCheckingVerifier,
@@ -32,7 +34,8 @@ contract RollupTest is RollupFixture {
         vm.assertEq(rollup.verifierGasLimit(), GAS_LIMIT);
         vm.assertFalse(rollup.paused());
         vm.assertEq(rollup.SCALAR_FIELD(), FIELD);
-        vm.assertEq(rollup.PUBLIC_INPUT_COUNT(), 10);
+        vm.assertEq(rollup.chunksPerBatch(), CHUNKS);
+        vm.assertEq(rollup.publicInputCount(), 6 + 4 * CHUNKS);
 
         vm.assertEq(uint256(rollup.lastCommittedBatch()), 0);
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 0);
@@ -60,16 +63,16 @@ contract RollupTest is RollupFixture {
         vm.expectEmit(predicted);
         emit Rollup.VerifierGasLimitUpdated(0, GAS_LIMIT);
         vm.expectEmit(predicted);
-        emit Rollup.BatchCommitted(0, genesisHash, bytes32(0), 0, 0);
+        emit Rollup.BatchCommitted(0, genesisHash, bytes32(0), 0, 0, 0);
         vm.expectEmit(predicted);
         emit Rollup.BatchFinalized(0, genesisHash, GENESIS_ROOT, bytes32(0));
-        new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, GENESIS_ROOT);
+        new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
     function test_Deploy_RevertsWhenPortalBelongsToAnotherRollup() public {
         Portal p = new Portal(IRollupFinality(bob));
         vm.expectRevert(abi.encodeWithSelector(Rollup.DepositQueueMismatch.selector, bob));
-        new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, GENESIS_ROOT);
+        new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
     function test_Deploy_RevertsWhenGenesisRootOutsideField() public {
@@ -78,25 +81,53 @@ contract RollupTest is RollupFixture {
             address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
             Portal p = new Portal(IRollupFinality(predicted));
             vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootOutOfField.selector, bad[i]));
-            new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, bad[i]);
+            new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, bad[i]);
         }
         // The largest field element is a valid genesis root.
         (Rollup r,) = _deploy(owner, acceptAll, GAS_LIMIT, bytes32(FIELD - 1));
         vm.assertEq(r.stateRoots(0), bytes32(FIELD - 1));
     }
 
+    /// @notice The Rollup's constants are the specified values, recomputed here rather than copied.
+    function test_Constants_MatchSpecification() public view {
+        vm.assertEq(rollup.MAX_CHUNKS_PER_BATCH(), 64);
+        vm.assertEq(rollup.CHUNK_WITHDRAWAL_HEIGHT(), CHUNK_HEIGHT);
+        vm.assertEq(rollup.EMPTY_CHUNK_DATA_HASH(), keccak256(""));
+        vm.assertEq(rollup.EMPTY_CHUNK_WITHDRAWAL_ROOT(), WithdrawalTree.zeroHashes()[CHUNK_HEIGHT]);
+        vm.assertEq(rollup.EMPTY_CHUNK_WITHDRAWAL_ROOT(), WithdrawalTree.subtreeRoot(new bytes32[](0), CHUNK_HEIGHT));
+        vm.assertEq(rollup.BATCH_PUBLIC_INPUTS(), 6);
+        vm.assertEq(rollup.CHUNK_PUBLIC_INPUTS(), 4);
+    }
+
+    function test_Deploy_ChunksPerBatchRange() public {
+        uint256[3] memory bad = [uint256(0), 65, type(uint256).max];
+        for (uint256 i; i < bad.length; ++i) {
+            address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
+            Portal p = new Portal(IRollupFinality(predicted));
+            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunksPerBatch.selector, bad[i]));
+            new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, bad[i], GENESIS_ROOT);
+        }
+        // Both ends of the range deploy, and the statement grows with it.
+        uint256[2] memory good = [uint256(1), 64];
+        for (uint256 i; i < good.length; ++i) {
+            (Rollup r,) = _deploy(owner, acceptAll, GAS_LIMIT, good[i], GENESIS_ROOT);
+            vm.assertEq(r.chunksPerBatch(), good[i]);
+            vm.assertEq(r.publicInputCount(), 6 + 4 * good[i]);
+        }
+    }
+
     function test_Deploy_RevertsOnZeroOwner() public {
         address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
         Portal p = new Portal(IRollupFinality(predicted));
         vm.expectRevert(Owned.ZeroAddress.selector);
-        new Rollup(address(0), IDepositQueue(address(p)), acceptAll, GAS_LIMIT, GENESIS_ROOT);
+        new Rollup(address(0), IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
     function test_Deploy_RevertsOnVerifierWithoutCode() public {
         address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
         Portal p = new Portal(IRollupFinality(predicted));
         vm.expectRevert(abi.encodeWithSelector(Rollup.VerifierHasNoCode.selector, alice));
-        new Rollup(owner, IDepositQueue(address(p)), IVerifier(alice), GAS_LIMIT, GENESIS_ROOT);
+        new Rollup(owner, IDepositQueue(address(p)), IVerifier(alice), GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
     function test_Deploy_RevertsOnInvalidVerifierGasLimit() public {
@@ -105,7 +136,7 @@ contract RollupTest is RollupFixture {
             address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
             Portal p = new Portal(IRollupFinality(predicted));
             vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidVerifierGasLimit.selector, bad[i]));
-            new Rollup(owner, IDepositQueue(address(p)), acceptAll, bad[i], GENESIS_ROOT);
+            new Rollup(owner, IDepositQueue(address(p)), acceptAll, bad[i], CHUNKS, GENESIS_ROOT);
         }
     }
 
@@ -119,10 +150,10 @@ contract RollupTest is RollupFixture {
         // Arguments are evaluated before the call, so read the parent first: a view call would consume the prank.
         bytes32 parent = r.batches(0).batchHash;
         vm.prank(sequencer);
-        r.commitBatch(1, parent, 0, DATA);
+        r.commitBatch(1, parent, 0, _one(DATA));
         vm.prank(prover);
         vm.expectRevert(Rollup.VerifierNotSet.selector);
-        r.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+        r.finalizeBatch(1, _stateRoot(1), _chunkHashes(_one(DATA)), _emptyRoots(1), "");
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -135,17 +166,18 @@ contract RollupTest is RollupFixture {
         _deposit(bob, bob, 3 ether);
 
         bytes32 genesisHash = rollup.batches(0).batchHash;
-        bytes32 expected = _batchHash(1, genesisHash, keccak256(DATA), 0, 2);
+        bytes32 dataHash = keccak256(abi.encodePacked(keccak256(DATA)));
+        bytes32 expected = _batchHash(1, genesisHash, dataHash, 0, 2);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(1, expected, keccak256(DATA), 0, 2);
+        emit Rollup.BatchCommitted(1, expected, dataHash, 0, 2, 1);
         vm.prank(sequencer);
-        bytes32 returned = rollup.commitBatch(1, genesisHash, 2, DATA);
+        bytes32 returned = rollup.commitBatch(1, genesisHash, 2, _one(DATA));
 
         vm.assertEq(returned, expected);
-        vm.assertEq(rollup.batchHashOf(1, genesisHash, keccak256(DATA), 0, 2), expected);
+        vm.assertEq(rollup.batchHashOf(1, genesisHash, dataHash, 0, 2), expected);
         Rollup.Batch memory b = rollup.batches(1);
         vm.assertEq(b.batchHash, expected);
-        vm.assertEq(b.dataHash, keccak256(DATA));
+        vm.assertEq(b.dataHash, dataHash);
         vm.assertEq(uint256(b.depositStart), 0);
         vm.assertEq(uint256(b.depositEnd), 2);
         vm.assertEq(uint256(rollup.lastCommittedBatch()), 1);
@@ -154,14 +186,82 @@ contract RollupTest is RollupFixture {
         vm.assertFalse(rollup.isBatchFinalized(1));
 
         // The next batch chains on it and starts where it ended.
-        bytes memory data2 = hex"ff";
-        bytes32 expected2 = _batchHash(2, expected, keccak256(data2), 2, 3);
+        bytes[] memory chunks2 = _two(hex"ff", hex"eeee");
+        bytes32 dataHash2 = keccak256(abi.encodePacked(keccak256(hex"ff"), keccak256(hex"eeee")));
+        bytes32 expected2 = _batchHash(2, expected, dataHash2, 2, 3);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(2, expected2, keccak256(data2), 2, 3);
+        emit Rollup.BatchCommitted(2, expected2, dataHash2, 2, 3, 2);
         vm.prank(sequencer);
-        vm.assertEq(rollup.commitBatch(2, expected, 3, data2), expected2);
+        vm.assertEq(rollup.commitBatch(2, expected, 3, chunks2), expected2);
+        vm.assertEq(rollup.batches(2).dataHash, dataHash2);
         vm.assertEq(uint256(rollup.batches(2).depositStart), 2);
         vm.assertEq(uint256(rollup.lastCommittedBatch()), 2);
+    }
+
+    /// @notice Every chunk count from 1 to chunksPerBatch commits, and the data hash is the keccak256 of the
+    ///         chunks' keccak256 hashes in order: so it depends on each chunk, on their order and on their number.
+    function test_CommitBatch_OneToMaxChunksAndDataHashFormula() public {
+        bytes32 previous;
+        for (uint64 n = 1; n <= CHUNKS; ++n) {
+            bytes[] memory chunks = new bytes[](n);
+            bytes memory packed;
+            for (uint256 i; i < n; ++i) {
+                chunks[i] = abi.encodePacked("chunk ", vm.toString(i), " of ", vm.toString(n));
+                packed = bytes.concat(packed, keccak256(chunks[i]));
+            }
+            bytes32 dataHash = keccak256(packed);
+            vm.assertEq(_dataHash(chunks), dataHash);
+
+            bytes32 parent = rollup.batches(n - 1).batchHash;
+            bytes32 expected = _batchHash(n, parent, dataHash, 0, 0);
+            vm.expectEmit(address(rollup));
+            emit Rollup.BatchCommitted(n, expected, dataHash, 0, 0, n);
+            (uint64 index, bytes32 batchHash) = _commitChunks(chunks);
+            vm.assertEq(uint256(index), n);
+            vm.assertEq(batchHash, expected);
+            vm.assertEq(rollup.batches(index).dataHash, dataHash);
+            vm.assertTrue(dataHash != previous);
+            previous = dataHash;
+        }
+
+        // Swapping two chunks, or splitting one chunk's bytes over two chunks, changes the data hash.
+        vm.assertTrue(_dataHash(_two(hex"01", hex"02")) != _dataHash(_two(hex"02", hex"01")));
+        vm.assertTrue(_dataHash(_two(hex"01", hex"02")) != _dataHash(_one(hex"0102")));
+        vm.assertTrue(_dataHash(_two(hex"0102", "")) != _dataHash(_one(hex"0102")));
+    }
+
+    /// @notice An empty chunk is a valid chunk (it changes nothing on L2), so a batch of empty chunks commits.
+    function test_CommitBatch_AcceptsEmptyChunks() public {
+        (uint64 index,) = _commit("");
+        vm.assertEq(rollup.batches(index).dataHash, keccak256(abi.encodePacked(keccak256(""))));
+        (index,) = _commitChunks(_two("", DATA));
+        vm.assertEq(rollup.batches(index).dataHash, keccak256(abi.encodePacked(EMPTY_HASH, keccak256(DATA))));
+        _finalize(1, _stateRoot(1));
+        _finalize(2, _stateRoot(2));
+        vm.assertEq(uint256(rollup.lastFinalizedBatch()), 2);
+    }
+
+    function test_CommitBatch_RevertsOnNoChunksOrTooMany() public {
+        bytes32 parent = rollup.batches(0).batchHash;
+        uint256[3] memory counts = [uint256(0), CHUNKS + 1, 3 * CHUNKS];
+        for (uint256 i; i < counts.length; ++i) {
+            bytes[] memory chunks = new bytes[](counts[i]);
+            vm.prank(sequencer);
+            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, counts[i], CHUNKS));
+            rollup.commitBatch(1, parent, 0, chunks);
+        }
+        vm.assertEq(uint256(rollup.lastCommittedBatch()), 0);
+
+        // A Rollup with one chunk per batch refuses two.
+        (Rollup single,) = _deploy(owner, acceptAll, GAS_LIMIT, 1, GENESIS_ROOT);
+        vm.prank(owner);
+        single.setSequencer(sequencer, true);
+        bytes32 singleParent = single.batches(0).batchHash;
+        vm.prank(sequencer);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, uint256(2), uint256(1)));
+        single.commitBatch(1, singleParent, 0, _two(DATA, DATA));
+        vm.prank(sequencer);
+        single.commitBatch(1, singleParent, 0, _one(DATA));
     }
 
     function test_CommitBatch_MayConsumeNoDeposits() public {
@@ -180,14 +280,14 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < outsiders.length; ++i) {
             vm.prank(outsiders[i]);
             vm.expectRevert(abi.encodeWithSelector(Owned.Unauthorized.selector, outsiders[i]));
-            rollup.commitBatch(1, parent, 0, DATA);
+            rollup.commitBatch(1, parent, 0, _one(DATA));
         }
         // Removing the role takes effect immediately.
         vm.prank(owner);
         rollup.setSequencer(sequencer, false);
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Owned.Unauthorized.selector, sequencer));
-        rollup.commitBatch(1, parent, 0, DATA);
+        rollup.commitBatch(1, parent, 0, _one(DATA));
     }
 
     function test_CommitBatch_RevertsOnWrongIndex() public {
@@ -196,13 +296,13 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < bad.length; ++i) {
             vm.prank(sequencer);
             vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(1), bad[i]));
-            rollup.commitBatch(bad[i], parent, 0, DATA);
+            rollup.commitBatch(bad[i], parent, 0, _one(DATA));
         }
         // Re-committing an index that is already taken is a wrong index too.
         (, bytes32 h1) = _commit(DATA);
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(2), uint64(1)));
-        rollup.commitBatch(1, h1, 0, DATA);
+        rollup.commitBatch(1, h1, 0, _one(DATA));
     }
 
     function test_CommitBatch_RevertsOnWrongParentHash() public {
@@ -210,20 +310,13 @@ contract RollupTest is RollupFixture {
         bytes32 wrong = keccak256("not the parent");
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, genesisHash, wrong));
-        rollup.commitBatch(1, wrong, 0, DATA);
+        rollup.commitBatch(1, wrong, 0, _one(DATA));
 
         // A grandparent is not the parent either.
         (, bytes32 h1) = _commit(DATA);
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, h1, genesisHash));
-        rollup.commitBatch(2, genesisHash, 0, DATA);
-    }
-
-    function test_CommitBatch_RevertsOnEmptyData() public {
-        bytes32 parent = rollup.batches(0).batchHash;
-        vm.prank(sequencer);
-        vm.expectRevert(Rollup.EmptyBatchData.selector);
-        rollup.commitBatch(1, parent, 0, "");
+        rollup.commitBatch(2, genesisHash, 0, _one(DATA));
     }
 
     function test_CommitBatch_RevertsOnDepositRangePastQueue() public {
@@ -232,7 +325,7 @@ contract RollupTest is RollupFixture {
         bytes32 parent = rollup.batches(0).batchHash;
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidDepositRange.selector, uint64(0), uint64(3), uint64(2)));
-        rollup.commitBatch(1, parent, 3, DATA);
+        rollup.commitBatch(1, parent, 3, _one(DATA));
     }
 
     function test_CommitBatch_RevertsOnDepositRangeBelowParentEnd() public {
@@ -242,7 +335,7 @@ contract RollupTest is RollupFixture {
         (, bytes32 h1) = _commit(DATA, 2);
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidDepositRange.selector, uint64(2), uint64(1), uint64(3)));
-        rollup.commitBatch(2, h1, 1, DATA);
+        rollup.commitBatch(2, h1, 1, _one(DATA));
     }
 
     function test_CommitBatch_RevertsWhenPaused() public {
@@ -251,7 +344,7 @@ contract RollupTest is RollupFixture {
         rollup.setPaused(true);
         vm.prank(sequencer);
         vm.expectRevert(Rollup.RollupPaused.selector);
-        rollup.commitBatch(1, parent, 0, DATA);
+        rollup.commitBatch(1, parent, 0, _one(DATA));
 
         vm.prank(owner);
         rollup.setPaused(false);
@@ -259,21 +352,28 @@ contract RollupTest is RollupFixture {
         vm.assertEq(uint256(rollup.lastCommittedBatch()), 1);
     }
 
-    /// @notice Any non-empty data is accepted and bound by its keccak256, whatever its length or content.
-    function testFuzz_CommitBatch_ArbitraryData(bytes calldata data, uint8 deposits, uint8 consumedSeed) public {
-        vm.assume(data.length > 0);
+    /// @notice Any 1 to chunksPerBatch chunks, of any length or content, are accepted and bound by the data hash
+    ///         formula; any other number of chunks is refused.
+    function testFuzz_CommitBatch_ArbitraryChunks(bytes[] calldata chunks, uint8 deposits, uint8 consumedSeed) public {
         for (uint256 i; i < deposits % 5; ++i) {
             _deposit(alice, bob, 1 + i);
         }
         uint64 end = uint64(bound(consumedSeed, 0, portal.depositCount()));
         bytes32 parent = rollup.batches(0).batchHash;
-        bytes32 expected = _batchHash(1, parent, keccak256(data), 0, end);
 
+        if (chunks.length == 0 || chunks.length > CHUNKS) {
+            vm.prank(sequencer);
+            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, chunks.length, CHUNKS));
+            rollup.commitBatch(1, parent, end, chunks);
+            return;
+        }
+        bytes32 dataHash = _dataHash(chunks);
+        bytes32 expected = _batchHash(1, parent, dataHash, 0, end);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(1, expected, keccak256(data), 0, end);
+        emit Rollup.BatchCommitted(1, expected, dataHash, 0, end, chunks.length);
         vm.prank(sequencer);
-        vm.assertEq(rollup.commitBatch(1, parent, end, data), expected);
-        vm.assertEq(rollup.batches(1).dataHash, keccak256(data));
+        vm.assertEq(rollup.commitBatch(1, parent, end, chunks), expected);
+        vm.assertEq(rollup.batches(1).dataHash, dataHash);
         vm.assertEq(rollup.batches(1).batchHash, expected);
     }
 
@@ -282,8 +382,8 @@ contract RollupTest is RollupFixture {
     // ------------------------------------------------------------------------------------------------------------
 
     /// @notice The one test that pins the statement layout: the ExpectingVerifier accepts only the exact array
-    ///         computed here from first principles, so any reordering, missing split or wrong deposit bound in the
-    ///         Rollup makes finalization fail.
+    ///         computed here from first principles, so any reordering, missing split, wrong deposit bound or wrong
+    ///         padding in the Rollup makes finalization fail.
     function test_FinalizeBatch_PassesExactPublicInputLayout() public {
         // Batch 1 consumes deposits [0, 2) and batch 2 consumes [2, 3), so batch 2's statement has a non-trivial
         // previous state root and deposit chain values at both ends.
@@ -292,49 +392,110 @@ contract RollupTest is RollupFixture {
         _deposit(alice, alice, 3 ether);
         _commit(DATA, 2);
         bytes32 root1 = _stateRoot(1);
-        _finalize(1, root1, keccak256("withdrawals 1"));
+        _finalize(1, root1, _single(keccak256("withdrawals 1")));
 
-        bytes memory data2 = hex"deadbeefcafe";
-        _commit(data2, 3);
+        // Two chunks out of four positions: positions 2 and 3 are padding.
+        _commitChunks(_two(hex"deadbeef", hex"cafe"), 3);
         bytes32 root2 = _stateRoot(2);
-        bytes32 withdrawalRoot = keccak256("withdrawals 2");
+        bytes32[] memory hashes = new bytes32[](2);
+        hashes[0] = keccak256(hex"deadbeef");
+        hashes[1] = keccak256(hex"cafe");
+        bytes32[] memory withdrawalRoots = new bytes32[](2);
+        withdrawalRoots[0] = keccak256("withdrawals of chunk 0");
+        withdrawalRoots[1] = keccak256("withdrawals of chunk 1");
         bytes memory proof = hex"0123456789";
 
-        uint256[] memory expectedInputs = new uint256[](10);
+        uint256[] memory expectedInputs = new uint256[](6 + 4 * CHUNKS);
         expectedInputs[0] = uint256(root1);
         expectedInputs[1] = uint256(root2);
-        (expectedInputs[2], expectedInputs[3]) = _split(keccak256(data2));
-        (expectedInputs[4], expectedInputs[5]) = _split(_chainAfter(2));
-        (expectedInputs[6], expectedInputs[7]) = _split(_chainAfter(3));
-        (expectedInputs[8], expectedInputs[9]) = _split(withdrawalRoot);
+        (expectedInputs[2], expectedInputs[3]) = _split(_chainAfter(2));
+        (expectedInputs[4], expectedInputs[5]) = _split(_chainAfter(3));
+        for (uint256 j; j < CHUNKS; ++j) {
+            bool real = j < hashes.length;
+            uint256 at = 6 + 4 * j;
+            (expectedInputs[at], expectedInputs[at + 1]) = _split(real ? hashes[j] : EMPTY_HASH);
+            (expectedInputs[at + 2], expectedInputs[at + 3]) =
+                _split(real ? withdrawalRoots[j] : WithdrawalTree.zeroHashes()[CHUNK_HEIGHT]);
+        }
+        // The padding values, spelled out: keccak256("") and the zero subtree of height 10.
+        vm.assertEq(expectedInputs[14], 0xc5d2460186f7233c927e7db2dcc703c0);
+        vm.assertEq(expectedInputs[15], 0xe500b653ca82273b7bfad8045d85a470);
+        vm.assertEq(expectedInputs[16], 0xf9dc3e7fe016e050eff260334f18a5d4);
+        vm.assertEq(expectedInputs[17], 0xfe391d82092319f5964f2e2eb7c1c3a5);
 
-        vm.assertEq(rollup.publicInputs(2, root2, withdrawalRoot), expectedInputs);
+        vm.assertEq(rollup.publicInputs(2, root2, hashes, withdrawalRoots), expectedInputs);
 
         ExpectingVerifier expecting = new ExpectingVerifier(keccak256(abi.encode(expectedInputs, proof)));
         vm.prank(owner);
         rollup.setVerifier(expecting);
 
         // The same verifier rejects a neighbouring statement, so its acceptance below is meaningful.
+        bytes32[] memory otherRoots = new bytes32[](2);
+        otherRoots[0] = withdrawalRoots[0];
+        otherRoots[1] = keccak256("other withdrawals");
         vm.prank(prover);
         vm.expectRevert(Rollup.InvalidProof.selector);
-        rollup.finalizeBatch(2, root2, keccak256("other withdrawals"), proof);
+        rollup.finalizeBatch(2, root2, hashes, otherRoots, proof);
         vm.prank(prover);
         vm.expectRevert(Rollup.InvalidProof.selector);
-        rollup.finalizeBatch(2, root2, withdrawalRoot, hex"0123456788");
+        rollup.finalizeBatch(2, root2, hashes, withdrawalRoots, hex"0123456788");
 
         vm.prank(prover);
-        rollup.finalizeBatch(2, root2, withdrawalRoot, proof);
+        rollup.finalizeBatch(2, root2, hashes, withdrawalRoots, proof);
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 2);
+        vm.assertEq(rollup.withdrawalRoots(2), WithdrawalTree.rootOfSubtrees(withdrawalRoots, CHUNK_HEIGHT));
+    }
+
+    /// @notice For every chunk count, the statement is 6 + 4 * chunksPerBatch inputs laid out as specified, the
+    ///         positions past the last chunk padded, and the verifier handed exactly that statement.
+    function testFuzz_PublicInputs_LayoutAndPadding(uint256 countSeed, uint256 seed) public {
+        uint256 n = bound(countSeed, 1, CHUNKS);
+        bytes[] memory chunks = new bytes[](n);
+        bytes32[] memory withdrawalRoots = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            bytes32 word = keccak256(abi.encode(seed, i));
+            // Lengths 0..32, so empty chunks are among them.
+            chunks[i] = bytes.concat(word);
+            assembly ("memory-safe") {
+                mstore(mload(add(add(chunks, 0x20), shl(5, i))), mod(word, 33))
+            }
+            withdrawalRoots[i] = keccak256(abi.encode(seed, i, "withdrawals"));
+        }
+        _commitChunks(chunks);
+        bytes32 newRoot = _stateRoot(seed);
+        bytes32[] memory hashes = _chunkHashes(chunks);
+
+        uint256[] memory expectedInputs = new uint256[](6 + 4 * CHUNKS);
+        expectedInputs[0] = uint256(GENESIS_ROOT);
+        expectedInputs[1] = uint256(newRoot);
+        // No deposits: both ends of the range are the empty chain, 0.
+        for (uint256 j; j < CHUNKS; ++j) {
+            uint256 at = 6 + 4 * j;
+            (expectedInputs[at], expectedInputs[at + 1]) = _split(j < n ? hashes[j] : EMPTY_HASH);
+            (expectedInputs[at + 2], expectedInputs[at + 3]) =
+                _split(j < n ? withdrawalRoots[j] : WithdrawalTree.zeroHashes()[CHUNK_HEIGHT]);
+        }
+        vm.assertEq(rollup.publicInputs(1, newRoot, hashes, withdrawalRoots), expectedInputs);
+
+        ExpectingVerifier expecting = new ExpectingVerifier(keccak256(abi.encode(expectedInputs, hex"c0ffee")));
+        vm.prank(owner);
+        rollup.setVerifier(expecting);
+        _finalize(1, newRoot, withdrawalRoots);
+        vm.assertEq(rollup.withdrawalRoots(1), WithdrawalTree.rootOfSubtrees(withdrawalRoots, CHUNK_HEIGHT));
     }
 
     function test_FinalizeBatch_StoresRootsAndEmits() public {
-        (uint64 index, bytes32 batchHash) = _commit(DATA);
+        (uint64 index, bytes32 batchHash) = _commitChunks(_two(DATA, hex"02"));
         bytes32 stateRoot = _stateRoot(7);
-        bytes32 withdrawalRoot = keccak256("w");
+        bytes32[] memory chunkRoots = new bytes32[](2);
+        chunkRoots[0] = keccak256("w0");
+        chunkRoots[1] = keccak256("w1");
+        bytes32 withdrawalRoot = WithdrawalTree.rootOfSubtrees(chunkRoots, CHUNK_HEIGHT);
+        vm.assertEq(rollup.batchWithdrawalRoot(chunkRoots), withdrawalRoot);
 
         vm.expectEmit(address(rollup));
         emit Rollup.BatchFinalized(index, batchHash, stateRoot, withdrawalRoot);
-        _finalize(index, stateRoot, withdrawalRoot);
+        _finalize(index, stateRoot, chunkRoots);
 
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
         vm.assertTrue(rollup.isBatchFinalized(1));
@@ -344,33 +505,136 @@ contract RollupTest is RollupFixture {
         vm.assertEq(rollup.stateRoots(0), GENESIS_ROOT);
     }
 
+    /// @notice The chunk data hashes must be exactly the committed chunks' hashes, in order and all of them:
+    ///         otherwise the proof would be about other data than the data posted on L1.
+    function test_FinalizeBatch_RevertsOnWrongChunkDataHashes() public {
+        bytes[] memory chunks = new bytes[](3);
+        chunks[0] = hex"01";
+        chunks[1] = hex"0202";
+        chunks[2] = hex"030303";
+        _commitChunks(chunks);
+        bytes32 committed = rollup.batches(1).dataHash;
+        bytes32[] memory good = _chunkHashes(chunks);
+
+        bytes32[][] memory bad = new bytes32[][](5);
+        // One hash replaced.
+        bad[0] = _chunkHashes(chunks);
+        bad[0][1] = keccak256("other chunk");
+        // Two chunks swapped.
+        bad[1] = _chunkHashes(chunks);
+        (bad[1][0], bad[1][1]) = (good[1], good[0]);
+        // A chunk left out.
+        bad[2] = new bytes32[](2);
+        (bad[2][0], bad[2][1]) = (good[0], good[1]);
+        // A padding chunk appended: padding is not part of the batch's data.
+        bad[3] = new bytes32[](4);
+        (bad[3][0], bad[3][1], bad[3][2], bad[3][3]) = (good[0], good[1], good[2], EMPTY_HASH);
+        // The data hash itself as if it were one chunk's.
+        bad[4] = _single(committed);
+
+        for (uint256 i; i < bad.length; ++i) {
+            bytes32 given = keccak256(abi.encodePacked(bad[i]));
+            bytes memory err = abi.encodeWithSelector(Rollup.ChunkDataHashesMismatch.selector, committed, given);
+            bytes32[] memory roots = _emptyRoots(bad[i].length);
+            vm.expectRevert(err);
+            rollup.publicInputs(1, _stateRoot(1), bad[i], roots);
+            vm.prank(prover);
+            vm.expectRevert(err);
+            rollup.finalizeBatch(1, _stateRoot(1), bad[i], roots, "");
+        }
+        vm.assertEq(uint256(rollup.lastFinalizedBatch()), 0);
+
+        _finalize(1, _stateRoot(1), _emptyRoots(3));
+        vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
+    }
+
+    function test_FinalizeBatch_RevertsOnChunkCounts() public {
+        _commitChunks(_two(DATA, DATA));
+        bytes32[] memory good = _hashesOf(1);
+
+        // No chunk, and more chunks than positions.
+        uint256[2] memory counts = [uint256(0), CHUNKS + 1];
+        for (uint256 i; i < counts.length; ++i) {
+            bytes32[] memory hashes = new bytes32[](counts[i]);
+            bytes32[] memory roots = _emptyRoots(counts[i]);
+            vm.prank(prover);
+            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, counts[i], CHUNKS));
+            rollup.finalizeBatch(1, _stateRoot(1), hashes, roots, "");
+        }
+
+        // One withdrawal root per chunk, no more, no fewer.
+        uint256[3] memory rootCounts = [uint256(0), 1, 3];
+        for (uint256 i; i < rootCounts.length; ++i) {
+            bytes32[] memory roots = _emptyRoots(rootCounts[i]);
+            vm.prank(prover);
+            vm.expectRevert(abi.encodeWithSelector(Rollup.ChunkCountMismatch.selector, uint256(2), rootCounts[i]));
+            rollup.finalizeBatch(1, _stateRoot(1), good, roots, "");
+        }
+        vm.assertEq(uint256(rollup.lastFinalizedBatch()), 0);
+    }
+
+    /// @notice The recorded withdrawal root is the depth-32 tree in which chunk c's subtree sits at leaf c << 10,
+    ///         for any number of chunks up to the largest deployment (64), against the test's own tree builder.
+    function testFuzz_BatchWithdrawalRoot_MatchesReference(uint256 countSeed, uint256 seed) public {
+        (Rollup wide,) = _deploy(owner, acceptAll, GAS_LIMIT, 64, GENESIS_ROOT);
+        uint256 n = bound(countSeed, 1, 64);
+        bytes32[] memory roots = new bytes32[](n);
+        bytes32 empty = WithdrawalTree.zeroHashes()[CHUNK_HEIGHT];
+        for (uint256 i; i < n; ++i) {
+            // About one chunk in three holds no withdrawal.
+            bytes32 h = keccak256(abi.encode(seed, i));
+            roots[i] = uint256(h) % 3 == 0 ? empty : h;
+        }
+        vm.assertEq(wide.batchWithdrawalRoot(roots), WithdrawalTree.rootOfSubtrees(roots, CHUNK_HEIGHT));
+    }
+
+    /// @notice Empty chunks contribute zero subtrees: a batch whose chunks hold no withdrawal has the empty tree's
+    ///         root, whatever its chunk count, so trailing empty chunks change nothing.
+    function test_BatchWithdrawalRoot_EmptyChunksAreZeroSubtrees() public view {
+        bytes32 emptyTree = WithdrawalTree.zeroHashes()[32];
+        for (uint256 n = 1; n <= CHUNKS; ++n) {
+            vm.assertEq(rollup.batchWithdrawalRoot(_emptyRoots(n)), emptyTree);
+        }
+        bytes32[] memory one = _single(keccak256("w"));
+        bytes32[] memory padded = _emptyRoots(CHUNKS);
+        padded[0] = one[0];
+        vm.assertEq(rollup.batchWithdrawalRoot(one), rollup.batchWithdrawalRoot(padded));
+    }
+
+    function test_BatchWithdrawalRoot_RevertsOnBadCount() public {
+        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, uint256(0), CHUNKS));
+        rollup.batchWithdrawalRoot(new bytes32[](0));
+        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, CHUNKS + 1, CHUNKS));
+        rollup.batchWithdrawalRoot(new bytes32[](CHUNKS + 1));
+    }
+
     function test_FinalizeBatch_RevertsOutOfOrder() public {
         _commit(DATA);
         _commit(DATA);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(1), uint64(2)));
-        rollup.finalizeBatch(2, _stateRoot(2), bytes32(0), "");
+        rollup.finalizeBatch(2, _stateRoot(2), _hashesOf(2), _noWithdrawals(2), "");
     }
 
     function test_FinalizeBatch_RevertsTwice() public {
         _commit(DATA);
         _commit(DATA);
-        _finalize(1, _stateRoot(1), bytes32(0));
+        _finalize(1, _stateRoot(1));
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(2), uint64(1)));
-        rollup.finalizeBatch(1, _stateRoot(99), bytes32(0), "");
+        rollup.finalizeBatch(1, _stateRoot(99), _hashesOf(1), _noWithdrawals(1), "");
         vm.assertEq(rollup.stateRoots(1), _stateRoot(1));
     }
 
     function test_FinalizeBatch_RevertsBeforeCommit() public {
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(1)));
-        rollup.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
 
         // Genesis cannot be finalized again either.
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(1), uint64(0)));
-        rollup.finalizeBatch(0, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(0, _stateRoot(1), _hashesOf(0), _noWithdrawals(0), "");
     }
 
     function test_FinalizeBatch_RevertsForNonProver() public {
@@ -379,13 +643,13 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < outsiders.length; ++i) {
             vm.prank(outsiders[i]);
             vm.expectRevert(abi.encodeWithSelector(Owned.Unauthorized.selector, outsiders[i]));
-            rollup.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+            rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
         }
         vm.prank(owner);
         rollup.setProver(prover, false);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Owned.Unauthorized.selector, prover));
-        rollup.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
     function test_FinalizeBatch_RevertsWhenVerifierUnset() public {
@@ -397,7 +661,7 @@ contract RollupTest is RollupFixture {
 
         vm.prank(prover);
         vm.expectRevert(Rollup.VerifierNotSet.selector);
-        rollup.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
     function test_FinalizeBatch_RevertsWhenVerifierReturnsFalse() public {
@@ -420,7 +684,7 @@ contract RollupTest is RollupFixture {
         IVerifier wellFormed = IVerifier(address(new RawReturnVerifier(abi.encode(uint256(1)))));
         vm.prank(owner);
         rollup.setVerifier(wellFormed);
-        _finalize(1, _stateRoot(1), bytes32(0));
+        _finalize(1, _stateRoot(1));
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
     }
 
@@ -439,7 +703,7 @@ contract RollupTest is RollupFixture {
             uint256 stipend = 5_000_000;
             vm.prank(prover);
             uint256 before = gasleft();
-            try rollup.finalizeBatch{gas: stipend}(1, _stateRoot(1), bytes32(0), "") {
+            try rollup.finalizeBatch{gas: stipend}(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "") {
                 vm.assertTrue(false, "a gas-burning verifier was accepted");
             } catch (bytes memory reason) {
                 vm.assertEq(reason, abi.encodeWithSelector(Rollup.InvalidProof.selector));
@@ -459,7 +723,7 @@ contract RollupTest is RollupFixture {
         _commit(DATA);
         uint256 required = GAS_LIMIT + GAS_LIMIT / 63 + rollup.FINALIZE_GAS_RESERVE();
         vm.prank(prover);
-        try rollup.finalizeBatch{gas: GAS_LIMIT}(1, _stateRoot(1), bytes32(0), "") {
+        try rollup.finalizeBatch{gas: GAS_LIMIT}(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "") {
             vm.assertTrue(false, "finalized with too little gas");
         } catch (bytes memory reason) {
             (bytes4 selector, uint256 available, uint256 reportedRequired) = _decodeTwoWords(reason);
@@ -468,12 +732,91 @@ contract RollupTest is RollupFixture {
             vm.assertLt(available, required);
         }
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 0);
+    }
 
-        // Gas that just passes the check (plus what the call spends before it) is enough to finish: the reserve
-        // covers recording the finalization after the verifier returns.
+    /// @notice The check is sufficient as well as necessary: with the least gas that passes it, a finalization whose
+    ///         verifier spends its whole allowance still completes, because FINALIZE_GAS_RESERVE covers recording
+    ///         it. Checked with the fixture's chunk count and with the largest deployment's full batch (the work
+    ///         that grows with the chunk count happens before the check).
+    function test_FinalizeBatch_GasThatPassesTheCheckIsEnoughToFinish() public {
+        ExhaustingVerifier exhausting = new ExhaustingVerifier();
+        vm.prank(owner);
+        rollup.setVerifier(exhausting);
+        bytes[] memory chunks = new bytes[](CHUNKS);
+        _commitChunks(chunks);
+        // A small limit leaves the least slack (limit / 63) on top of the reserve.
+        uint256[2] memory limits = [uint256(100_000), 1_500_000];
+        for (uint256 i; i < limits.length; ++i) {
+            vm.prank(owner);
+            rollup.setVerifierGasLimit(limits[i]);
+            _assertLeastPassingGasFinishes(rollup, _hashesOf(1), _emptyRoots(CHUNKS));
+        }
+
+        (Rollup wide,) = _deploy(owner, exhausting, 1_500_000, 64, GENESIS_ROOT);
+        vm.startPrank(owner);
+        wide.setSequencer(sequencer, true);
+        wide.setProver(prover, true);
+        vm.stopPrank();
+        chunks = new bytes[](64);
+        bytes32 parent = wide.batches(0).batchHash;
+        vm.prank(sequencer);
+        wide.commitBatch(1, parent, 0, chunks);
+        _assertLeastPassingGasFinishes(wide, _chunkHashes(chunks), _emptyRoots(64));
+    }
+
+    /// @notice Outcome of one finalization attempt made by `probeFinalize`.
+    error ProbeOutcome(bool finalized, bytes revertData);
+
+    /// @notice Finalizes batch 1 of `r` with `gas`, then reverts with the outcome, so the attempt leaves no trace and
+    ///         the caller can try again with other gas.
+    function probeFinalize(Rollup r, uint256 gas, bytes32[] calldata hashes, bytes32[] calldata roots) external {
         vm.prank(prover);
-        rollup.finalizeBatch{gas: required + 20_000}(1, _stateRoot(1), bytes32(0), "");
-        vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
+        try r.finalizeBatch{gas: gas}(1, _stateRoot(1), hashes, roots, "") {
+            revert ProbeOutcome(true, "");
+        } catch (bytes memory reason) {
+            revert ProbeOutcome(false, reason);
+        }
+    }
+
+    /// @notice Searches the least gas with which finalizing batch 1 of `r` gets past the gas check, and asserts that
+    ///         with it the finalization completes.
+    function _assertLeastPassingGasFinishes(Rollup r, bytes32[] memory hashes, bytes32[] memory roots) internal {
+        uint256 limit = r.verifierGasLimit();
+        uint256 required = limit + limit / 63 + r.FINALIZE_GAS_RESERVE();
+        // `low` is refused by the check; `high` gets past it.
+        uint256 low = limit;
+        uint256 high = required + 500_000;
+        (bool finalized, bytes memory reason) = _probe(r, low, hashes, roots);
+        vm.assertFalse(finalized);
+        vm.assertTrue(
+            _selector(reason) == Rollup.InsufficientGasForVerifier.selector, "low end not refused by the check"
+        );
+        while (high - low > 1) {
+            uint256 mid = (low + high) / 2;
+            (finalized, reason) = _probe(r, mid, hashes, roots);
+            if (!finalized && _selector(reason) == Rollup.InsufficientGasForVerifier.selector) low = mid;
+            else high = mid;
+        }
+        (finalized, reason) = _probe(r, high, hashes, roots);
+        _log("least gas past the check", high);
+        _log("of which required at the check", required);
+        vm.assertTrue(finalized, "passed the gas check but did not finish");
+    }
+
+    function _probe(Rollup r, uint256 gas, bytes32[] memory hashes, bytes32[] memory roots)
+        internal
+        returns (bool finalized, bytes memory reason)
+    {
+        try this.probeFinalize(r, gas, hashes, roots) {
+            revert("probeFinalize returned");
+        } catch (bytes memory data) {
+            require(_selector(data) == ProbeOutcome.selector, "unexpected probe failure");
+            bytes memory args = new bytes(data.length - 4);
+            for (uint256 i; i < args.length; ++i) {
+                args[i] = data[i + 4];
+            }
+            (finalized, reason) = abi.decode(args, (bool, bytes));
+        }
     }
 
     /// @notice Whatever gas the prover's transaction carries, a valid proof never comes back as InvalidProof: either
@@ -490,7 +833,7 @@ contract RollupTest is RollupFixture {
 
         gas = bound(gas, 20_000, 3 * limit);
         vm.prank(prover);
-        try rollup.finalizeBatch{gas: gas}(1, _stateRoot(1), bytes32(0), "") {
+        try rollup.finalizeBatch{gas: gas}(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "") {
             vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
         } catch (bytes memory reason) {
             vm.assertFalse(
@@ -506,9 +849,9 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < bad.length; ++i) {
             vm.prank(prover);
             vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootOutOfField.selector, bad[i]));
-            rollup.finalizeBatch(1, bad[i], bytes32(0), "");
+            rollup.finalizeBatch(1, bad[i], _hashesOf(1), _noWithdrawals(1), "");
         }
-        _finalize(1, bytes32(FIELD - 1), bytes32(0));
+        _finalize(1, bytes32(FIELD - 1));
         vm.assertEq(rollup.stateRoots(1), bytes32(FIELD - 1));
     }
 
@@ -518,17 +861,20 @@ contract RollupTest is RollupFixture {
         rollup.setPaused(true);
         vm.prank(prover);
         vm.expectRevert(Rollup.RollupPaused.selector);
-        rollup.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
     function test_PublicInputs_RevertsForGenesisUncommittedAndOutOfField() public {
+        bytes32[] memory hashes = _single(keccak256(DATA));
+        bytes32[] memory roots = _emptyRoots(1);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(0)));
-        rollup.publicInputs(0, bytes32(0), bytes32(0));
+        rollup.publicInputs(0, bytes32(0), hashes, roots);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(1)));
-        rollup.publicInputs(1, bytes32(0), bytes32(0));
+        rollup.publicInputs(1, bytes32(0), hashes, roots);
         _commit(DATA);
         vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootOutOfField.selector, bytes32(FIELD)));
-        rollup.publicInputs(1, bytes32(FIELD), bytes32(0));
+        rollup.publicInputs(1, bytes32(FIELD), hashes, roots);
+        vm.assertEq(rollup.publicInputs(1, bytes32(FIELD - 1), hashes, roots).length, 6 + 4 * CHUNKS);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -541,7 +887,7 @@ contract RollupTest is RollupFixture {
         (, bytes32 h1) = _commit(DATA, 1);
         (, bytes32 h2) = _commit(hex"02", 1);
         (, bytes32 h3) = _commit(hex"03", 2);
-        _finalize(1, _stateRoot(1), bytes32(0));
+        _finalize(1, _stateRoot(1));
 
         vm.expectEmit(address(rollup));
         emit Rollup.BatchReverted(3, h3);
@@ -562,13 +908,13 @@ contract RollupTest is RollupFixture {
         // A reverted batch cannot be finalized.
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(2)));
-        rollup.finalizeBatch(2, _stateRoot(2), bytes32(0), "");
+        rollup.finalizeBatch(2, _stateRoot(2), _hashesOf(2), _noWithdrawals(2), "");
     }
 
     function test_RevertBatch_CannotRevertFinalizedGenesisOrUncommitted() public {
         _commit(DATA);
         _commit(DATA);
-        _finalize(1, _stateRoot(1), bytes32(0));
+        _finalize(1, _stateRoot(1));
         uint64[4] memory bad = [uint64(0), 1, 3, type(uint64).max];
         for (uint256 i; i < bad.length; ++i) {
             vm.prank(owner);
@@ -601,13 +947,13 @@ contract RollupTest is RollupFixture {
         // The old batch 2's successor cannot be committed at index 2 ...
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, h1, h2));
-        rollup.commitBatch(2, h2, 2, hex"03");
+        rollup.commitBatch(2, h2, 2, _one(hex"03"));
 
         // ... the replacement starts from batch 1's deposit end ...
         bytes memory replacement = hex"0202";
-        bytes32 expected = _batchHash(2, h1, keccak256(replacement), 1, 1);
+        bytes32 expected = _batchHash(2, h1, _dataHash(_one(replacement)), 1, 1);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(2, expected, keccak256(replacement), 1, 1);
+        emit Rollup.BatchCommitted(2, expected, _dataHash(_one(replacement)), 1, 1, 1);
         (uint64 index, bytes32 h2b) = _commit(replacement, 1);
         vm.assertEq(uint256(index), 2);
         vm.assertEq(h2b, expected);
@@ -615,11 +961,11 @@ contract RollupTest is RollupFixture {
         // ... and the old batch 2's successor cannot land on the replacement either.
         vm.prank(sequencer);
         vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, h2b, h2));
-        rollup.commitBatch(3, h2, 2, hex"03");
+        rollup.commitBatch(3, h2, 2, _one(hex"03"));
 
         // The replacement finalizes normally.
-        _finalize(1, _stateRoot(1), bytes32(0));
-        _finalize(2, _stateRoot(2), bytes32(0));
+        _finalize(1, _stateRoot(1));
+        _finalize(2, _stateRoot(2));
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 2);
     }
 
@@ -735,7 +1081,7 @@ contract RollupTest is RollupFixture {
         _commit(DATA);
         vm.prank(prover);
         vm.expectRevert(Rollup.InvalidProof.selector);
-        rollup.finalizeBatch(1, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
     function test_SetVerifier_RevertsForAccountWithoutCode() public {
@@ -797,7 +1143,7 @@ contract RollupTest is RollupFixture {
         rollup.setPaused(false);
         vm.assertFalse(rollup.paused());
         _commit(DATA, 1);
-        _finalize(1, _stateRoot(1), bytes32(0));
+        _finalize(1, _stateRoot(1));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -812,7 +1158,7 @@ contract RollupTest is RollupFixture {
         uint64 before = rollup.lastFinalizedBatch();
         vm.prank(prover);
         vm.expectRevert(Rollup.InvalidProof.selector);
-        rollup.finalizeBatch(before + 1, _stateRoot(1), bytes32(0), "");
+        rollup.finalizeBatch(before + 1, _stateRoot(1), _hashesOf(before + 1), _noWithdrawals(before + 1), "");
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), uint256(before));
         vm.assertEq(rollup.stateRoots(before + 1), bytes32(0));
     }
@@ -831,6 +1177,14 @@ contract RollupTest is RollupFixture {
     function _split(bytes32 value) internal pure returns (uint256 high, uint256 low) {
         high = uint256(value) >> 128;
         low = uint256(value) & ((uint256(1) << 128) - 1);
+    }
+
+    /// @notice The selector of revert data (zero if there is none).
+    function _selector(bytes memory reason) internal pure returns (bytes4 selector) {
+        if (reason.length < 4) return bytes4(0);
+        assembly ("memory-safe") {
+            selector := mload(add(reason, 0x20))
+        }
     }
 
     /// @notice Splits revert data of an error with two uint256 arguments.

@@ -15,6 +15,12 @@ use crate::{Error, Portal, Result, Rollup};
 /// verifier needs (≈ 0.7M), so a larger circuit still fits, while a tampered proof burns no more than this.
 pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 1_500_000;
 
+/// Chunk positions of a batch proof unless configured otherwise (`Rollup.chunksPerBatch`).
+pub const DEFAULT_CHUNKS_PER_BATCH: u64 = 2;
+
+/// The most chunks per batch the Rollup accepts (`Rollup.MAX_CHUNKS_PER_BATCH`).
+pub const MAX_CHUNKS_PER_BATCH: u64 = 64;
+
 /// What to deploy.
 #[derive(Debug, Clone)]
 pub struct DeployConfig {
@@ -29,12 +35,16 @@ pub struct DeployConfig {
     pub verifier: Option<Address>,
     /// Gas forwarded to the verifier.
     pub verifier_gas_limit: u64,
+    /// Chunk positions of every batch proof (1 to [`MAX_CHUNKS_PER_BATCH`]): a batch has at most this many chunks. It
+    /// must match the aggregation circuit behind the verifier, and cannot change after deployment.
+    pub chunks_per_batch: u64,
     /// The L2 genesis state root (batch 0's state root).
     pub genesis_state_root: B256,
 }
 
 impl DeployConfig {
-    /// A configuration with the given genesis state root, no roles, no verifier and the default gas limit.
+    /// A configuration with the given genesis state root, no roles, no verifier, the default gas limit and the
+    /// default chunks per batch.
     pub fn new(genesis_state_root: B256) -> Self {
         Self {
             owner: None,
@@ -42,6 +52,7 @@ impl DeployConfig {
             provers: Vec::new(),
             verifier: None,
             verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
+            chunks_per_batch: DEFAULT_CHUNKS_PER_BATCH,
             genesis_state_root,
         }
     }
@@ -67,6 +78,8 @@ pub struct Deployment {
     pub sequencers: Vec<Address>,
     /// Accounts granted the prover role.
     pub provers: Vec<Address>,
+    /// Chunk positions of every batch proof: a batch has 1 to this many chunks.
+    pub chunks_per_batch: u64,
     /// The L2 genesis state root.
     pub genesis_state_root: B256,
     /// The block of the first deployment transaction: nothing of the rollup happened before it, so followers of
@@ -107,6 +120,10 @@ fn io_error(path: &Path, source: std::io::Error) -> Error {
 /// Rollup will get (the deployer's next nonce), and the Rollup's constructor checks that the Portal points back
 /// at it. The deployer key must not send other transactions meanwhile.
 pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &DeployConfig) -> Result<Deployment> {
+    // Checked before anything is sent: the Rollup's constructor would refuse it after the Portal was deployed.
+    if !(1..=MAX_CHUNKS_PER_BATCH).contains(&config.chunks_per_batch) {
+        return Err(Error::InvalidChunksPerBatch(config.chunks_per_batch));
+    }
     let chain_id = provider.get_chain_id().await?;
     if let Some(verifier) = config.verifier
         && provider.get_code_at(verifier).await?.is_empty()
@@ -128,13 +145,19 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         portal,
         config.verifier.unwrap_or_default(),
         alloy::primitives::U256::from(config.verifier_gas_limit),
+        alloy::primitives::U256::from(config.chunks_per_batch),
         config.genesis_state_root,
     )
     .from(deployer)
     .nonce(nonce + 1);
     let rollup_receipt = confirm("deploy Rollup", rollup_tx.send().await?.get_receipt().await?)?;
     let rollup_address = deployed_at("Rollup", &rollup_receipt, planned_rollup)?;
-    tracing::info!(target: "contracts::deploy", rollup = %rollup_address, "Rollup deployed");
+    tracing::info!(
+        target: "contracts::deploy",
+        rollup = %rollup_address,
+        chunks_per_batch = config.chunks_per_batch,
+        "Rollup deployed"
+    );
 
     let rollup = Rollup::new(rollup_address, provider);
     for &sequencer in &config.sequencers {
@@ -163,6 +186,7 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         pending_owner,
         sequencers: config.sequencers.clone(),
         provers: config.provers.clone(),
+        chunks_per_batch: config.chunks_per_batch,
         genesis_state_root: config.genesis_state_root,
         deployment_block: portal_receipt.block_number.unwrap_or_default(),
     })
@@ -198,6 +222,7 @@ mod tests {
             pending_owner: Some(Address::repeat_byte(4)),
             sequencers: vec![Address::repeat_byte(5)],
             provers: vec![],
+            chunks_per_batch: 4,
             genesis_state_root: B256::repeat_byte(6),
             deployment_block: 42,
         };
@@ -205,7 +230,15 @@ mod tests {
         assert_eq!(Deployment::load(&path).unwrap(), deployment);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"deploymentBlock\": 42"), "{text}");
+        assert!(text.contains("\"chunksPerBatch\": 4"), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn default_config_has_the_default_chunks_per_batch() {
+        let config = DeployConfig::new(B256::ZERO);
+        assert_eq!(config.chunks_per_batch, DEFAULT_CHUNKS_PER_BATCH);
+        assert!((1..=MAX_CHUNKS_PER_BATCH).contains(&DEFAULT_CHUNKS_PER_BATCH));
     }
 
     #[test]

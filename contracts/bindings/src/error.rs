@@ -42,6 +42,9 @@ pub enum Error {
     /// The configured verifier address holds no code.
     #[error("verifier {0} has no code on this chain")]
     VerifierHasNoCode(Address),
+    /// The configured chunks per batch is outside the range the Rollup accepts.
+    #[error("chunks per batch must be from 1 to {max}, not {0}", max = crate::MAX_CHUNKS_PER_BATCH)]
+    InvalidChunksPerBatch(u64),
     /// The deployment file could not be read or written.
     #[error("deployment file {path}: {source}")]
     Io {

@@ -6,7 +6,8 @@
 //!                                                                             |
 //!                                                               sol! (ABI + bytecode) --> Rollup, Portal
 //!
-//!  deploy_l1(provider, config):  Portal(rollup = predicted address)  -->  Rollup(portal, verifier, genesis root)
+//!  deploy_l1(provider, config):  Portal(rollup = predicted address)
+//!                                -->  Rollup(portal, verifier, gas limit, chunks per batch, genesis root)
 //!                                -->  roles  -->  Deployment { addresses, deployment block }  -->  JSON file
 //! ```
 //!
@@ -20,5 +21,7 @@ mod error;
 pub mod protocol;
 
 pub use bindings::{Portal, Rollup};
-pub use deploy::{DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, deploy_l1};
+pub use deploy::{
+    DEFAULT_CHUNKS_PER_BATCH, DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, MAX_CHUNKS_PER_BATCH, deploy_l1,
+};
 pub use error::{Error, Result};

@@ -27,6 +27,23 @@ pub fn genesis_batch_hash() -> B256 {
     batch_hash(0, B256::ZERO, B256::ZERO, 0, 0)
 }
 
+/// The data hash `Rollup.commitBatch` stores for a batch of these chunks, in order:
+/// `keccak256(abi.encodePacked(keccak256(chunks[0]), ..., keccak256(chunks[n - 1])))`.
+pub fn batch_data_hash(chunks: &[impl AsRef<[u8]>]) -> B256 {
+    let hashes: Vec<B256> = chunks.iter().map(keccak256).collect();
+    batch_data_hash_from_chunk_hashes(&hashes)
+}
+
+/// The batch data hash from the chunks' keccak256 hashes, in order: `keccak256(abi.encodePacked(chunkDataHashes))`,
+/// the check `Rollup.finalizeBatch` makes on the chunk data hashes it is given.
+pub fn batch_data_hash_from_chunk_hashes(chunk_hashes: &[B256]) -> B256 {
+    let mut packed = Vec::with_capacity(32 * chunk_hashes.len());
+    for hash in chunk_hashes {
+        packed.extend_from_slice(hash.as_slice());
+    }
+    keccak256(packed)
+}
+
 /// One step of the Portal's deposit hash chain:
 /// `keccak256(abi.encodePacked(previous, uint64 nonce, from, to, uint256 value))`.
 pub fn deposit_queue_hash(previous: B256, nonce: u64, from: Address, to: Address, value: U256) -> B256 {
@@ -79,6 +96,44 @@ mod tests {
     }
 
     #[test]
+    fn batch_data_hash_hashes_the_chunk_hashes_in_order() {
+        let chunks: [&[u8]; 3] = [b"first chunk", b"", b"\x00\x01"];
+        let mut packed = Vec::new();
+        for chunk in chunks {
+            packed.extend_from_slice(keccak256(chunk).as_slice());
+        }
+        assert_eq!(packed.len(), 96);
+        let expected = keccak256(&packed);
+        assert_eq!(batch_data_hash(&chunks), expected);
+        let hashes: Vec<B256> = chunks.iter().map(keccak256).collect();
+        assert_eq!(batch_data_hash_from_chunk_hashes(&hashes), expected);
+        // Owned chunks of another type give the same hash.
+        let owned: Vec<Vec<u8>> = chunks.iter().map(|chunk| chunk.to_vec()).collect();
+        assert_eq!(batch_data_hash(&owned), expected);
+    }
+
+    #[test]
+    fn batch_data_hash_binds_order_count_and_boundaries() {
+        let one = batch_data_hash(&[b"ab".as_slice()]);
+        assert_eq!(one, keccak256(keccak256(b"ab")));
+        assert_ne!(batch_data_hash(&[b"a".as_slice(), b"b"]), batch_data_hash(&[b"b".as_slice(), b"a"]));
+        assert_ne!(batch_data_hash(&[b"a".as_slice(), b"b"]), one);
+        // An empty chunk is a chunk: appending one changes the hash.
+        assert_ne!(batch_data_hash(&[b"ab".as_slice(), b""]), one);
+        // The empty chunk's hash is keccak256 of nothing (the padding chunk's data hash).
+        assert_eq!(keccak256([]), b256!("0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"));
+        assert_eq!(batch_data_hash_from_chunk_hashes(&[]), keccak256([]));
+    }
+
+    #[test]
+    fn zero_hashes_match_the_contract_table() {
+        let zeros = withdrawal_zero_hashes();
+        assert_eq!(zeros[0], B256::ZERO);
+        assert_eq!(zeros[10], b256!("0xf9dc3e7fe016e050eff260334f18a5d4fe391d82092319f5964f2e2eb7c1c3a5"));
+        assert_eq!(zeros[32], b256!("0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757"));
+    }
+
+    #[test]
     fn split_recombines() {
         let v = b256!("0x0123456789abcdef0123456789abcdeffedcba9876543210fedcba9876543210");
         let (hi, lo) = split_u256(v);
@@ -120,7 +175,7 @@ pub struct WithdrawalTree {
 impl WithdrawalTree {
     /// The tree of `leaves`. Panics beyond 2^32 leaves (a batch never holds that many).
     pub fn new(leaves: impl IntoIterator<Item = B256>) -> Self {
-        let zeros = zero_hashes();
+        let zeros = withdrawal_zero_hashes();
         let mut levels = vec![leaves.into_iter().collect::<Vec<_>>()];
         assert!(levels[0].len() as u64 <= 1 << WITHDRAWAL_TREE_DEPTH, "too many withdrawals for one tree");
         for height in 0..WITHDRAWAL_TREE_DEPTH {
@@ -136,7 +191,7 @@ impl WithdrawalTree {
 
     /// The root (the root of an all-zero tree when there are no withdrawals).
     pub fn root(&self) -> B256 {
-        self.levels[WITHDRAWAL_TREE_DEPTH].first().copied().unwrap_or(zero_hashes()[WITHDRAWAL_TREE_DEPTH])
+        self.levels[WITHDRAWAL_TREE_DEPTH].first().copied().unwrap_or(withdrawal_zero_hashes()[WITHDRAWAL_TREE_DEPTH])
     }
 
     /// The siblings of leaf `index` from the leaf upwards, as `Portal.finalizeWithdrawal` takes them.
@@ -144,7 +199,7 @@ impl WithdrawalTree {
         if index >= self.levels[0].len() {
             return None;
         }
-        let zeros = zero_hashes();
+        let zeros = withdrawal_zero_hashes();
         Some(
             (0..WITHDRAWAL_TREE_DEPTH)
                 .map(|height| {
@@ -163,7 +218,9 @@ pub fn withdrawal_root_from_proof(leaf: B256, index: u64, siblings: &[B256]) -> 
     })
 }
 
-fn zero_hashes() -> [B256; WITHDRAWAL_TREE_DEPTH + 1] {
+/// `zeros[h]`: the root of an all-zero withdrawal subtree of height `h`, for `h` from 0 to [`WITHDRAWAL_TREE_DEPTH`]
+/// (`Withdrawals.ZERO_HASHES`): `zeros[0]` is zero and `zeros[h + 1] = withdrawal_node(zeros[h], zeros[h])`.
+pub fn withdrawal_zero_hashes() -> [B256; WITHDRAWAL_TREE_DEPTH + 1] {
     let mut zeros = [B256::ZERO; WITHDRAWAL_TREE_DEPTH + 1];
     for height in 0..WITHDRAWAL_TREE_DEPTH {
         zeros[height + 1] = withdrawal_node(zeros[height], zeros[height]);
@@ -191,7 +248,7 @@ mod tree_tests {
 
     #[test]
     fn empty_tree_is_the_zero_tree() {
-        let zeros = zero_hashes();
+        let zeros = withdrawal_zero_hashes();
         assert_eq!(WithdrawalTree::new([]).root(), zeros[WITHDRAWAL_TREE_DEPTH]);
         // One leaf: it hashes with zero subtrees all the way up.
         let leaf = B256::repeat_byte(7);

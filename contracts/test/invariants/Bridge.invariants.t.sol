@@ -6,6 +6,7 @@ import {RollupFixture} from "../utils/RollupFixture.sol";
 import {WithdrawalTree} from "../utils/WithdrawalTree.sol";
 import {BridgeHandler} from "./BridgeHandler.sol";
 import {Withdrawal} from "../../src/libraries/Withdrawals.sol";
+import {WellFormedStatementVerifier} from "../mocks/Verifiers.sol";
 
 /// @notice Stateful fuzzing of the whole bridge: random sequences of deposits, commits, finalizations, reverts,
 ///         honest claims and adversarial claims, driven by BridgeHandler, after each of which the properties below
@@ -15,6 +16,10 @@ contract BridgeInvariantTest is RollupFixture {
 
     function setUp() public override {
         super.setUp();
+        // Every finalization in the runs must hand the verifier a well-formed statement for CHUNKS positions.
+        WellFormedStatementVerifier wellFormed = new WellFormedStatementVerifier(CHUNKS);
+        vm.prank(owner);
+        rollup.setVerifier(wellFormed);
         handler = new BridgeHandler(rollup, portal, owner, sequencer, prover, GENESIS_ROOT);
         vm.label(address(handler), "BridgeHandler");
 
@@ -72,14 +77,24 @@ contract BridgeInvariantTest is RollupFixture {
         handler.attackWithdrawal(2, 2, 0, 0);
         vm.assertEq(handler.claimsFromReverted(), 2);
 
-        // Tampered (other batch, changed value, index past 2^32) and forged (genesis has no withdrawals) claims.
+        // Tampered (other batch, changed value, index past 2^32, same slot of another chunk) and forged (genesis has
+        // no withdrawals) claims.
         handler.attackWithdrawal(1, 1, 1, 5);
         handler.attackWithdrawal(1, 1, 2, 5);
         handler.attackWithdrawal(1, 1, 3, 5);
-        vm.assertEq(handler.tamperedClaims(), 3);
+        handler.attackWithdrawal(1, 1, 4, 5);
+        vm.assertEq(handler.tamperedClaims(), 4);
         handler.attackWithdrawal(0, 5, 0, 0);
         vm.assertEq(handler.forgedClaims(), 1);
         vm.assertEq(handler.attacksRejected(), handler.attackCalls());
+        // Every finalization was preceded by a refused one with chunk data hashes other than the committed ones.
+        vm.assertEq(handler.forgedFinalizationsRejected(), handler.finalizations());
+
+        // A batch of several chunks (count seed 2 << 8 | 2: three chunks, two withdrawals) finalizes and pays.
+        handler.deposit(0, alice, 50 ether);
+        handler.commitBatch(type(uint256).max, (2 << 8) | 2, 44);
+        handler.finalizeBatch(8);
+        vm.assertEq(uint256(rollup.lastFinalizedBatch()), 3);
 
         // Everything still claimable pays.
         while (handler.claimableCount() > 0) {
@@ -150,8 +165,11 @@ contract BridgeInvariantTest is RollupFixture {
 
     /// @notice (e) A finalized state root never changes, nor does a finalized withdrawal root, and finalization
     ///         never moves backwards. L1 contracts and users rely on finalized roots as settled facts; a revert or
-    ///         a second finalization that rewrote one would undo finality.
+    ///         a second finalization that rewrote one would undo finality. The withdrawal roots the handler expects
+    ///         are its own tree of the chunk roots, so this also checks the Rollup's computation of them; and no
+    ///         batch is finalized with chunk data hashes other than those of the chunks committed.
     function invariant_FinalizedRootsNeverChange() public view {
+        vm.assertEq(handler.forgedFinalizations(), 0, "finalized with chunks other than the committed ones");
         uint64 last = rollup.lastFinalizedBatch();
         vm.assertEq(uint256(last), uint256(handler.ghostLastFinalized()), "lastFinalizedBatch moved unexpectedly");
         for (uint256 i; i <= last; ++i) {
@@ -170,6 +188,7 @@ contract BridgeInvariantTest is RollupFixture {
         _log("commits", handler.commitCalls());
         _log("commits with withdrawals", handler.commitsWithWithdrawals());
         _log("finalizations", handler.finalizations());
+        _log("forged finalizations rejected", handler.forgedFinalizationsRejected());
         _log("claims", handler.claimCalls());
         _log("withdrawals paid", handler.withdrawalsPaid());
         _log("attacks", handler.attackCalls());

@@ -15,10 +15,12 @@ import {Withdrawal} from "../../src/libraries/Withdrawals.sol";
 ///
 ///         The model is a solvent L2: a batch's withdrawals never total more than the ETH deposited and not yet
 ///         promised to other withdrawals, and every withdrawal has a fresh, globally increasing nonce, so leaves are
-///         unique, as the real L2 guarantees.
+///         unique, as the real L2 guarantees. Batches have 1 to chunksPerBatch chunks (some empty), and each
+///         withdrawal sits in a slot of one of them, so its leaf is (chunk << 10) | slot.
 contract BridgeHandler is CommonBase {
     uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant MAX_DEPOSIT = 100 ether;
+    uint256 internal constant CHUNK_HEIGHT = 10;
 
     enum Status {
         None,
@@ -36,6 +38,8 @@ contract BridgeHandler is CommonBase {
         uint256 firstWithdrawal;
         uint256 withdrawalCount;
         uint256 withdrawalTotal;
+        bytes32[] chunkDataHashes;
+        bytes32[] chunkWithdrawalRoots;
     }
 
     Rollup public immutable rollup;
@@ -50,6 +54,8 @@ contract BridgeHandler is CommonBase {
     Withdrawal[] internal _withdrawals;
     /// @dev Record id of each withdrawal (same indexing as _withdrawals).
     uint256[] internal _recordOf;
+    /// @dev Leaf index of each withdrawal in its batch's tree, (chunk << 10) | slot (same indexing as _withdrawals).
+    uint256[] internal _leafIndexOf;
     BatchRecord[] internal _records;
     /// @dev Record id of the live (committed or finalized) batch at each index.
     mapping(uint64 batchIndex => uint256 recordId) internal _liveRecord;
@@ -79,6 +85,8 @@ contract BridgeHandler is CommonBase {
     uint256 public validClaimReverts;
     uint256 public wrongPayouts;
     uint256 public unexpectedReverts;
+    /// @notice Finalizations with chunk data hashes other than the committed ones that went through.
+    uint256 public forgedFinalizations;
 
     // ---- Coverage counters ---------------------------------------------------------------------------------------
 
@@ -87,6 +95,7 @@ contract BridgeHandler is CommonBase {
     uint256 public commitsWithWithdrawals;
     uint256 public finalizeCalls;
     uint256 public finalizations;
+    uint256 public forgedFinalizationsRejected;
     uint256 public claimCalls;
     uint256 public attackCalls;
     uint256 public attacksRejected;
@@ -118,7 +127,7 @@ contract BridgeHandler is CommonBase {
             _actors.push(makeAddr(string.concat("actor ", vm.toString(i))));
         }
         // Genesis: record 0, finalized, no withdrawals. It keeps batch 0 among the indices attacks aim at.
-        _records.push(BatchRecord(0, bytes32(0), Status.Finalized, 0, 0, 0));
+        _records.push(BatchRecord(0, bytes32(0), Status.Finalized, 0, 0, 0, new bytes32[](0), new bytes32[](0)));
         ghostStateRoot[0] = genesisStateRoot;
     }
 
@@ -142,58 +151,38 @@ contract BridgeHandler is CommonBase {
         }
     }
 
-    /// @notice The sequencer commits the next batch, consuming some of the pending deposits and carrying 0..3 new
-    ///         withdrawals that the deposits not yet promised can cover.
+    /// @notice The sequencer commits the next batch of 1 to chunksPerBatch chunks, consuming some of the pending
+    ///         deposits and carrying 0..3 new withdrawals that the deposits not yet promised can cover, each in a slot
+    ///         of some chunk.
     function commitBatch(uint256 depositSeed, uint256 countSeed, uint256 valueSeed) external {
         ++commitCalls;
         uint64 parentIndex = rollup.lastCommittedBatch();
         uint64 index = parentIndex + 1;
         Rollup.Batch memory parent = rollup.batches(parentIndex);
         uint64 end = uint64(bound(depositSeed, parent.depositEnd, portal.depositCount()));
+        uint256 chunkCount = 1 + (countSeed >> 8) % rollup.chunksPerBatch();
 
-        uint256 available = ghostDeposited - ghostAssigned;
-        uint256 count = countSeed % 4;
-        Withdrawal[] memory ws = new Withdrawal[](count);
-        uint64 made;
-        uint256 total;
-        for (; made < count && available > 0; ++made) {
-            uint256 h = uint256(keccak256(abi.encode(valueSeed, made)));
-            uint256 value = bound(h, 1, available);
-            ws[made] = Withdrawal({
-                nonce: _nextWithdrawalNonce + made,
-                from: address(bytes20(bytes32(h))),
-                to: _actors[h % _actors.length],
-                value: value
-            });
-            available -= value;
-            total += value;
+        (Withdrawal[] memory ws, uint256[] memory leafIndices, uint256 total) =
+            _newWithdrawals(countSeed % 4, valueSeed, chunkCount);
+        bytes[] memory chunks = new bytes[](chunkCount);
+        for (uint256 c; c < chunkCount; ++c) {
+            // One chunk in five is empty, as a chunk without transactions is.
+            if (uint256(keccak256(abi.encode(valueSeed, "empty", c))) % 5 != 0) {
+                chunks[c] = abi.encode(index, end, c, _nextWithdrawalNonce, ws.length);
+            }
         }
-        // Drop the slots the budget could not fill.
-        assembly ("memory-safe") {
-            mstore(ws, made)
-        }
-        bytes32 root = WithdrawalTree.rootOf(ws);
-        bytes memory data = abi.encode(index, end, root, _nextWithdrawalNonce, made);
 
         vm.prank(sequencer);
-        try rollup.commitBatch(index, parent.batchHash, end, data) {
-            uint256 recordId = _records.length;
-            _records.push(BatchRecord(index, root, Status.Committed, _withdrawals.length, made, total));
-            _liveRecord[index] = recordId;
-            for (uint256 i; i < made; ++i) {
-                _withdrawals.push(ws[i]);
-                _recordOf.push(recordId);
-            }
-            _nextWithdrawalNonce += made;
-            ghostAssigned += total;
-            if (made > 0) ++commitsWithWithdrawals;
+        try rollup.commitBatch(index, parent.batchHash, end, chunks) {
+            _recordCommit(index, ws, leafIndices, total, chunks);
         } catch {
             ++unexpectedReverts;
         }
     }
 
-    /// @notice The prover finalizes the next committed batch with a random field element as state root (the
-    ///         accept-all verifier stands in for the proof).
+    /// @notice The prover finalizes the next committed batch with a random field element as state root (the test
+    ///         verifier stands in for the proof). First it tries chunk data hashes that are not the committed ones
+    ///         (one changed, or one chunk more or fewer), which must be refused.
     function finalizeBatch(uint256 rootSeed) external {
         ++finalizeCalls;
         uint64 index = rollup.lastFinalizedBatch() + 1;
@@ -201,9 +190,19 @@ contract BridgeHandler is CommonBase {
         uint256 recordId = _liveRecord[index];
         BatchRecord storage record = _records[recordId];
         bytes32 stateRoot = bytes32(bound(rootSeed, 0, FIELD - 1));
+        bytes32[] memory hashes = record.chunkDataHashes;
+        bytes32[] memory roots = record.chunkWithdrawalRoots;
+
+        (bytes32[] memory forgedHashes, bytes32[] memory forgedRoots) = _forgeChunks(hashes, roots, rootSeed);
+        vm.prank(prover);
+        try rollup.finalizeBatch(index, stateRoot, forgedHashes, forgedRoots, "") {
+            ++forgedFinalizations;
+        } catch {
+            ++forgedFinalizationsRejected;
+        }
 
         vm.prank(prover);
-        try rollup.finalizeBatch(index, stateRoot, record.withdrawalRoot, "") {
+        try rollup.finalizeBatch(index, stateRoot, hashes, roots, "") {
             ++finalizations;
             record.status = Status.Finalized;
             ghostStateRoot[index] = stateRoot;
@@ -244,7 +243,7 @@ contract BridgeHandler is CommonBase {
     function attackWithdrawal(uint256 recordSeed, uint256 leafSeed, uint256 mode, uint256 otherIndexSeed) external {
         ++attackCalls;
         BatchRecord memory record = _records[recordSeed % _records.length];
-        mode %= 4;
+        mode %= 5;
 
         if (record.withdrawalCount == 0) {
             // Nothing to replay: forge a withdrawal and "prove" it as leaf 0 of an empty tree.
@@ -279,6 +278,9 @@ contract BridgeHandler is CommonBase {
             w.value += 1 + (otherIndexSeed % 1 ether);
         } else if (mode == 3) {
             leafIndex += (otherIndexSeed % 8 + 1) << 32;
+        } else if (mode == 4) {
+            // The same slot of another chunk.
+            leafIndex ^= (otherIndexSeed % 63 + 1) << CHUNK_HEIGHT;
         }
 
         if (mode != 0) ++tamperedClaims;
@@ -364,15 +366,130 @@ contract BridgeHandler is CommonBase {
         _removeClaimable(id);
     }
 
+    /// @dev Up to `count` withdrawals the deposits not yet promised can cover, with fresh nonces, each in a slot of
+    ///      one of `chunkCount` chunks: slots 4k..4k+3 for the k-th, so no two share a slot.
+    function _newWithdrawals(uint256 count, uint256 valueSeed, uint256 chunkCount)
+        internal
+        view
+        returns (Withdrawal[] memory ws, uint256[] memory leafIndices, uint256 total)
+    {
+        uint256 available = ghostDeposited - ghostAssigned;
+        ws = new Withdrawal[](count);
+        leafIndices = new uint256[](count);
+        uint64 made;
+        for (; made < count && available > 0; ++made) {
+            uint256 h = uint256(keccak256(abi.encode(valueSeed, made)));
+            uint256 value = bound(h, 1, available);
+            ws[made] = Withdrawal({
+                nonce: _nextWithdrawalNonce + made,
+                from: address(bytes20(bytes32(h))),
+                to: _actors[h % _actors.length],
+                value: value
+            });
+            leafIndices[made] = ((h >> 64) % chunkCount) << CHUNK_HEIGHT | (4 * made + (h >> 128) % 4);
+            available -= value;
+            total += value;
+        }
+        // Drop the slots the budget could not fill.
+        assembly ("memory-safe") {
+            mstore(ws, made)
+            mstore(leafIndices, made)
+        }
+    }
+
+    /// @dev Books a successful commit of batch `index` with these withdrawals and chunks.
+    function _recordCommit(
+        uint64 index,
+        Withdrawal[] memory ws,
+        uint256[] memory leafIndices,
+        uint256 total,
+        bytes[] memory chunks
+    ) internal {
+        bytes32[] memory chunkHashes = new bytes32[](chunks.length);
+        for (uint256 c; c < chunks.length; ++c) {
+            chunkHashes[c] = keccak256(chunks[c]);
+        }
+        bytes32[] memory chunkRoots = _chunkRoots(ws, leafIndices, chunks.length);
+        uint256 recordId = _records.length;
+        _records.push(
+            BatchRecord({
+                index: index,
+                withdrawalRoot: WithdrawalTree.rootOfSubtrees(chunkRoots, CHUNK_HEIGHT),
+                status: Status.Committed,
+                firstWithdrawal: _withdrawals.length,
+                withdrawalCount: ws.length,
+                withdrawalTotal: total,
+                chunkDataHashes: chunkHashes,
+                chunkWithdrawalRoots: chunkRoots
+            })
+        );
+        _liveRecord[index] = recordId;
+        for (uint256 i; i < ws.length; ++i) {
+            _withdrawals.push(ws[i]);
+            _recordOf.push(recordId);
+            _leafIndexOf.push(leafIndices[i]);
+        }
+        _nextWithdrawalNonce += uint64(ws.length);
+        ghostAssigned += total;
+        if (ws.length > 0) ++commitsWithWithdrawals;
+    }
+
     /// @dev Leaf index and sibling path of withdrawal `id` in its batch's tree.
     function _proofOf(uint256 id) internal view returns (uint256 leafIndex, bytes32[] memory proof) {
         BatchRecord memory record = _records[_recordOf[id]];
-        bytes32[] memory leaves = new bytes32[](record.withdrawalCount);
-        for (uint256 i; i < leaves.length; ++i) {
-            leaves[i] = WithdrawalTree.leafHash(_withdrawals[record.firstWithdrawal + i]);
+        bytes32[][] memory chunkLeaves = new bytes32[][](record.chunkWithdrawalRoots.length);
+        for (uint256 c; c < chunkLeaves.length; ++c) {
+            chunkLeaves[c] = new bytes32[](12);
         }
-        leafIndex = id - record.firstWithdrawal;
-        proof = WithdrawalTree.proof(leaves, leafIndex);
+        for (uint256 i; i < record.withdrawalCount; ++i) {
+            uint256 other = record.firstWithdrawal + i;
+            uint256 index = _leafIndexOf[other];
+            chunkLeaves[index >> CHUNK_HEIGHT][index & 1023] = WithdrawalTree.leafHash(_withdrawals[other]);
+        }
+        leafIndex = _leafIndexOf[id];
+        (, proof) = WithdrawalTree.rootAndProofInSubtrees(
+            chunkLeaves, CHUNK_HEIGHT, leafIndex >> CHUNK_HEIGHT, leafIndex & 1023
+        );
+    }
+
+    /// @dev The withdrawal subtree root of each of `chunkCount` chunks, withdrawal i sitting at `leafIndices[i]`.
+    function _chunkRoots(Withdrawal[] memory ws, uint256[] memory leafIndices, uint256 chunkCount)
+        internal
+        pure
+        returns (bytes32[] memory roots)
+    {
+        // Slots stay below 12 (see commitBatch); trailing zero leaves do not change a root.
+        bytes32[][] memory chunkLeaves = new bytes32[][](chunkCount);
+        for (uint256 c; c < chunkCount; ++c) {
+            chunkLeaves[c] = new bytes32[](12);
+        }
+        for (uint256 i; i < ws.length; ++i) {
+            chunkLeaves[leafIndices[i] >> CHUNK_HEIGHT][leafIndices[i] & 1023] = WithdrawalTree.leafHash(ws[i]);
+        }
+        roots = new bytes32[](chunkCount);
+        for (uint256 c; c < chunkCount; ++c) {
+            roots[c] = WithdrawalTree.subtreeRoot(chunkLeaves[c], CHUNK_HEIGHT);
+        }
+    }
+
+    /// @dev Chunk arrays that are not the committed ones: a data hash changed, a chunk dropped, or an empty chunk
+    ///      appended (each with one withdrawal root per chunk, so only the data hashes are wrong).
+    function _forgeChunks(bytes32[] memory hashes, bytes32[] memory roots, uint256 seed)
+        internal
+        pure
+        returns (bytes32[] memory forgedHashes, bytes32[] memory forgedRoots)
+    {
+        uint256 n = hashes.length;
+        uint256 mode = (seed >> 128) % 3;
+        if (mode == 1 && n == 1) mode = 0;
+        uint256 m = mode == 0 ? n : (mode == 1 ? n - 1 : n + 1);
+        forgedHashes = new bytes32[](m);
+        forgedRoots = new bytes32[](m);
+        for (uint256 i; i < m; ++i) {
+            forgedHashes[i] = i < n ? hashes[i] : keccak256("");
+            forgedRoots[i] = i < n ? roots[i] : WithdrawalTree.zeroHashes()[CHUNK_HEIGHT];
+        }
+        if (mode == 0) forgedHashes[seed % n] = keccak256(abi.encode(forgedHashes[seed % n]));
     }
 
     function _addClaimable(uint256 id) internal {

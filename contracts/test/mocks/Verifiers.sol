@@ -86,3 +86,42 @@ contract GasCheckingVerifier is IVerifier {
         return gasleft() >= minGas;
     }
 }
+
+/// @notice Accepts exactly the statements shaped like a batch statement for `chunksPerBatch` chunk positions: the
+///         right number of inputs, both state roots in the BN254 scalar field, and every split hash half below
+///         2^128. Stands in for a real verifier where tests want every finalization checked for a well-formed
+///         statement, whatever its values.
+contract WellFormedStatementVerifier is IVerifier {
+    uint256 internal constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    uint256 public immutable chunksPerBatch;
+
+    constructor(uint256 chunksPerBatch_) {
+        chunksPerBatch = chunksPerBatch_;
+    }
+
+    function verify(uint256[] calldata publicInputs, bytes calldata) external view returns (bool) {
+        if (publicInputs.length != 6 + 4 * chunksPerBatch) return false;
+        if (publicInputs[0] >= FIELD || publicInputs[1] >= FIELD) return false;
+        for (uint256 i = 2; i < publicInputs.length; ++i) {
+            if (publicInputs[i] >> 128 != 0) return false;
+        }
+        return true;
+    }
+}
+
+/// @notice Accepts every proof after spending all but a few thousand units of the gas it was given: stands in for a
+///         valid proof whose verification needs the verifier's whole allowance, the worst case for the gas the
+///         Rollup must keep back to record the finalization afterwards.
+contract ExhaustingVerifier is IVerifier {
+    /// @dev Enough to leave the loop, encode `true` and return.
+    uint256 internal constant KEEP = 3_000;
+
+    function verify(uint256[] calldata, bytes calldata) external view returns (bool) {
+        uint256 x;
+        while (gasleft() > KEEP) {
+            x = uint256(keccak256(abi.encode(x)));
+        }
+        return x != 1;
+    }
+}

@@ -7,7 +7,9 @@ import {Withdrawal} from "../../src/libraries/Withdrawals.sol";
 ///         than from its code: a keccak256 tree of fixed depth 32, leaves at 0..n-1, zero leaves everywhere else,
 ///         node = keccak256(left || right). A zero subtree of height h hashes to zeros[h] (zeros[0] = 0,
 ///         zeros[h + 1] = keccak256(zeros[h] || zeros[h])), so only the n leaves and the path beside them need
-///         hashing: a tree with a handful of leaves costs about 32 hashes per level touched, not 2^32.
+///         hashing: a tree with a handful of leaves costs about 32 hashes per level touched, not 2^32. Batches fill
+///         the tree by chunk (chunk c's slot s is leaf (c << 10) | s), so the builder also works from the roots of
+///         aligned subtrees; `flatten` gives the plain leaf array to check that against.
 library WithdrawalTree {
     uint256 internal constant DEPTH = 32;
 
@@ -55,20 +57,83 @@ library WithdrawalTree {
         pure
         returns (bytes32 treeRoot, bytes32[] memory siblings)
     {
-        require(index < (uint256(1) << DEPTH), "WithdrawalTree: index out of range");
-        bytes32[] memory zeros = zeroHashes();
+        return _climb(leaves, index, 0, DEPTH);
+    }
+
+    /// @notice The root of the subtree of height `height` holding `leaves` at its indices 0..n-1.
+    function subtreeRoot(bytes32[] memory leaves, uint256 height) internal pure returns (bytes32 r) {
+        require(leaves.length <= uint256(1) << height, "WithdrawalTree: too many leaves for the subtree");
+        (r,) = _climb(leaves, 0, 0, height);
+    }
+
+    /// @notice The root of the whole tree when its aligned subtrees of height `height` are, from the left, the ones
+    ///         with roots `roots` (subtree i covering leaves [i << height, (i + 1) << height)) and all else is zero.
+    function rootOfSubtrees(bytes32[] memory roots, uint256 height) internal pure returns (bytes32 r) {
+        (r,) = _climb(roots, 0, height, DEPTH);
+    }
+
+    /// @notice Root and DEPTH-sibling path of leaf `slot` of subtree `subtree` (of height `height`), given every
+    ///         subtree's leaves: the path inside the subtree, then the path of the subtree's root among the others.
+    ///         The leaf's index in the whole tree is (subtree << height) | slot.
+    function rootAndProofInSubtrees(bytes32[][] memory subtreeLeaves, uint256 height, uint256 subtree, uint256 slot)
+        internal
+        pure
+        returns (bytes32 treeRoot, bytes32[] memory siblings)
+    {
+        require(slot < uint256(1) << height, "WithdrawalTree: slot out of range");
+        bytes32[] memory roots = new bytes32[](subtreeLeaves.length);
+        for (uint256 i; i < roots.length; ++i) {
+            roots[i] = subtreeRoot(subtreeLeaves[i], height);
+        }
+        (, bytes32[] memory lower) = _climb(subtreeLeaves[subtree], slot, 0, height);
+        bytes32[] memory upper;
+        (treeRoot, upper) = _climb(roots, subtree, height, DEPTH);
         siblings = new bytes32[](DEPTH);
+        for (uint256 h; h < height; ++h) {
+            siblings[h] = lower[h];
+        }
+        for (uint256 h = height; h < DEPTH; ++h) {
+            siblings[h] = upper[h - height];
+        }
+    }
+
+    /// @notice The leaves of the whole tree up to the last non-empty subtree: subtree i's leaf s at index
+    ///         (i << height) | s, zero elsewhere. Only for small layouts: it materializes every leaf.
+    function flatten(bytes32[][] memory subtreeLeaves, uint256 height) internal pure returns (bytes32[] memory leaves) {
+        if (subtreeLeaves.length == 0) return leaves;
+        uint256 last = subtreeLeaves.length - 1;
+        leaves = new bytes32[]((last << height) + subtreeLeaves[last].length);
+        for (uint256 i; i < subtreeLeaves.length; ++i) {
+            require(subtreeLeaves[i].length <= uint256(1) << height, "WithdrawalTree: subtree overflows");
+            for (uint256 s; s < subtreeLeaves[i].length; ++s) {
+                leaves[(i << height) | s] = subtreeLeaves[i][s];
+            }
+        }
+    }
+
+    /// @notice Climbs from height `from` (where the nodes are `nodes`, left-aligned, zero subtrees after them) to
+    ///         height `to`, returning the one node there and the siblings of position `index` on the way.
+    function _climb(bytes32[] memory nodes, uint256 index, uint256 from, uint256 to)
+        private
+        pure
+        returns (bytes32 top, bytes32[] memory siblings)
+    {
+        require(from <= to && to <= DEPTH, "WithdrawalTree: bad heights");
+        require(index < (uint256(1) << (to - from)), "WithdrawalTree: index out of range");
+        require(nodes.length <= (uint256(1) << (to - from)), "WithdrawalTree: too many nodes");
+        bytes32[] memory zeros = zeroHashes();
+        siblings = new bytes32[](to - from);
 
         // `layer` holds the non-zero-padded prefix of one level; everything at or past its length is a zero subtree.
-        bytes32[] memory layer = new bytes32[](leaves.length);
-        for (uint256 i; i < leaves.length; ++i) {
-            layer[i] = leaves[i];
+        bytes32[] memory layer = new bytes32[](nodes.length);
+        for (uint256 i; i < nodes.length; ++i) {
+            layer[i] = nodes[i];
         }
-        uint256 width = leaves.length;
+        uint256 width = nodes.length;
         uint256 position = index;
-        for (uint256 level; level < DEPTH; ++level) {
+        for (uint256 level = from; level < to; ++level) {
             uint256 siblingPosition = position ^ 1;
-            siblings[level] = siblingPosition < width ? layer[siblingPosition] : zeros[level];
+            siblings[level - from] = siblingPosition < width ? layer[siblingPosition] : zeros[level];
 
             uint256 nextWidth = (width + 1) / 2;
             for (uint256 i; i < nextWidth; ++i) {
@@ -80,7 +145,7 @@ library WithdrawalTree {
             width = nextWidth;
             position >>= 1;
         }
-        treeRoot = width == 0 ? zeros[DEPTH] : layer[0];
+        top = width == 0 ? zeros[to] : layer[0];
     }
 
     /// @notice Folds `leaf` up a sibling path the way the tree is defined (bit `level` of `index` set means the node

@@ -11,7 +11,9 @@ use alloy::{
 };
 use clap::Parser;
 use eyre::WrapErr;
-use zkr_contracts::{DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, deploy_l1};
+use zkr_contracts::{
+    DEFAULT_CHUNKS_PER_BATCH, DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, MAX_CHUNKS_PER_BATCH, deploy_l1,
+};
 
 /// Deploys the Portal and the Rollup, grants roles, and writes the addresses and deployment block to a JSON file.
 #[derive(Debug, Parser)]
@@ -41,6 +43,13 @@ struct Args {
     /// Gas the Rollup forwards to the verifier.
     #[arg(long = "verifier-gas-limit", default_value_t = DEFAULT_VERIFIER_GAS_LIMIT)]
     verifier_gas_limit: u64,
+    /// Chunk positions of every batch proof (1 to 64): must match the aggregation circuit behind the verifier.
+    #[arg(
+        long = "chunks-per-batch",
+        default_value_t = DEFAULT_CHUNKS_PER_BATCH,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNKS_PER_BATCH)
+    )]
+    chunks_per_batch: u64,
     /// Where to write the deployment file.
     #[arg(long, short, default_value = "deployments/l1.json")]
     out: PathBuf,
@@ -70,6 +79,7 @@ async fn main() -> eyre::Result<()> {
         provers: args.provers,
         verifier: args.verifier,
         verifier_gas_limit: args.verifier_gas_limit,
+        chunks_per_batch: args.chunks_per_batch,
         genesis_state_root: args.genesis_state_root,
     };
     let deployment = deploy_l1(&provider, deployer, &config).await.wrap_err("deployment failed")?;

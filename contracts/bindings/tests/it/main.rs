@@ -12,8 +12,11 @@ use alloy::{
     sol_types::SolEvent,
 };
 use zkr_contracts::{
-    DeployConfig, Deployment, Portal, Rollup, deploy_l1,
-    protocol::{self, batch_hash, deposit_queue_hash, genesis_batch_hash},
+    DEFAULT_CHUNKS_PER_BATCH, DeployConfig, Deployment, Error, Portal, Rollup, deploy_l1,
+    protocol::{
+        self, WithdrawalTree, batch_data_hash, batch_data_hash_from_chunk_hashes, batch_hash, deposit_queue_hash,
+        genesis_batch_hash, withdrawal_zero_hashes,
+    },
 };
 use zkr_devtools::{Anvil, AnvilInstance};
 
@@ -52,6 +55,15 @@ async fn deploy(l1: &L1) -> Deployment {
     config.sequencers = vec![l1.account(0)];
     config.provers = vec![l1.account(0)];
     deploy_l1(&l1.provider(0), l1.account(0), &config).await.expect("deploys")
+}
+
+/// Root of a subtree of height `height` whose leaves are `leaves` (exactly `2^height` of them), pair by pair.
+fn subtree_root(mut level: Vec<B256>, height: usize) -> B256 {
+    assert_eq!(level.len(), 1 << height);
+    while level.len() > 1 {
+        level = level.chunks(2).map(|pair| protocol::withdrawal_node(pair[0], pair[1])).collect();
+    }
+    level[0]
 }
 
 fn event<E: SolEvent>(receipt: &TransactionReceipt) -> E {
@@ -100,60 +112,120 @@ async fn deploys_deposits_and_commits_a_batch() {
     assert_eq!(portal.totalDeposited().call().await.unwrap(), value);
     assert_eq!(user.get_balance(deployment.portal).await.unwrap(), value);
 
-    // The sequencer commits batch 1, consuming that deposit.
-    let data = Bytes::from_static(b"batch one: compressed L2 blocks go here");
-    let receipt =
-        rollup.commitBatch(1, genesis_batch_hash(), 1, data.clone()).send().await.unwrap().get_receipt().await.unwrap();
+    // The sequencer commits batch 1 as two chunks, consuming that deposit.
+    assert_eq!(deployment.chunks_per_batch, DEFAULT_CHUNKS_PER_BATCH);
+    assert_eq!(rollup.chunksPerBatch().call().await.unwrap(), U256::from(DEFAULT_CHUNKS_PER_BATCH));
+    let chunks = vec![Bytes::from_static(b"chunk zero: fixed-width records"), Bytes::from_static(b"chunk one")];
+    let data_hash = batch_data_hash(&chunks);
+    let receipt = rollup
+        .commitBatch(1, genesis_batch_hash(), 1, chunks.clone())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     assert!(receipt.status());
     let committed: Rollup::BatchCommitted = event(&receipt);
-    let expected_batch_hash = batch_hash(1, genesis_batch_hash(), keccak256(&data), 0, 1);
+    let expected_batch_hash = batch_hash(1, genesis_batch_hash(), data_hash, 0, 1);
     assert_eq!(committed.batchIndex, 1);
     assert_eq!(committed.batchHash, expected_batch_hash);
-    assert_eq!(committed.dataHash, keccak256(&data));
+    assert_eq!(committed.dataHash, data_hash);
     assert_eq!((committed.depositStart, committed.depositEnd), (0, 1));
+    assert_eq!(committed.chunkCount, U256::from(2));
 
     let stored = rollup.batches(1).call().await.unwrap();
     assert_eq!(stored.batchHash, expected_batch_hash);
-    assert_eq!(stored.dataHash, keccak256(&data));
+    assert_eq!(stored.dataHash, data_hash);
     assert_eq!((stored.depositStart, stored.depositEnd), (0, 1));
     assert_eq!(rollup.lastCommittedBatch().call().await.unwrap(), 1);
     assert_eq!(rollup.lastFinalizedBatch().call().await.unwrap(), 0);
     assert!(!rollup.isBatchFinalized(1).call().await.unwrap());
 
-    // The statement the proof of batch 1 must prove, assembled by the contract from its storage.
+    // The statement the proof of batch 1 must prove, assembled by the contract from its storage and the chunks.
     let new_root = B256::from(U256::from(99u64));
-    let withdrawal_root = B256::repeat_byte(0xab);
-    let inputs = rollup.publicInputs(1, new_root, withdrawal_root).call().await.unwrap();
+    let chunk_hashes: Vec<B256> = chunks.iter().map(keccak256).collect();
+    assert_eq!(batch_data_hash_from_chunk_hashes(&chunk_hashes), data_hash);
+    let chunk_roots = vec![B256::repeat_byte(0xab), withdrawal_zero_hashes()[10]];
+    let inputs = rollup.publicInputs(1, new_root, chunk_hashes.clone(), chunk_roots.clone()).call().await.unwrap();
     let mut expected = vec![U256::from_be_bytes(genesis_root().0), U256::from_be_bytes(new_root.0)];
-    for value in [keccak256(&data), B256::ZERO, expected_hash, withdrawal_root] {
+    for value in [B256::ZERO, expected_hash, chunk_hashes[0], chunk_roots[0], chunk_hashes[1], chunk_roots[1]] {
         let (high, low) = protocol::split_u256(value);
         expected.extend([high, low]);
     }
     assert_eq!(inputs, expected);
+    assert_eq!(rollup.publicInputCount().call().await.unwrap(), U256::from(expected.len()));
+
+    // A data hash that is not the committed chunks' is refused with the two hashes.
+    let wrong = vec![chunk_hashes[1], chunk_hashes[0]];
+    let err = rollup.publicInputs(1, new_root, wrong.clone(), chunk_roots.clone()).call().await.unwrap_err();
+    assert_eq!(
+        err.as_decoded_interface_error::<Rollup::RollupErrors>(),
+        Some(Rollup::RollupErrors::ChunkDataHashesMismatch(Rollup::ChunkDataHashesMismatch {
+            expected: data_hash,
+            given: batch_data_hash_from_chunk_hashes(&wrong),
+        }))
+    );
 
     // Without a verifier, finalization is refused with a clear error rather than accepted.
-    let err = rollup.finalizeBatch(1, new_root, withdrawal_root, Bytes::new()).call().await.unwrap_err();
+    let err = rollup.finalizeBatch(1, new_root, chunk_hashes, chunk_roots, Bytes::new()).call().await.unwrap_err();
     assert_eq!(
         err.as_decoded_interface_error::<Rollup::RollupErrors>(),
         Some(Rollup::RollupErrors::VerifierNotSet(Rollup::VerifierNotSet {}))
     );
 }
 
+/// The batch withdrawal root the Rollup computes from chunk roots is the Portal tree of the same leaves, each chunk's
+/// withdrawals at `(chunk << 10) | slot`.
+#[tokio::test]
+async fn batch_withdrawal_root_is_the_portal_tree_of_the_chunks() {
+    let l1 = L1::start();
+    let deployment = deploy(&l1).await;
+    let rollup = Rollup::new(deployment.rollup, l1.provider(0));
+    let zeros = withdrawal_zero_hashes();
+    let leaf = |i: u64| keccak256(i.to_be_bytes());
+
+    // Chunk 0 holds withdrawals in slots 1 and 3, chunk 1 in slot 0; then chunk 0 empty and chunk 1 in slot 1023.
+    for chunks in [vec![vec![(1, leaf(1)), (3, leaf(2))], vec![(0, leaf(3))]], vec![vec![], vec![(1023, leaf(4))]]] {
+        let mut flat = vec![B256::ZERO; 1024 + 1024];
+        let mut roots = Vec::new();
+        for (c, withdrawals) in chunks.iter().enumerate() {
+            let mut leaves = vec![B256::ZERO; 1024];
+            for &(slot, leaf) in withdrawals {
+                leaves[slot] = leaf;
+                flat[(c << 10) | slot] = leaf;
+            }
+            roots.push(subtree_root(leaves, 10));
+        }
+        let expected = WithdrawalTree::new(flat).root();
+        assert_eq!(rollup.batchWithdrawalRoot(roots.clone()).call().await.unwrap(), expected);
+        // A batch of the first chunk alone is the same tree with nothing after that chunk.
+        let first = roots[..1].to_vec();
+        let mut flat_first = vec![B256::ZERO; 1024];
+        for &(slot, leaf) in &chunks[0] {
+            flat_first[slot] = leaf;
+        }
+        assert_eq!(rollup.batchWithdrawalRoot(first).call().await.unwrap(), WithdrawalTree::new(flat_first).root());
+    }
+    assert_eq!(rollup.batchWithdrawalRoot(vec![zeros[10]]).call().await.unwrap(), zeros[32]);
+}
+
 #[tokio::test]
 async fn refuses_bad_commits_with_decoded_errors() {
     let l1 = L1::start();
     let deployment = deploy(&l1).await;
+    let one_chunk = || vec![Bytes::from_static(b"x")];
 
     let outsider = l1.provider(2);
     let rollup = Rollup::new(deployment.rollup, &outsider);
-    let err = rollup.commitBatch(1, genesis_batch_hash(), 0, Bytes::from_static(b"x")).call().await.unwrap_err();
+    let err = rollup.commitBatch(1, genesis_batch_hash(), 0, one_chunk()).call().await.unwrap_err();
     assert_eq!(
         err.as_decoded_interface_error::<Rollup::RollupErrors>(),
         Some(Rollup::RollupErrors::Unauthorized(Rollup::Unauthorized { caller: l1.account(2) }))
     );
 
     let rollup = Rollup::new(deployment.rollup, l1.provider(0));
-    let err = rollup.commitBatch(1, B256::ZERO, 0, Bytes::from_static(b"x")).call().await.unwrap_err();
+    let err = rollup.commitBatch(1, B256::ZERO, 0, one_chunk()).call().await.unwrap_err();
     assert_eq!(
         err.as_decoded_interface_error::<Rollup::RollupErrors>(),
         Some(Rollup::RollupErrors::ParentBatchHashMismatch(Rollup::ParentBatchHashMismatch {
@@ -163,11 +235,25 @@ async fn refuses_bad_commits_with_decoded_errors() {
     );
 
     // No deposit is queued, so a batch cannot claim to consume one.
-    let err = rollup.commitBatch(1, genesis_batch_hash(), 1, Bytes::from_static(b"x")).call().await.unwrap_err();
+    let err = rollup.commitBatch(1, genesis_batch_hash(), 1, one_chunk()).call().await.unwrap_err();
     assert_eq!(
         err.as_decoded_interface_error::<Rollup::RollupErrors>(),
         Some(Rollup::RollupErrors::InvalidDepositRange(Rollup::InvalidDepositRange { start: 0, end: 1, queued: 0 }))
     );
+
+    // A batch has 1 to chunksPerBatch chunks; an empty chunk is a chunk.
+    for count in [0, DEFAULT_CHUNKS_PER_BATCH as usize + 1] {
+        let err = rollup.commitBatch(1, genesis_batch_hash(), 0, vec![Bytes::new(); count]).call().await.unwrap_err();
+        assert_eq!(
+            err.as_decoded_interface_error::<Rollup::RollupErrors>(),
+            Some(Rollup::RollupErrors::InvalidChunkCount(Rollup::InvalidChunkCount {
+                given: U256::from(count),
+                max: U256::from(DEFAULT_CHUNKS_PER_BATCH),
+            }))
+        );
+    }
+    let hash = rollup.commitBatch(1, genesis_batch_hash(), 0, vec![Bytes::new()]).call().await.unwrap();
+    assert_eq!(hash, batch_hash(1, genesis_batch_hash(), batch_data_hash(&[[0u8; 0]]), 0, 0));
 }
 
 #[tokio::test]
@@ -207,6 +293,7 @@ fn zkr_deploy_command_writes_the_deployment_file() {
         .args(["--genesis-state-root", &genesis_root().to_string()])
         .args(["--sequencer", &l1.account(0).to_string()])
         .args(["--owner", &l1.account(3).to_string()])
+        .args(["--chunks-per-batch", "4"])
         .arg("--out")
         .arg(&out)
         .env("ZKR_DEPLOYER_KEY", &l1.anvil.private_keys()[0])
@@ -221,12 +308,14 @@ fn zkr_deploy_command_writes_the_deployment_file() {
     assert_eq!(deployment.sequencers, vec![l1.account(0)]);
     assert_eq!(deployment.pending_owner, Some(l1.account(3)));
     assert_eq!(deployment.genesis_state_root, genesis_root());
+    assert_eq!(deployment.chunks_per_batch, 4);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let provider = l1.provider(3);
         let rollup = Rollup::new(deployment.rollup, &provider);
         assert_eq!(rollup.pendingOwner().call().await.unwrap(), l1.account(3));
+        assert_eq!(rollup.chunksPerBatch().call().await.unwrap(), U256::from(4));
         rollup.acceptOwnership().send().await.unwrap().get_receipt().await.unwrap();
         assert_eq!(rollup.owner().call().await.unwrap(), l1.account(3));
         assert!(!provider.get_code_at(deployment.portal).await.unwrap().is_empty());
@@ -248,4 +337,37 @@ fn zkr_deploy_command_refuses_a_verifier_without_code() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("has no code"), "{stderr}");
+}
+
+#[tokio::test]
+async fn deploy_refuses_chunks_per_batch_out_of_range_before_sending() {
+    let l1 = L1::start();
+    for chunks_per_batch in [0, 65] {
+        let mut config = DeployConfig::new(genesis_root());
+        config.chunks_per_batch = chunks_per_batch;
+        let err = deploy_l1(&l1.provider(0), l1.account(0), &config).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidChunksPerBatch(n) if n == chunks_per_batch), "{err}");
+    }
+    // Nothing was sent: the deployer's nonce is untouched.
+    assert_eq!(l1.provider(0).get_transaction_count(l1.account(0)).await.unwrap(), 0);
+
+    let mut config = DeployConfig::new(genesis_root());
+    config.chunks_per_batch = 64;
+    let deployment = deploy_l1(&l1.provider(0), l1.account(0), &config).await.unwrap();
+    let rollup = Rollup::new(deployment.rollup, l1.provider(0));
+    assert_eq!(rollup.chunksPerBatch().call().await.unwrap(), U256::from(64));
+    assert_eq!(rollup.publicInputCount().call().await.unwrap(), U256::from(6 + 4 * 64));
+}
+
+#[test]
+fn zkr_deploy_command_refuses_chunks_per_batch_out_of_range() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zkr-deploy"))
+        .args(["--genesis-state-root", &genesis_root().to_string()])
+        .args(["--chunks-per-batch", "65"])
+        .env("ZKR_DEPLOYER_KEY", format!("0x{}", "11".repeat(32)))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--chunks-per-batch"), "{stderr}");
 }
