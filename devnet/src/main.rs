@@ -19,7 +19,7 @@ use zkr_contracts::{DeployConfig, Deployment, Portal, deploy_l1};
 use zkr_devtools::Anvil;
 use zkr_node::{
     L1Config, Node, NodeConfig, RpcConfig,
-    batcher::{BatcherConfig, Codec, run_batcher},
+    batcher::{BatchLimits, BatcherConfig, run_batcher},
     run_sequencer, start_rpc, watch_deposits,
 };
 
@@ -92,7 +92,9 @@ async fn main() -> eyre::Result<()> {
 
     // anvil's first development account deploys and holds the operator roles until the node and the coordinator
     // bring their own keys.
+    let limits = BatchLimits::default();
     let mut deploy = DeployConfig::new(genesis_root);
+    deploy.chunks_per_batch = limits.chunks_per_batch as u64;
     deploy.sequencers = vec![operator.address()];
     deploy.provers = vec![operator.address()];
     let deployment =
@@ -118,9 +120,8 @@ async fn main() -> eyre::Result<()> {
         rpc_url: anvil.endpoint().to_string(),
         rollup: deployment.rollup,
         signer: operator.clone(),
-        max_batch_bytes: 120 * 1024,
+        limits,
         max_batch_age: Duration::from_secs(args.batch_max_age_secs),
-        codec: Codec::Zstd,
         poll_interval: Duration::from_millis(500),
         resubmit_after: Duration::from_secs(30),
         fee_bump_percent: 15,
@@ -187,7 +188,7 @@ fn print_summary(
         Some(verifier) => println!("  verifier          {verifier}"),
         None => println!("  verifier          none yet: batches commit but cannot be finalized"),
     }
-    println!("  batcher           commits a batch of L2 blocks to the Rollup every few seconds (zstd)");
+    println!("  batcher           commits L2 blocks to the Rollup as batches of chunks of records, every few seconds");
     println!("  deployment file   {}", file.display());
     println!("  funded on L2      {} accounts with {eth} ETH each, deposited through the Portal:", funded.len());
     for key in funded {

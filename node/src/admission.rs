@@ -127,11 +127,15 @@ pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
     gas.max(floor)
 }
 
-/// In zk mode the proof covers plain value transfers: no creation, no calldata, no precompiles.
+/// In zk mode the proof covers plain value transfers, which use exactly 21,000 gas: no creation, no calldata, no
+/// access list, no precompiles.
 fn check_zk_scope(tx: &TxEnvelope) -> Result<(), TxError> {
     let TxKind::Call(to) = tx.kind() else { return Err(TxError::CreateNotSupported) };
     if !tx.input().is_empty() {
         return Err(TxError::CallNotSupported("the transaction carries calldata"));
+    }
+    if tx.access_list().is_some_and(|list| !list.is_empty()) {
+        return Err(TxError::AccessListNotSupported);
     }
     if is_precompile(&to) {
         return Err(TxError::CallNotSupported("the recipient is a precompile"));

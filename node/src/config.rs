@@ -16,6 +16,16 @@
 //!
 //! [rpc]
 //! addr = "127.0.0.1:8547"
+//!
+//! [l1]
+//! rpc_url = "http://127.0.0.1:8545"
+//! deployment = "deployments/l1.json"
+//!
+//! # Needs [l1]; the key is better given as ZKR_NODE_BATCHER__PRIVATE_KEY.
+//! [batcher]
+//! chunk_slots = 4        # records per chunk: the chunk circuit's slots
+//! chunks_per_batch = 2   # at most the Rollup's chunksPerBatch; blocks hold at most 4 * 2 records
+//! max_batch_age_secs = 60
 //! ```
 //!
 //! Environment variables name a key with `__` between sections: `ZKR_NODE_RPC__ADDR=0.0.0.0:8547`.
@@ -62,12 +72,14 @@ pub struct NodeConfig {
 pub struct BatcherSection {
     /// Hex private key of an account with the sequencer role; better given as `ZKR_NODE_BATCHER__PRIVATE_KEY`.
     pub private_key: String,
-    /// Seal a batch once its uncompressed payload reaches this many bytes.
-    pub max_batch_bytes: usize,
-    /// Seal a batch once its first block is this many seconds old.
+    /// Records per chunk: the record slots of the chunk circuit, a power of two up to
+    /// `zkr_protocol::chunk::MAX_CHUNK_SLOTS` (default 4).
+    pub chunk_slots: usize,
+    /// Chunks per batch, at most the Rollup's `chunksPerBatch` (default 2). A block holds at most
+    /// `chunk_slots * chunks_per_batch` records, so that it always fits one batch.
+    pub chunks_per_batch: usize,
+    /// Seal a batch once its first block is this many seconds old (a full batch is sealed at once).
     pub max_batch_age_secs: u64,
-    /// `raw`, `zstd` (default: as small as brotli within 1% and several times faster, see docs/perf.md) or `brotli`.
-    pub codec: crate::batcher::Codec,
     /// Milliseconds between rounds.
     pub poll_interval_ms: u64,
     /// Seconds before a commit that is not mined is replaced with higher fees.
@@ -80,9 +92,9 @@ impl Default for BatcherSection {
     fn default() -> Self {
         Self {
             private_key: String::new(),
-            max_batch_bytes: 120 * 1024,
+            chunk_slots: crate::batcher::DEFAULT_CHUNK_SLOTS,
+            chunks_per_batch: crate::batcher::DEFAULT_CHUNKS_PER_BATCH,
             max_batch_age_secs: 60,
-            codec: crate::batcher::Codec::Zstd,
             poll_interval_ms: 1_000,
             resubmit_after_secs: 60,
             fee_bump_percent: 15,
@@ -104,6 +116,13 @@ pub struct L1Section {
     pub poll_interval_ms: u64,
     /// Most L1 blocks per `eth_getLogs` request.
     pub max_block_range: u64,
+}
+
+impl BatcherSection {
+    /// The batch shape these settings give.
+    pub const fn limits(&self) -> crate::batcher::BatchLimits {
+        crate::batcher::BatchLimits { chunk_slots: self.chunk_slots, chunks_per_batch: self.chunks_per_batch }
+    }
 }
 
 impl Default for L1Section {
@@ -204,9 +223,11 @@ impl NodeConfig {
         figment.merge(Env::prefixed("ZKR_NODE_").split("__")).extract().map_err(Box::new)
     }
 
-    /// The chain parameters.
+    /// The chain parameters. A block holds at most as many records as a batch of the `[batcher]` shape (the default
+    /// shape without a `[batcher]` section), so that every block fits one batch.
     pub fn chain_spec(&self) -> ChainSpec {
         let chain = &self.chain;
+        let limits = self.batcher.as_ref().map(BatcherSection::limits).unwrap_or_default();
         ChainSpec {
             chain_id: chain.chain_id,
             block_gas_limit: chain.block_gas_limit,
@@ -219,6 +240,7 @@ impl NodeConfig {
             },
             genesis_alloc: chain.genesis_alloc.iter().map(|(a, b)| (*a, *b)).collect(),
             genesis_timestamp: chain.genesis_timestamp,
+            max_block_records: limits.max_records(),
             ..ChainSpec::dev()
         }
     }
@@ -243,13 +265,22 @@ impl NodeConfig {
             let l1 = self.l1.as_ref().ok_or("[batcher] needs an [l1] section")?;
             let deployment = zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?;
             let signer = batcher.private_key.parse().map_err(|_| "[batcher] private_key is not a hex private key")?;
+            let limits = batcher.limits();
+            limits.validate().map_err(|err| format!("[batcher] {err}"))?;
+            if limits.chunks_per_batch as u64 > deployment.chunks_per_batch {
+                return Err(format!(
+                    "[batcher] chunks_per_batch is {} but the Rollup in {} takes at most {} chunks per batch",
+                    limits.chunks_per_batch,
+                    l1.deployment.display(),
+                    deployment.chunks_per_batch
+                ));
+            }
             Ok(crate::batcher::BatcherConfig {
                 rpc_url: l1.rpc_url.clone(),
                 rollup: deployment.rollup,
                 signer,
-                max_batch_bytes: batcher.max_batch_bytes,
+                limits,
                 max_batch_age: Duration::from_secs(batcher.max_batch_age_secs),
-                codec: batcher.codec,
                 poll_interval: Duration::from_millis(batcher.poll_interval_ms.max(1)),
                 resubmit_after: Duration::from_secs(batcher.resubmit_after_secs),
                 fee_bump_percent: batcher.fee_bump_percent,
@@ -286,5 +317,28 @@ mod tests {
         std::fs::write(&path, "[sequencer]\nblock_time = 100\n").unwrap();
         let err = NodeConfig::load(Some(&path)).unwrap_err();
         assert!(err.to_string().contains("block_time"), "{err}");
+    }
+
+    #[test]
+    fn the_batch_shape_caps_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        // Without [batcher], blocks are capped at the default shape, so that a batcher added later fits them.
+        std::fs::write(&path, "").unwrap();
+        let config = NodeConfig::load(Some(&path)).unwrap();
+        assert_eq!(config.chain_spec().max_block_records, crate::DEFAULT_MAX_BLOCK_RECORDS);
+
+        std::fs::write(&path, "[batcher]\nchunk_slots = 16\nchunks_per_batch = 3\n").unwrap();
+        let config = NodeConfig::load(Some(&path)).unwrap();
+        assert_eq!(config.chain_spec().max_block_records, 48);
+        assert!(config.batcher.as_ref().unwrap().limits().validate().is_ok());
+
+        // The old codec settings are gone, and shapes the protocol has no circuit for are refused.
+        std::fs::write(&path, "[batcher]\ncodec = \"zstd\"\n").unwrap();
+        assert!(NodeConfig::load(Some(&path)).unwrap_err().to_string().contains("codec"));
+        for (slots, chunks) in [(3, 2), (2048, 1), (4, 0)] {
+            let limits = crate::batcher::BatchLimits { chunk_slots: slots, chunks_per_batch: chunks };
+            assert!(limits.validate().is_err(), "{limits:?}");
+        }
     }
 }

@@ -90,6 +90,12 @@ pub enum TxError {
     /// Calldata or a call to a precompile, refused in zk mode.
     #[error("contract calls are not supported in zk mode: the validity proof covers value transfers only ({0})")]
     CallNotSupported(&'static str),
+    /// A non-empty access list, refused in zk mode: the proof charges a transfer exactly 21,000 gas, and the
+    /// committed records carry no access list.
+    #[error(
+        "access lists are not supported in zk mode: the validity proof covers plain value transfers (21000 gas) only"
+    )]
+    AccessListNotSupported,
     /// A withdrawal must move value.
     #[error("withdrawal of zero value")]
     ZeroWithdrawal,
@@ -128,6 +134,7 @@ impl TxError {
             Self::InsufficientFunds { .. } => "insufficient_funds",
             Self::CreateNotSupported => "create_not_supported",
             Self::CallNotSupported(_) => "call_not_supported",
+            Self::AccessListNotSupported => "access_list_not_supported",
             Self::ZeroWithdrawal => "zero_withdrawal",
             Self::PoolFull => "pool_full",
             Self::AlreadyKnown => "already_known",

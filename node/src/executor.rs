@@ -2,9 +2,13 @@
 //!
 //! revm reads accounts through [`TreeDb`] and each transaction's changes are written back to the tree at once, in a
 //! canonical order: the sender, the recipient, the fee recipient, then any other touched account by address. The
-//! order matters because a new account's leaf index (and so the root) depends on when it was inserted; the circuit
-//! replays the same order. Following EIP-161, an account that ends a transaction empty and had no leaf gets none (a
-//! zero-value transfer to a fresh address creates nothing).
+//! order matters because a new account's leaf index (and so the root) depends on when it was inserted; the chunk
+//! circuit replays the same order (`zkr_protocol::witness`). Following EIP-161, an account that ends a transaction
+//! empty and had no leaf gets none (a zero-value transfer to a fresh address creates nothing).
+//!
+//! A withdrawal (a successful transfer of a non-zero value to [`WITHDRAWAL_ADDRESS`]) credits no account: in the
+//! recipient's place the withdrawal counter's leaf is written with its nonce raised by one and its balance unchanged,
+//! and the withdrawal is numbered with the counter's value before the increment.
 
 use alloy::{
     consensus::{Eip658Value, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxType},
@@ -87,7 +91,7 @@ pub struct WithdrawalRecord {
 pub struct BlockExecution {
     /// Included transactions in order.
     pub executed: Vec<ExecutedTx>,
-    /// Withdrawals made by them, in order, numbered from the chain's withdrawal count.
+    /// Withdrawals made by them, in order, numbered by the withdrawal counter.
     pub withdrawals: Vec<WithdrawalRecord>,
     /// Transactions left out.
     pub skipped: Vec<SkippedTx>,
@@ -104,16 +108,18 @@ pub enum ExecutionError {
     /// revm failed for a reason other than the transaction being invalid.
     #[error("evm: {0}")]
     Evm(String),
+    /// The tree has no withdrawal counter leaf: it was not built by [`ChainSpec::genesis_state`].
+    #[error("the state has no withdrawal counter leaf ({WITHDRAWAL_ADDRESS})")]
+    NoWithdrawalCounter,
 }
 
 /// Executes `txs` in order on top of `tree`, skipping those that do not fit or are no longer valid, and writes every
-/// included transaction's changes to the tree. Withdrawals are numbered from `withdrawal_count`, the number made
-/// before this block.
+/// included transaction's changes to the tree. Withdrawals are numbered by the counter in the tree (the nonce of
+/// [`WITHDRAWAL_ADDRESS`]'s leaf), which each one increments.
 pub fn execute_block(
     tree: &mut AccountTree,
     spec: &ChainSpec,
     block: &BlockContext,
-    withdrawal_count: u64,
     txs: impl IntoIterator<Item = PooledTx>,
 ) -> Result<BlockExecution, ExecutionError> {
     let mut out = BlockExecution { executed: Vec::new(), withdrawals: Vec::new(), skipped: Vec::new(), gas_used: 0 };
@@ -130,20 +136,16 @@ pub fn execute_block(
             }
             Err(err) => return Err(ExecutionError::Evm(err.to_string())),
         };
-        apply_changes(tree, &tx, spec.fee_recipient, changes)?;
+        let success = result.is_success();
+        let withdraws = success && tx.envelope.to() == Some(WITHDRAWAL_ADDRESS) && !tx.envelope.value().is_zero();
+        let withdrawal_nonce = apply_changes(tree, &tx, spec.fee_recipient, changes, withdraws)?;
+        if let Some(nonce) = withdrawal_nonce {
+            let withdrawal = Withdrawal { nonce, from: tx.sender, to: tx.sender, value: tx.envelope.value() };
+            out.withdrawals.push(WithdrawalRecord { withdrawal, tx_hash: tx.hash });
+        }
 
         let gas_used = result.tx_gas_used();
         out.gas_used += gas_used;
-        let success = result.is_success();
-        if success && tx.envelope.to() == Some(WITHDRAWAL_ADDRESS) && !tx.envelope.value().is_zero() {
-            let withdrawal = Withdrawal {
-                nonce: withdrawal_count + out.withdrawals.len() as u64,
-                from: tx.sender,
-                to: tx.sender,
-                value: tx.envelope.value(),
-            };
-            out.withdrawals.push(WithdrawalRecord { withdrawal, tx_hash: tx.hash });
-        }
         let logs = match result {
             ExecutionResult::Success { logs, .. } => logs,
             _ => Vec::new(),
@@ -179,13 +181,16 @@ fn tx_env(tx: &PooledTx) -> TxEnv {
     }
 }
 
-/// Writes a transaction's state changes to the tree in the canonical order (see the module docs).
+/// Writes a transaction's state changes to the tree in the canonical order (see the module docs). When the
+/// transaction `withdraws`, the withdrawal counter is incremented in the recipient's place and its value before the
+/// increment (the withdrawal's number) is returned.
 fn apply_changes(
     tree: &mut AccountTree,
     tx: &PooledTx,
     fee_recipient: Address,
     mut changes: EvmState,
-) -> Result<(), zkr_state::Error> {
+    withdraws: bool,
+) -> Result<Option<u64>, ExecutionError> {
     let mut order = vec![tx.sender];
     if let Some(to) = tx.envelope.to() {
         order.push(to);
@@ -195,12 +200,20 @@ fn apply_changes(
     rest.sort();
     order.extend(rest);
 
+    let mut withdrawal_nonce = None;
     for address in order {
-        let Some(change) = changes.remove(&address) else { continue };
-        // Value sent to the withdrawal address leaves L2 (see `WITHDRAWAL_ADDRESS`): it never gets a leaf.
-        if !change.is_touched() || address == WITHDRAWAL_ADDRESS {
+        let change = changes.remove(&address);
+        if address == WITHDRAWAL_ADDRESS {
+            // Value sent to the withdrawal address leaves L2: revm's credit to it is dropped. A withdrawal (the
+            // transaction's own transfer, always in the recipient's position) counts itself instead.
+            if withdraws {
+                let counter = tree.get(&WITHDRAWAL_ADDRESS).copied().ok_or(ExecutionError::NoWithdrawalCounter)?;
+                tree.set(WITHDRAWAL_ADDRESS, Account { nonce: counter.nonce + 1, ..counter })?;
+                withdrawal_nonce = Some(counter.nonce);
+            }
             continue;
         }
+        let Some(change) = change.filter(|change| change.is_touched()) else { continue };
         let account = Account { nonce: change.info.nonce, balance: change.info.balance };
         let known = tree.get(&address).copied();
         if known == Some(account) || (known.is_none() && account == Account::default()) {
@@ -208,7 +221,7 @@ fn apply_changes(
         }
         tree.set(address, account)?;
     }
-    Ok(())
+    Ok(withdrawal_nonce)
 }
 
 /// The account tree seen through revm's read interface: accounts have no code and no storage.

@@ -34,7 +34,7 @@ pub use executor::{
 };
 pub use node::{DB_FILE, Node, NodeError, SubmitError, TxLookup};
 pub use pool::Pool;
-pub use rpc::{RpcConfig, SUGGESTED_PRIORITY_FEE, Status, WithdrawalProof, start_rpc};
+pub use rpc::{BatchInfo, BatchStatus, RpcConfig, SUGGESTED_PRIORITY_FEE, Status, WithdrawalProof, start_rpc};
 pub use sequencer::run_sequencer;
-pub use spec::{ChainSpec, ExecutionMode, WITHDRAWAL_ADDRESS};
+pub use spec::{ChainSpec, DEFAULT_MAX_BLOCK_RECORDS, ExecutionMode, WITHDRAWAL_ADDRESS};
 pub use storage::{PoolEntry, PoolLog, Store, StoreError};

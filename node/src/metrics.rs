@@ -27,9 +27,9 @@ pub const POOL: &str = "zkr_node_pool_transactions";
 /// L1 deposits credited on L2.
 pub const DEPOSITS: &str = "zkr_node_deposits_credited_total";
 
-/// Uncompressed size of sealed batches.
-pub const BATCH_RAW_BYTES: &str = "zkr_node_batch_raw_bytes";
-/// Committed (compressed) size of sealed batches.
+/// Records (deposits and transactions) in sealed batches.
+pub const BATCH_RECORDS: &str = "zkr_node_batch_records";
+/// Committed size of sealed batches (all their chunks).
 pub const BATCH_BYTES: &str = "zkr_node_batch_bytes";
 /// Batches seen committed on L1.
 pub const BATCHES_COMMITTED: &str = "zkr_node_batches_committed_total";
@@ -66,8 +66,8 @@ fn describe() {
     describe_counter!(GAS_USED, "Gas used by produced blocks");
     describe_gauge!(POOL, "Transactions waiting in the pool");
     describe_counter!(DEPOSITS, "L1 deposits credited on L2");
-    describe_histogram!(BATCH_RAW_BYTES, metrics::Unit::Bytes, "Uncompressed size of sealed batches");
-    describe_histogram!(BATCH_BYTES, metrics::Unit::Bytes, "Committed size of sealed batches");
+    describe_histogram!(BATCH_RECORDS, "Records (deposits and transactions) in sealed batches");
+    describe_histogram!(BATCH_BYTES, metrics::Unit::Bytes, "Committed size of sealed batches (all their chunks)");
     describe_counter!(BATCHES_COMMITTED, "Batches seen committed on L1");
     describe_counter!(BATCH_REORGS, "Batch commits dropped by L1 reorgs");
     describe_counter!(L1_GAS, "L1 gas used by batch commits");

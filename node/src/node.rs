@@ -27,9 +27,9 @@ use crate::{
 /// Name of the database file in the data directory.
 pub const DB_FILE: &str = "node.redb";
 
-/// Most transactions considered for one block.
+/// Most transactions considered for one block (the chain's `max_block_records` usually binds first).
 const MAX_BLOCK_TXS: usize = 10_000;
-/// Most deposits credited in one block.
+/// Most deposits credited in one block (the chain's `max_block_records` usually binds first).
 const MAX_BLOCK_DEPOSITS: usize = 1_000;
 
 /// A replacement must raise both fee fields by at least this many percent (geth's default).
@@ -50,6 +50,9 @@ pub enum NodeError {
     /// The data directory does not hold this chain, or disagrees with itself.
     #[error("inconsistent database: {0}")]
     Inconsistent(String),
+    /// The chain parameters are unusable.
+    #[error("invalid chain parameters: {0}")]
+    InvalidSpec(String),
 }
 
 /// The outcome of submitting a transaction.
@@ -112,6 +115,7 @@ impl Node {
     /// Opens the chain stored in `data_dir`, creating it from `spec`'s genesis if the directory is new. Pooled
     /// transactions are checked again; those no longer valid are dropped.
     pub fn open(spec: ChainSpec, data_dir: &Path) -> Result<Self, NodeError> {
+        spec.validate().map_err(NodeError::InvalidSpec)?;
         std::fs::create_dir_all(data_dir)
             .map_err(|err| NodeError::Inconsistent(format!("cannot create {}: {err}", data_dir.display())))?;
         let store = Store::open(data_dir.join(DB_FILE))?;
@@ -258,7 +262,9 @@ impl Node {
         Ok(hash)
     }
 
-    /// Builds, stores and returns the next block from the pool, or `None` if no pooled transaction can execute.
+    /// Builds, stores and returns the next block from the pool and the deposit queue, or `None` if there is nothing
+    /// to include (no queued deposit and no pooled transaction that executes). A block holds at most the chain's
+    /// `max_block_records` records: deposits first, then transactions in the room left.
     ///
     /// The block is durable when this returns: its receipts are the soft confirmation. If storing fails, the
     /// in-memory state is ahead of the disk and the node must stop (a restart resumes from the disk).
@@ -266,8 +272,11 @@ impl Node {
         let started = std::time::Instant::now();
         let mut state = self.lock();
         let State { tree, pool, head, deposits: queued } = &mut *state;
-        let deposits = next_deposits(queued, head)?;
-        let candidates = pool.best(|sender| tree.get(sender).map_or(0, |a| a.nonce), MAX_BLOCK_TXS);
+        let max_records = self.spec.max_block_records;
+        let deposits = next_deposits(queued, head, max_records.min(MAX_BLOCK_DEPOSITS))?;
+        let room = (max_records - deposits.len()).min(MAX_BLOCK_TXS);
+        let candidates =
+            if room == 0 { Vec::new() } else { pool.best(|sender| tree.get(sender).map_or(0, |a| a.nonce), room) };
         if candidates.is_empty() && deposits.is_empty() {
             return Ok(None);
         }
@@ -284,21 +293,26 @@ impl Node {
             tree.set(deposit.to, account)?;
             queued.remove(&deposit.nonce);
         }
-        let execution = execute_block(tree, &self.spec, &context, head.withdrawal_count, candidates)?;
-        let root = fr_to_b256(&tree.root()?);
-        let block = Block::build(&self.spec, head, &context, deposits, &execution, root);
-        self.store.commit_block(&block, &tree.take_changed())?;
-
+        let execution = execute_block(tree, &self.spec, &context, candidates)?;
         let mut dropped = Vec::new();
-        for executed in &execution.executed {
-            pool.remove(&executed.tx.hash);
-        }
         for skipped in &execution.skipped {
             if let SkipReason::Invalid(reason) = &skipped.reason {
                 tracing::info!(target: "node::pool", hash = %skipped.tx.hash, %reason, "dropping invalid transaction");
                 pool.remove(&skipped.tx.hash);
                 dropped.push(skipped.tx.hash);
             }
+        }
+        if execution.executed.is_empty() && deposits.is_empty() {
+            // Every candidate turned out invalid: nothing changed, and an empty block would only cost a batch slot.
+            self.store.remove_pooled(&dropped)?;
+            return Ok(None);
+        }
+        let root = fr_to_b256(&tree.root()?);
+        let block = Block::build(&self.spec, head, &context, deposits, &execution, root);
+        self.store.commit_block(&block, &tree.take_changed())?;
+
+        for executed in &execution.executed {
+            pool.remove(&executed.tx.hash);
         }
         for tx in &block.transactions {
             pool.prune_below(&tx.sender, tree.get(&tx.sender).map_or(0, |a| a.nonce));
@@ -408,6 +422,11 @@ impl Node {
         (self.l1_committed.load(Ordering::Relaxed), self.l1_finalized.load(Ordering::Relaxed))
     }
 
+    /// A sealed batch by index.
+    pub fn batch(&self, index: u64) -> Result<Option<BatchRecord>, NodeError> {
+        Ok(self.store.batch(index)?)
+    }
+
     /// The sealed batch holding block `number`, if any.
     pub fn batch_of_block(&self, number: u64) -> Result<Option<BatchRecord>, NodeError> {
         let Some(last) = self.store.last_batch_index()? else { return Ok(None) };
@@ -439,12 +458,13 @@ impl Node {
     }
 }
 
-/// The queued deposits that continue the chain after `head`, in order, each checked against the hash chain.
-fn next_deposits(queued: &BTreeMap<u64, Deposit>, head: &Block) -> Result<Vec<Deposit>, NodeError> {
+/// The queued deposits that continue the chain after `head`, in order, at most `limit`, each checked against the hash
+/// chain.
+fn next_deposits(queued: &BTreeMap<u64, Deposit>, head: &Block, limit: usize) -> Result<Vec<Deposit>, NodeError> {
     let mut hash = head.deposit_hash;
     let mut out = Vec::new();
     for (expected, deposit) in (head.deposit_count..).zip(queued.range(head.deposit_count..).map(|(_, d)| d)) {
-        if deposit.nonce != expected || out.len() == MAX_BLOCK_DEPOSITS {
+        if deposit.nonce != expected || out.len() == limit {
             break;
         }
         hash = deposit_queue_hash(hash, deposit.nonce, deposit.from, deposit.to, deposit.value);

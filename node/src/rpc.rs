@@ -26,7 +26,7 @@ use jsonrpsee::{
 use revm::context::TxEnv;
 use serde::{Deserialize, Serialize};
 
-use crate::{Block, Node, SimulationError, SimulationOutcome, SubmitError, TxLookup};
+use crate::{Block, Node, SimulationError, SimulationOutcome, SubmitError, TxLookup, batcher::BatchRecord};
 
 /// Priority fee suggested by `eth_maxPriorityFeePerGas` (0.001 gwei): blocks are rarely full, so any tip is included.
 pub const SUGGESTED_PRIORITY_FEE: u128 = 1_000_000;
@@ -207,22 +207,18 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         };
         let withdrawal = block.withdrawals[leaf_index].withdrawal;
         let status = rpc.block_status(block.number())?;
-        // Once the block is in a batch, the proof is against the batch's tree: the root the Portal checks.
+        // Once the block is in a batch, the proof is against the batch's tree: the root the Portal checks. The leaf
+        // index is that of the withdrawal's record slot (chunk c, slot s: `(c << 10) | s`).
         if let Some(batch) = rpc.node.batch_of_block(block.number()).map_err(internal)? {
-            let mut leaves = Vec::new();
-            for number in batch.first_block..=batch.last_block {
-                let member =
-                    rpc.node.block_by_number(number).map_err(internal)?.ok_or_else(|| internal("missing block"))?;
-                leaves.extend(member.withdrawals.iter().map(|w| (w.tx_hash, w.withdrawal.leaf())));
-            }
-            let index = leaves.iter().position(|(tx, _)| *tx == hash).ok_or_else(|| internal("batch tree mismatch"))?;
-            let tree = zkr_contracts::protocol::WithdrawalTree::new(leaves.iter().map(|(_, leaf)| *leaf));
+            let (leaf_index, proof) = batch
+                .withdrawal_proof(withdrawal.leaf())
+                .ok_or_else(|| internal(format!("batch {} does not hold the withdrawal", batch.index)))?;
             return Ok(Some(WithdrawalProof {
                 block_number: block.number(),
                 batch_index: Some(batch.index),
                 withdrawal,
-                leaf_index: index as u64,
-                proof: tree.proof(index).ok_or_else(|| internal("batch tree mismatch"))?,
+                leaf_index,
+                proof,
                 withdrawal_root: batch.withdrawal_root,
                 status,
             }));
@@ -236,6 +232,24 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
             proof,
             withdrawal_root: block.withdrawal_root,
             status,
+        }))
+    });
+    method!("rollup_getBatch", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<BatchInfo>> {
+        let index: U64 = params.one()?;
+        let Some(batch) = rpc.node.batch(index.to::<u64>()).map_err(internal)? else { return Ok(None) };
+        let (committed, finalized) = rpc.node.l1_progress();
+        let l1_status = if batch.index <= finalized {
+            BatchStatus::Finalized
+        } else if batch.index <= committed {
+            BatchStatus::Committed
+        } else {
+            BatchStatus::Sealed
+        };
+        Ok(Some(BatchInfo {
+            chunk_data_hashes: batch.chunk_data_hashes(),
+            chunk_withdrawal_roots: batch.chunk_withdrawal_roots(),
+            batch,
+            l1_status,
         }))
     });
     method!("rollup_getBlockStatus", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Status>> {
@@ -252,7 +266,8 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
 /// What `Portal.finalizeWithdrawal` needs.
 ///
 /// Once the block holding the withdrawal is sealed into a batch, the proof is against the batch's withdrawal tree (the
-/// root the Rollup finalizes); before that it is against the block's own tree and `batch_index` is null.
+/// root the Rollup finalizes), at the leaf of the withdrawal's record slot; before that it is against the block's own
+/// tree (leaves in order) and `batch_index` is null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawalProof {
@@ -270,6 +285,37 @@ pub struct WithdrawalProof {
     pub withdrawal_root: B256,
     /// Where the block stands (a withdrawal is payable once its batch is finalized on L1).
     pub status: Status,
+}
+
+/// `rollup_getBatch`: a sealed batch with everything a prover needs to prove it and finalize it on L1.
+///
+/// `batch` is the batch as the node stores it (see [`BatchRecord`]): `chunks` (hex bytes), `chunkSlots`,
+/// `prevStateRoot` and `newStateRoot`, `depositStart`, `depositEnd`, `depositHashBefore` and `depositHashAfter`,
+/// `chunkWithdrawals`, `withdrawalRoot`, the block range and the L1 commit. Next to it, `chunkDataHashes` and
+/// `chunkWithdrawalRoots` (the arrays `finalizeBatch` takes) and `l1Status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchInfo {
+    /// The batch.
+    pub batch: BatchRecord,
+    /// keccak256 of each chunk.
+    pub chunk_data_hashes: Vec<B256>,
+    /// Root of each chunk's withdrawal subtree.
+    pub chunk_withdrawal_roots: Vec<B256>,
+    /// Where the batch stands on L1, as last seen by the batcher.
+    pub l1_status: BatchStatus,
+}
+
+/// Where a batch stands on L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BatchStatus {
+    /// Sealed by the node, not yet seen committed on L1.
+    Sealed,
+    /// Committed on L1, not yet proven.
+    Committed,
+    /// Its proof verified on L1.
+    Finalized,
 }
 
 /// Where a transaction or block stands on its way to finality.
@@ -302,7 +348,7 @@ impl Rpc {
         if index == 0 {
             return 0;
         }
-        self.node.store().batch::<crate::batcher::BatchRecord>(index).ok().flatten().map_or(0, |batch| batch.last_block)
+        self.node.batch(index).ok().flatten().map_or(0, |batch| batch.last_block)
     }
 
     /// Where block `number` stands: in no batch yet (soft), in a batch L1 holds (committed), or proven (finalized).

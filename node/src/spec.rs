@@ -1,21 +1,29 @@
 //! The chain's fixed parameters.
 
-use alloy::primitives::{Address, U256, address};
+use alloy::primitives::{Address, U256};
 
 /// Value sent to this address leaves L2: the sender is debited as for any transfer, no account is credited, and a
-/// withdrawal of that value to the sender's own address on L1 is added to the block's withdrawal tree. It is the
-/// first address after the precompile range and never holds a balance.
-pub const WITHDRAWAL_ADDRESS: Address = address!("0x0000000000000000000000000000000000000100");
+/// withdrawal of that value to the sender's own address on L1 is added to the batch's withdrawal tree. It is the
+/// first address after the precompile range. Its leaf exists from genesis and keeps no balance: its nonce is the
+/// withdrawal counter, the number of withdrawals made so far, which numbers each withdrawal (see
+/// [`zkr_protocol::WITHDRAWAL_ADDRESS`], the definition the proof uses).
+pub use zkr_protocol::WITHDRAWAL_ADDRESS;
+
+/// Records (deposits plus transactions) a block may hold by default: a batch of the default shape, 2 chunks of 4
+/// records (see [`crate::batcher::BatchLimits`]).
+pub const DEFAULT_MAX_BLOCK_RECORDS: usize =
+    crate::batcher::DEFAULT_CHUNK_SLOTS * crate::batcher::DEFAULT_CHUNKS_PER_BATCH;
 
 /// What the node executes and how the proof relates to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecutionMode {
-    /// Only what the validity proof covers: value transfers (and, later, deposits and withdrawals). Contract
-    /// creation, calldata and calls to precompiles are refused at admission, so state never drifts from what can be
-    /// proven.
+    /// Only what the validity proof covers: plain value transfers, deposits and withdrawals. Contract creation,
+    /// calldata, access lists and calls to precompiles are refused at admission, so state never drifts from what can
+    /// be proven.
     #[default]
     Zk,
-    /// Everything revm executes, for the optimistic variant (no validity proof).
+    /// Everything revm executes, for the optimistic variant (no validity proof, and no batch format yet: the batcher
+    /// refuses to run in this mode).
     Full,
 }
 
@@ -40,6 +48,10 @@ pub struct ChainSpec {
     pub max_nonce_gap: u64,
     /// Most transactions the pool holds; beyond it new ones are refused (replacements still pass).
     pub max_pool_txs: usize,
+    /// Most records a block holds: its deposits plus its transactions. A batch never splits a block, so this must
+    /// not exceed what one batch holds (`chunk_slots * chunks_per_batch`); the batcher refuses to start otherwise.
+    /// Transactions beyond it stay in the pool and deposits beyond it wait for the next block.
+    pub max_block_records: usize,
     /// Balances at genesis.
     pub genesis_alloc: Vec<(Address, U256)>,
     /// Timestamp of the genesis block.
@@ -47,8 +59,9 @@ pub struct ChainSpec {
 }
 
 impl ChainSpec {
-    /// A development chain: chain id 42_424, 30M gas blocks, base fee starting at 1 gwei with a 0.01 gwei floor, and
-    /// no genesis balances (add them to `genesis_alloc`).
+    /// A development chain: chain id 42_424, 30M gas blocks, base fee starting at 1 gwei with a 0.01 gwei floor,
+    /// blocks of at most [`DEFAULT_MAX_BLOCK_RECORDS`] records, and no genesis balances (add them to
+    /// `genesis_alloc`).
     pub fn dev() -> Self {
         Self {
             chain_id: 42_424,
@@ -60,19 +73,39 @@ impl ChainSpec {
             max_tx_size: 128 * 1024,
             max_nonce_gap: 64,
             max_pool_txs: 200_000,
+            max_block_records: DEFAULT_MAX_BLOCK_RECORDS,
             genesis_alloc: Vec::new(),
             genesis_timestamp: 0,
         }
     }
-}
 
-impl ChainSpec {
-    /// The genesis state: the zero address's leaf, then the genesis balances in the order given.
+    /// The genesis state, leaf by leaf: the zero address (leaf 0, present in every tree), the fee recipient, the
+    /// withdrawal counter ([`WITHDRAWAL_ADDRESS`], nonce 0), then the genesis balances in the order given (one that
+    /// names an address already present updates its leaf).
+    ///
+    /// The fee recipient's and the counter's leaves exist from the start because the proof updates them in every
+    /// transfer and withdrawal and never inserts them.
     pub fn genesis_state(&self) -> Result<zkr_state::AccountTree, zkr_state::Error> {
         let mut tree = zkr_state::AccountTree::new();
+        for system in [self.fee_recipient, WITHDRAWAL_ADDRESS] {
+            if tree.get(&system).is_none() {
+                tree.set(system, zkr_state::Account::default())?;
+            }
+        }
         for (address, balance) in &self.genesis_alloc {
             tree.set(*address, zkr_state::Account { nonce: 0, balance: *balance })?;
         }
         Ok(tree)
+    }
+
+    /// Checks the parameters the rest of the node relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.fee_recipient == WITHDRAWAL_ADDRESS {
+            return Err(format!("the fee recipient cannot be the withdrawal address {WITHDRAWAL_ADDRESS}"));
+        }
+        if self.max_block_records == 0 {
+            return Err("max_block_records must be at least 1".into());
+        }
+        Ok(())
     }
 }

@@ -23,7 +23,8 @@ const BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("batches")
 
 const HEAD: &str = "head";
 const SCHEMA: &str = "schema";
-const SCHEMA_VERSION: u64 = 1;
+/// Version 2: batches as chunks of records, and genesis with the fee recipient's and withdrawal counter's leaves.
+const SCHEMA_VERSION: u64 = 2;
 const LEAF_BYTES: usize = 20 + 20 + 8 + 32;
 
 /// Storage errors.

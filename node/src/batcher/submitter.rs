@@ -1,4 +1,4 @@
-//! Sealing batches and committing them to L1.
+//! Committing sealed batches to L1, in order, with replacement of stuck commits and recovery from reorgs.
 
 use std::{
     sync::Arc,
@@ -7,19 +7,16 @@ use std::{
 
 use alloy::{
     network::EthereumWallet,
-    primitives::{Address, B256, Bytes, keccak256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use zkr_contracts::{
-    Rollup,
-    protocol::{WithdrawalTree, batch_hash, genesis_batch_hash},
-};
+use zkr_contracts::Rollup;
 
-use super::{BatchBlock, BatchPayload, Codec};
-use crate::{Block, Node, NodeError, StoreError};
+use super::{BatchError, BatchLimits, BatchRecord, seal_batches};
+use crate::{ExecutionMode, Node, NodeError, StoreError};
 
 /// Batcher settings.
 #[derive(Debug, Clone)]
@@ -30,50 +27,16 @@ pub struct BatcherConfig {
     pub rollup: Address,
     /// Key of an account with the sequencer role.
     pub signer: PrivateKeySigner,
-    /// A batch is sealed once its uncompressed payload reaches this size.
-    pub max_batch_bytes: usize,
+    /// Records per chunk and chunks per batch; a batch is sealed once its next block would not fit.
+    pub limits: BatchLimits,
     /// A batch is sealed once its first block is this old.
     pub max_batch_age: Duration,
-    /// How batch data is compressed.
-    pub codec: Codec,
     /// Time between rounds.
     pub poll_interval: Duration,
     /// A commit not mined after this long is sent again with higher fees.
     pub resubmit_after: Duration,
     /// Fee increase of a replacement, in percent (L1 nodes require at least 10).
     pub fee_bump_percent: u128,
-}
-
-/// A sealed batch and where it stands on L1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchRecord {
-    /// Batch index (1 is the first after genesis).
-    pub index: u64,
-    /// First L2 block.
-    pub first_block: u64,
-    /// Last L2 block.
-    pub last_block: u64,
-    /// Hash of the previous batch.
-    pub parent_batch_hash: B256,
-    /// Deposits credited up to the end of the batch.
-    pub deposit_end: u64,
-    /// The committed bytes.
-    pub data: Bytes,
-    /// Size of the payload before compression.
-    pub raw_bytes: usize,
-    /// keccak256 of `data`.
-    pub data_hash: B256,
-    /// The batch hash the Rollup will compute.
-    pub batch_hash: B256,
-    /// State root after the batch.
-    pub state_root: B256,
-    /// Root of the withdrawal tree of all the batch's withdrawals, in order.
-    pub withdrawal_root: B256,
-    /// The latest commit transaction sent, if any.
-    pub commit: Option<CommitAttempt>,
-    /// L1 block in which the commit was seen.
-    pub committed_at: Option<u64>,
 }
 
 /// A commit transaction in flight.
@@ -117,19 +80,43 @@ pub enum BatcherError {
     /// The L1 endpoint URL is invalid.
     #[error("invalid L1 RPC URL {0}")]
     Url(String),
+    /// The settings cannot produce batches this node's blocks fit in, or that the Rollup accepts.
+    #[error("batcher configuration: {0}")]
+    Config(String),
+    /// Blocks could not be sealed into a batch.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
 }
 
 /// Seals and commits batches until `shutdown` turns true. L1 errors are logged and retried; a conflicting batch on
 /// L1 or a storage failure stops the batcher.
+///
+/// It refuses to start (returns an error at once, or as soon as L1 answers) when its settings cannot work: a chunk
+/// shape the protocol does not have, blocks that may not fit a batch (`max_block_records` above
+/// `chunk_slots * chunks_per_batch`), more chunks per batch than the Rollup's `chunksPerBatch`, or a chain in full
+/// mode (whose transactions have no record form).
 pub async fn run_batcher(
     node: Arc<Node>,
     config: BatcherConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), BatcherError> {
+    check_config(&node, &config)?;
     let url = config.rpc_url.parse().map_err(|_| BatcherError::Url(config.rpc_url.clone()))?;
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(config.signer.clone())).connect_http(url).erased();
     let batcher = Batcher { node, config, provider };
+    loop {
+        match batcher.check_rollup().await {
+            Ok(()) => break,
+            Err(RoundError::Fatal(err)) => return Err(err),
+            Err(RoundError::L1(err)) => {
+                tracing::warn!(target: "node::batcher", %err, "cannot read the Rollup's chunksPerBatch; retrying");
+            }
+        }
+        if crate::sequencer::wait_or_stop(batcher.config.poll_interval, &mut shutdown).await {
+            return Ok(());
+        }
+    }
     loop {
         batcher.seal()?;
         if let Err(err) = batcher.submit().await {
@@ -164,85 +151,45 @@ struct Batcher {
     provider: DynProvider,
 }
 
+/// The checks of the settings that need no L1.
+fn check_config(node: &Node, config: &BatcherConfig) -> Result<(), BatcherError> {
+    config.limits.validate().map_err(BatcherError::Config)?;
+    let spec = node.spec();
+    if spec.mode != ExecutionMode::Zk {
+        return Err(BatcherError::Config(
+            "the chain runs in full mode, whose transactions have no chunk record; batches need zk mode".into(),
+        ));
+    }
+    if spec.max_block_records > config.limits.max_records() {
+        return Err(BatcherError::Config(format!(
+            "a block may hold {} records but a batch only {} ({} chunks of {}): lower max_block_records or raise \
+             the batch shape",
+            spec.max_block_records,
+            config.limits.max_records(),
+            config.limits.chunks_per_batch,
+            config.limits.chunk_slots
+        )));
+    }
+    Ok(())
+}
+
 impl Batcher {
-    fn last(&self) -> Result<Option<BatchRecord>, BatcherError> {
-        let store = self.node.store();
-        match store.last_batch_index()? {
-            Some(index) => Ok(store.batch(index)?),
-            None => Ok(None),
+    /// Refuses a batch shape the Rollup does not take: more chunks than its `chunksPerBatch`.
+    async fn check_rollup(&self) -> Result<(), RoundError> {
+        let onchain = Rollup::new(self.config.rollup, &self.provider).chunksPerBatch().call().await?;
+        if U256::from(self.config.limits.chunks_per_batch) > onchain {
+            return Err(RoundError::Fatal(BatcherError::Config(format!(
+                "chunks_per_batch is {} but the Rollup at {} takes at most {onchain} chunks per batch",
+                self.config.limits.chunks_per_batch, self.config.rollup
+            ))));
         }
+        Ok(())
     }
 
-    /// Seals every batch that is ready from the blocks after the last sealed one.
+    /// Seals every batch that is ready.
     fn seal(&self) -> Result<(), BatcherError> {
-        loop {
-            let last = self.last()?;
-            let first = last.as_ref().map_or(1, |b| b.last_block + 1);
-            let head = self.node.head().number();
-            if first > head {
-                return Ok(());
-            }
-            let mut blocks: Vec<Block> = Vec::new();
-            let mut raw = 0usize;
-            let mut full = false;
-            for number in first..=head {
-                let block = self
-                    .node
-                    .block_by_number(number)?
-                    .ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))?;
-                let size = BatchBlock::from(&block).encoded_len();
-                if !blocks.is_empty() && raw + size > self.config.max_batch_bytes {
-                    full = true;
-                    break;
-                }
-                raw += size;
-                blocks.push(block);
-            }
-            let now = unix_now();
-            let age = now.saturating_sub(blocks[0].header.timestamp);
-            if !full && Duration::from_secs(age) < self.config.max_batch_age {
-                return Ok(());
-            }
-            let record = self.record(last.as_ref(), &blocks);
-            tracing::info!(
-                target: "node::batcher",
-                index = record.index,
-                blocks = %format!("{}..={}", record.first_block, record.last_block),
-                raw = record.raw_bytes,
-                compressed = record.data.len(),
-                "batch sealed"
-            );
-            metrics::histogram!(crate::metrics::BATCH_RAW_BYTES).record(record.raw_bytes as f64);
-            metrics::histogram!(crate::metrics::BATCH_BYTES).record(record.data.len() as f64);
-            self.node.store().put_batch(record.index, &record)?;
-        }
-    }
-
-    fn record(&self, last: Option<&BatchRecord>, blocks: &[Block]) -> BatchRecord {
-        let index = last.map_or(1, |b| b.index + 1);
-        let parent_batch_hash = last.map_or_else(genesis_batch_hash, |b| b.batch_hash);
-        let deposit_start = last.map_or(0, |b| b.deposit_end);
-        let tail = blocks.last().expect("a batch has blocks");
-        let payload = BatchPayload::from_blocks(blocks).to_bytes();
-        let data = Bytes::from(super::encode_payload(&payload, self.config.codec));
-        let data_hash = keccak256(&data);
-        let withdrawals =
-            WithdrawalTree::new(blocks.iter().flat_map(|b| b.withdrawals.iter().map(|w| w.withdrawal.leaf())));
-        BatchRecord {
-            index,
-            first_block: blocks[0].number(),
-            last_block: tail.number(),
-            parent_batch_hash,
-            deposit_end: tail.deposit_count,
-            raw_bytes: payload.len(),
-            data_hash,
-            batch_hash: batch_hash(index, parent_batch_hash, data_hash, deposit_start, tail.deposit_count),
-            state_root: tail.header.state_root,
-            withdrawal_root: withdrawals.root(),
-            data,
-            commit: None,
-            committed_at: None,
-        }
+        seal_batches(&self.node, self.config.limits, self.config.max_batch_age, unix_now())?;
+        Ok(())
     }
 
     /// One round against L1: reconcile with what the Rollup holds, then send (or replace) the next commit.
@@ -323,7 +270,8 @@ impl Batcher {
     ) -> Result<(), RoundError> {
         let l1 = |e: alloy::transports::TransportError| RoundError::L1(e.to_string());
         let estimate = self.provider.estimate_eip1559_fees().await.map_err(l1)?;
-        let call = rollup.commitBatch(record.index, record.parent_batch_hash, record.deposit_end, record.data.clone());
+        let call =
+            rollup.commitBatch(record.index, record.parent_batch_hash, record.deposit_end, record.chunks.clone());
         let (nonce, max_fee, tip, gas_limit) = match &record.commit {
             Some(previous) => {
                 let bump = |fee: u128| fee + fee * self.config.fee_bump_percent / 100 + 1;

@@ -70,7 +70,12 @@ async fn main() -> eyre::Result<()> {
     let batcher = match config.batcher_config() {
         Some(batcher) => {
             let batcher = batcher.map_err(|err| eyre::eyre!(err))?;
-            tracing::info!(rollup = %batcher.rollup, codec = ?batcher.codec, "committing batches to L1");
+            tracing::info!(
+                rollup = %batcher.rollup,
+                chunk_slots = batcher.limits.chunk_slots,
+                chunks_per_batch = batcher.limits.chunks_per_batch,
+                "committing batches to L1"
+            );
             Some(tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, shutdown_rx.clone())))
         }
         None => None,

@@ -40,10 +40,10 @@ fn accepts_the_three_supported_types_and_recovers_the_sender() {
         chain_id: spec.chain_id,
         nonce: 0,
         gas_price: 2 * GWEI,
-        gas_limit: 21_000 + 2_400 + 1_900,
+        gas_limit: 21_000,
         to: TxKind::Call(bob),
         value: U256::from(1),
-        access_list: AccessList(vec![AccessListItem { address: bob, storage_keys: vec![B256::ZERO] }]),
+        access_list: AccessList::default(),
         input: Bytes::new(),
     };
     assert_eq!(decode(&sign_2930(&alice, access_list), &spec, BASE_FEE).unwrap().sender, alice.address());
@@ -139,13 +139,35 @@ fn zk_mode_admits_value_transfers_only() {
     assert!(matches!(err, TxError::CallNotSupported(_)));
     assert!(err.to_string().contains("zk mode"), "{err}");
 
-    let precompile = TxEip1559 { to: TxKind::Call(Address::with_last_byte(1)), ..base };
+    let precompile = TxEip1559 { to: TxKind::Call(Address::with_last_byte(1)), ..base.clone() };
     assert!(matches!(decode(&sign_1559(&alice, precompile), &spec, BASE_FEE), Err(TxError::CallNotSupported(_))));
+
+    // A non-empty access list costs gas the proof does not charge, and no record carries it: refused in either
+    // transaction type that has one.
+    let list = AccessList(vec![AccessListItem { address: Address::repeat_byte(1), storage_keys: vec![B256::ZERO] }]);
+    let listed = TxEip1559 { gas_limit: 21_000 + 2_400 + 1_900, access_list: list.clone(), ..base };
+    let err = decode(&sign_1559(&alice, listed.clone()), &spec, BASE_FEE).unwrap_err();
+    assert_eq!(err, TxError::AccessListNotSupported);
+    assert!(err.to_string().starts_with("access lists are not supported in zk mode"), "{err}");
+    assert_eq!(err.rpc_code(), -32000);
+    let listed_2930 = alloy::consensus::TxEip2930 {
+        chain_id: spec.chain_id,
+        nonce: 0,
+        gas_price: 2 * GWEI,
+        gas_limit: 21_000 + 2_400 + 1_900,
+        to: TxKind::Call(Address::repeat_byte(1)),
+        value: U256::from(1),
+        access_list: list,
+        input: Bytes::new(),
+    };
+    assert_eq!(decode(&sign_2930(&alice, listed_2930.clone()), &spec, BASE_FEE), Err(TxError::AccessListNotSupported));
 
     // The optimistic variant executes them.
     spec.mode = ExecutionMode::Full;
     decode(&sign_1559(&alice, create), &spec, BASE_FEE).unwrap();
     decode(&sign_1559(&alice, call), &spec, BASE_FEE).unwrap();
+    decode(&sign_1559(&alice, listed), &spec, BASE_FEE).unwrap();
+    decode(&sign_2930(&alice, listed_2930), &spec, BASE_FEE).unwrap();
 }
 
 #[test]

@@ -1,88 +1,198 @@
-//! The batch format: round trips with real signed transactions, and refusal of malformed data.
+//! Batches as chunks of records: blocks of real signed transactions sealed and decoded back, malformed chunks refused,
+//! and blocks capped so that each fits a batch.
 
-use alloy::primitives::Address;
+use std::time::Duration;
+
+use alloy::{
+    consensus::{TxEip2930, TxLegacy},
+    primitives::{Address, Bytes, TxKind, U256},
+};
 use proptest::prelude::*;
-use zkr_node::batcher::{BatchBlock, BatchPayload, Codec, DecodeError};
+use zkr_contracts::protocol::deposit_queue_hash;
+use zkr_node::{
+    Deposit, Node,
+    batcher::{BatchDecodeError, BatchLimits, decode_batch, seal_batches, transfer_envelope},
+};
+use zkr_protocol::{RECORD_BYTES, RecordError};
 
 use crate::*;
 
-fn sample(blocks: usize, txs_per_block: usize) -> BatchPayload {
-    let senders: Vec<_> = (1..=20u8).map(key).collect();
-    let chain_id = zkr_node::ChainSpec::dev().chain_id;
-    let mut nonces = vec![0u64; senders.len()];
-    let blocks = (0..blocks)
-        .map(|b| BatchBlock {
-            timestamp: 1_700_000_000 + b as u64,
-            base_fee: 1_000_000_000,
-            deposits: (b % 3) as u32,
-            transactions: (0..txs_per_block)
-                .map(|i| {
-                    let s = (b * txs_per_block + i) % senders.len();
-                    let raw =
-                        sign_1559(&senders[s], transfer(chain_id, nonces[s], Address::with_last_byte(i as u8), 1));
-                    nonces[s] += 1;
-                    alloy::eips::Decodable2718::decode_2718_exact(&raw[..]).unwrap()
-                })
-                .collect(),
+/// `count` deposits from L1 to `to` continuing `node`'s hash chain, 1 gwei each.
+fn deposits(node: &Node, count: u64, to: Address) -> Vec<Deposit> {
+    let head = node.head();
+    let mut hash = head.deposit_hash;
+    (head.deposit_count..head.deposit_count + count)
+        .map(|nonce| {
+            let (from, value) = (Address::repeat_byte(0x1a), U256::from(GWEI));
+            hash = deposit_queue_hash(hash, nonce, from, to, value);
+            Deposit { nonce, from, to, value, queue_hash: hash }
         })
-        .collect();
-    BatchPayload { first_block: 41, blocks }
+        .collect()
+}
+
+/// A node whose blocks 1..=3 hold deposits and the three transaction types, sealed into batches of `limits`.
+fn sealed_node(limits: BatchLimits) -> (tempfile::TempDir, Node) {
+    let (alice, bob) = (key(1), key(2));
+    let mut spec = spec_with(&[alice.address(), bob.address()]);
+    spec.max_block_records = limits.max_records();
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(spec.clone(), dir.path()).unwrap();
+    let chain_id = spec.chain_id;
+    let to = Address::repeat_byte(0x77);
+
+    node.queue_deposits(deposits(&node, 2, bob.address()));
+    node.submit(&sign_1559(&alice, transfer(chain_id, 0, to, 1))).unwrap();
+    let legacy = TxLegacy {
+        chain_id: Some(chain_id),
+        nonce: 0,
+        gas_price: 2 * GWEI,
+        gas_limit: 21_000,
+        to: TxKind::Call(to),
+        value: U256::from(2),
+        input: Bytes::new(),
+    };
+    node.submit(&sign_legacy(&bob, legacy)).unwrap();
+    node.produce_block(100).unwrap().unwrap();
+
+    let eip2930 = TxEip2930 {
+        chain_id,
+        nonce: 1,
+        gas_price: 3 * GWEI,
+        gas_limit: 22_000,
+        to: TxKind::Call(zkr_node::WITHDRAWAL_ADDRESS),
+        value: U256::from(3),
+        access_list: Default::default(),
+        input: Bytes::new(),
+    };
+    node.submit(&sign_2930(&bob, eip2930)).unwrap();
+    node.produce_block(101).unwrap().unwrap();
+
+    node.queue_deposits(deposits(&node, 1, to));
+    node.produce_block(102).unwrap().unwrap();
+    seal_batches(&node, limits, Duration::ZERO, u64::MAX).unwrap();
+    (dir, node)
 }
 
 #[test]
-fn every_codec_round_trips() {
-    let payload = sample(5, 30);
-    for codec in [Codec::Raw, Codec::Zstd, Codec::Brotli] {
-        let data = payload.encode(codec);
-        assert_eq!(data[..2], [1, codec as u8]);
-        assert_eq!(BatchPayload::decode(&data).unwrap(), payload, "{codec:?}");
+fn sealed_chunks_decode_back_to_the_blocks() {
+    let limits = BatchLimits { chunk_slots: 2, chunks_per_batch: 4 };
+    let (_dir, node) = sealed_node(limits);
+    let batch = node.batch(1).unwrap().unwrap();
+    assert_eq!((batch.first_block, batch.last_block), (1, 3));
+    // 4 + 1 + 1 records in chunks of two: the first block spans two chunks.
+    assert_eq!(batch.chunks.iter().map(|c| c.len() / RECORD_BYTES).collect::<Vec<_>>(), vec![2, 2, 2]);
+    assert_eq!(batch.data_hash, zkr_contracts::protocol::batch_data_hash_from_chunk_hashes(&batch.chunk_data_hashes()));
+    assert_eq!((batch.deposit_start, batch.deposit_end), (0, 3));
+    assert_eq!(batch.deposit_hash_after, node.head().deposit_hash);
+    assert_eq!(batch.prev_state_root, node.block_by_number(0).unwrap().unwrap().header.state_root);
+
+    let decoded = decode_batch(&batch.chunks).unwrap();
+    assert_eq!(decoded.len(), 3);
+    for block_records in decoded {
+        let block = node.block_by_number(block_records.number).unwrap().unwrap();
+        assert_eq!(block_records.timestamp, block.header.timestamp);
+        if !block.transactions.is_empty() {
+            assert_eq!(block_records.base_fee, block.header.base_fee_per_gas);
+        }
+        let deposits: Vec<_> =
+            block_records.deposits.iter().map(|d| (d.index, d.from, d.to, U256::from(d.value))).collect();
+        let expected: Vec<_> = block.deposits.iter().map(|d| (d.nonce, d.from, d.to, d.value)).collect();
+        assert_eq!(deposits, expected);
+        let rebuilt: Vec<_> =
+            block_records.transfers.iter().map(|t| transfer_envelope(t, node.spec().chain_id)).collect();
+        let original: Vec<_> = block.transactions.iter().map(|tx| tx.envelope.clone()).collect();
+        assert_eq!(rebuilt, original, "block {}", block.number());
+        for (record, tx) in block_records.transfers.iter().zip(&block.transactions) {
+            assert_eq!(record.from, tx.sender);
+        }
     }
-    assert!(payload.encode(Codec::Zstd).len() < payload.encode(Codec::Raw).len());
-    let empty = BatchPayload { first_block: 7, blocks: vec![] };
-    assert_eq!(BatchPayload::decode(&empty.encode(Codec::Raw)).unwrap(), empty);
 }
 
 #[test]
-fn encoded_len_is_the_size_of_the_encoding() {
-    let payload = sample(4, 7);
-    let total: usize = payload.blocks.iter().map(BatchBlock::encoded_len).sum();
-    assert_eq!(payload.to_bytes().len(), 8 + 4 + total);
+fn malformed_chunks_are_refused_with_a_reason() {
+    let (_dir, node) = sealed_node(BatchLimits { chunk_slots: 2, chunks_per_batch: 4 });
+    let chunks: Vec<Vec<u8>> = node.batch(1).unwrap().unwrap().chunks.iter().map(|c| c.to_vec()).collect();
+
+    let mut truncated = chunks.clone();
+    truncated[1].truncate(RECORD_BYTES + 10);
+    let err = decode_batch(&truncated).unwrap_err();
+    assert_eq!(err, BatchDecodeError::Chunk { chunk: 1, source: RecordError::Length(RECORD_BYTES + 10) });
+    assert_eq!(
+        err.to_string(),
+        format!("chunk 1: chunk length {} is not a multiple of {RECORD_BYTES}", RECORD_BYTES + 10)
+    );
+
+    let mut bad_kind = chunks.clone();
+    bad_kind[2][RECORD_BYTES] = 7;
+    assert_eq!(decode_batch(&bad_kind), Err(BatchDecodeError::Chunk { chunk: 2, source: RecordError::Kind(7) }));
+
+    let mut oversized = chunks.clone();
+    oversized[0][zkr_protocol::record::offset::VALUE] = 1; // a value beyond 128 bits
+    assert_eq!(decode_batch(&oversized), Err(BatchDecodeError::Chunk { chunk: 0, source: RecordError::ValueTooLarge }));
+
+    let swapped = vec![chunks[2].clone(), chunks[0].clone()];
+    let err = decode_batch(&swapped).unwrap_err();
+    assert!(matches!(err, BatchDecodeError::Order { chunk: 1, slot: 0, .. }), "{err}");
+    assert_eq!(err.to_string(), "chunk 1, slot 0: block 1 after block 3");
 }
 
 #[test]
-fn malformed_data_is_refused_with_a_reason() {
-    let data = sample(2, 3).encode(Codec::Raw);
-    assert_eq!(BatchPayload::decode(&[]), Err(DecodeError::Malformed("shorter than the header")));
-    assert_eq!(BatchPayload::decode(&[9, 0]), Err(DecodeError::Version(9)));
-    assert_eq!(BatchPayload::decode(&[1, 7, 0]), Err(DecodeError::Codec(7)));
-    assert_eq!(BatchPayload::decode(&data[..data.len() - 1]), Err(DecodeError::Malformed("truncated")));
-    let mut trailing = data.clone();
-    trailing.push(0);
-    assert_eq!(BatchPayload::decode(&trailing), Err(DecodeError::Malformed("trailing bytes")));
-    let mut bad_tx = data;
-    let first_tx_byte = 2 + 8 + 4 + 8 + 8 + 4 + 4 + 4;
-    bad_tx[first_tx_byte] = 0x7f; // an unknown transaction type
-    assert!(matches!(BatchPayload::decode(&bad_tx), Err(DecodeError::Transaction { block: 0, index: 0, .. })));
-    assert!(matches!(BatchPayload::decode(&[1, 1, 0xde, 0xad]), Err(DecodeError::Decompress(_))));
+fn blocks_never_outgrow_a_batch() {
+    let senders: Vec<_> = (1..=12u8).map(key).collect();
+    let spec = spec_with(&senders.iter().map(|s| s.address()).collect::<Vec<_>>());
+    assert_eq!(spec.max_block_records, zkr_node::DEFAULT_MAX_BLOCK_RECORDS);
+    let cap = spec.max_block_records;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(spec.clone(), dir.path()).unwrap();
+    node.queue_deposits(deposits(&node, cap as u64 + 2, Address::repeat_byte(0x55)));
+    for sender in &senders {
+        node.submit(&sign_1559(sender, transfer(spec.chain_id, 0, Address::repeat_byte(0x66), 1))).unwrap();
+    }
+    // Deposits come first and may fill a block on their own; transactions wait in the pool meanwhile.
+    let first = node.produce_block(1).unwrap().unwrap();
+    assert_eq!((first.deposits.len(), first.transactions.len()), (cap, 0));
+    let second = node.produce_block(2).unwrap().unwrap();
+    assert_eq!((second.deposits.len(), second.transactions.len()), (2, cap - 2));
+    assert_eq!(node.pool_size(), senders.len() - (cap - 2));
+    let third = node.produce_block(3).unwrap().unwrap();
+    assert_eq!((third.deposits.len(), third.transactions.len()), (0, senders.len() - (cap - 2)));
+    assert_eq!(node.pool_size(), 0);
+
+    // Each block fits a batch of the default shape, and a full block fills one.
+    let batches = seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 3).unwrap();
+    assert_eq!(batches.iter().map(|b| (b.first_block, b.last_block)).collect::<Vec<_>>(), vec![(1, 1), (2, 2)]);
+    assert!(batches.iter().all(|b| b.record_count() == cap && b.chunks.len() == 2));
+    // The third block is not full and not old yet: it waits; at its age limit it is sealed.
+    assert!(seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 4).unwrap().is_empty());
+    let late = seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 3 + 3600).unwrap();
+    assert_eq!(late.iter().map(|b| (b.index, b.first_block, b.last_block)).collect::<Vec<_>>(), vec![(3, 3, 3)]);
 }
 
 #[test]
-fn decompression_is_bounded() {
-    // 64 MiB of zeros compresses to a few KiB; decoding must stop at the payload limit instead of allocating it all.
-    let bomb = zstd::bulk::compress(&vec![0u8; 64 * 1024 * 1024], 3).unwrap();
-    let mut data = vec![1, 1];
-    data.extend(bomb);
-    assert!(matches!(BatchPayload::decode(&data), Err(DecodeError::Decompress(_))));
+fn a_block_of_only_invalid_transactions_is_not_produced() {
+    let alice = key(1);
+    let mut spec = spec_with(&[alice.address()]);
+    spec.max_block_records = 1;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(spec.clone(), dir.path()).unwrap();
+    // Two transactions spending all but a little, one block each: the second is invalid once the first executed.
+    let most = 10 * ETH - 21_000 * 10 * GWEI - 1;
+    let first = node.submit(&sign_1559(&alice, transfer(spec.chain_id, 0, Address::repeat_byte(1), most))).unwrap();
+    node.submit(&sign_1559(&alice, transfer(spec.chain_id, 1, Address::repeat_byte(1), 1))).unwrap();
+    let block = node.produce_block(1).unwrap().unwrap();
+    assert_eq!(block.transactions.len(), 1);
+    assert_eq!(*block.transactions[0].envelope.tx_hash(), first);
+    // Only the invalid one is left: it is dropped, and no empty block is made.
+    assert_eq!(node.produce_block(2).unwrap(), None);
+    assert_eq!(node.pool_size(), 0);
+    assert_eq!(node.head().number(), 1);
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
-    /// Whatever arrives from L1, decoding returns an error or a payload, never a panic.
+    /// Whatever arrives from L1, decoding returns an error or blocks, never a panic.
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = BatchPayload::decode(&bytes);
-        let mut raw = vec![1, 0];
-        raw.extend(&bytes);
-        let _ = BatchPayload::decode(&raw);
+    fn arbitrary_bytes_never_panic(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..3 * RECORD_BYTES), 0..4)) {
+        let _ = decode_batch(&chunks);
     }
 }

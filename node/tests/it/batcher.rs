@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::{
     network::EthereumWallet,
-    primitives::{Address, U256, keccak256},
+    primitives::{Address, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -12,7 +12,7 @@ use zkr_contracts::{DeployConfig, Deployment, Rollup, deploy_l1};
 use zkr_devtools::{Anvil, AnvilInstance};
 use zkr_node::{
     Node,
-    batcher::{BatchPayload, BatchRecord, BatcherConfig, Codec, run_batcher},
+    batcher::{BatchLimits, BatchRecord, BatcherConfig, BatcherError, decode_batch, run_batcher},
     run_sequencer,
 };
 
@@ -30,6 +30,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(BatchLimits::default().chunks_per_batch).await
+}
+
+/// anvil with the contracts (the Rollup taking `chunks_per_batch` chunks per batch) and a node producing blocks.
+async fn setup_with(chunks_per_batch: usize) -> Setup {
     let anvil = Anvil::new().spawn().unwrap();
     let operator: PrivateKeySigner = anvil.private_keys()[0].parse().unwrap();
     let l1 = ProviderBuilder::new()
@@ -41,6 +46,7 @@ async fn setup() -> Setup {
     let node = Arc::new(Node::open(spec_with(&[alice.address()]), dir.path()).unwrap());
     let mut deploy = DeployConfig::new(node.head().header.state_root);
     deploy.sequencers = vec![operator.address()];
+    deploy.chunks_per_batch = chunks_per_batch as u64;
     let deployment = deploy_l1(&l1, operator.address(), &deploy).await.unwrap();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(50), stop_rx));
@@ -53,9 +59,8 @@ impl Setup {
             rpc_url: self.anvil.endpoint().to_string(),
             rollup: self.deployment.rollup,
             signer: self.operator.clone(),
-            max_batch_bytes: 64 * 1024,
+            limits: BatchLimits::default(),
             max_batch_age: Duration::ZERO,
-            codec: Codec::Zstd,
             poll_interval: Duration::from_millis(100),
             resubmit_after: Duration::from_secs(1),
             fee_bump_percent: 15,
@@ -100,17 +105,20 @@ async fn seals_commits_and_survives_a_restart_without_duplicates() {
     let stop = setup.start_batcher();
     setup.wait_committed(1).await;
 
-    // L1 holds exactly the batch the node sealed, and its data decodes to the node's blocks.
+    // L1 holds exactly the batch the node sealed: its data hash is that of the chunks, which decode to the node's
+    // blocks.
     let record = setup.record(1);
     let rollup = Rollup::new(setup.deployment.rollup, &setup.l1);
     let onchain = rollup.batches(1).call().await.unwrap();
-    assert_eq!((onchain.batchHash, onchain.dataHash), (record.batch_hash, keccak256(&record.data)));
-    let payload = BatchPayload::decode(&record.data).unwrap();
-    assert_eq!(payload.first_block, 1);
+    assert_eq!((onchain.batchHash, onchain.dataHash), (record.batch_hash, record.data_hash));
+    assert_eq!(record.data_hash, zkr_contracts::protocol::batch_data_hash(&record.chunks));
+    let decoded = decode_batch(&record.chunks).unwrap();
+    assert_eq!(decoded.first().unwrap().number, 1);
     let blocks: Vec<_> =
         (record.first_block..=record.last_block).map(|n| setup.node.block_by_number(n).unwrap().unwrap()).collect();
-    assert_eq!(payload, BatchPayload::from_blocks(&blocks));
-    assert_eq!(record.state_root, blocks.last().unwrap().header.state_root);
+    assert_eq!(decoded.len(), blocks.len());
+    assert_eq!(decoded.iter().map(|b| b.transfers.len()).sum::<usize>(), 1);
+    assert_eq!(record.new_state_root, blocks.last().unwrap().header.state_root);
 
     // A second batch follows its parent.
     setup.transfer(1).await;
@@ -180,4 +188,34 @@ async fn replaces_a_stuck_commit_with_higher_fees() {
     let () = setup.l1.raw_request("evm_setAutomine".into(), (true,)).await.unwrap();
     let _: serde_json::Value = setup.l1.raw_request("evm_mine".into(), ()).await.unwrap();
     setup.wait_committed(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refuses_to_start_with_more_chunks_than_the_rollup_takes() {
+    let setup = setup_with(1).await;
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let mut config = setup.config();
+    config.limits = BatchLimits { chunk_slots: 4, chunks_per_batch: 2 };
+    let result = tokio::time::timeout(Duration::from_secs(20), run_batcher(setup.node.clone(), config, rx)).await;
+    match result.expect("the batcher must stop on its own") {
+        Err(BatcherError::Config(message)) => {
+            assert!(message.contains("takes at most 1 chunks per batch"), "{message}");
+        }
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    assert!(setup.node.store().last_batch_index().unwrap().is_none(), "nothing sealed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refuses_a_batch_shape_that_blocks_may_not_fit() {
+    let setup = setup().await;
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let mut config = setup.config();
+    // The node's blocks hold up to 8 records; batches of 3 would split some of them.
+    config.limits = BatchLimits { chunk_slots: 1, chunks_per_batch: 3 };
+    let err = run_batcher(setup.node.clone(), config.clone(), rx.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("a block may hold 8 records but a batch only 3"), "{err}");
+    config.limits = BatchLimits { chunk_slots: 3, chunks_per_batch: 4 };
+    let err = run_batcher(setup.node.clone(), config, rx).await.unwrap_err();
+    assert!(err.to_string().contains("chunk_slots must be a power of two"), "{err}");
 }

@@ -115,6 +115,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     deploy.sequencers = vec![operator.address()];
     deploy.provers = vec![operator.address()];
     deploy.verifier = Some(verifier);
+    deploy.chunks_per_batch = zkr_node::batcher::DEFAULT_CHUNKS_PER_BATCH as u64;
     let deployment = deploy_l1(&l1(operator), operator.address(), &deploy).await.unwrap();
 
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -166,9 +167,8 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
         rpc_url: anvil.endpoint().to_string(),
         rollup: deployment.rollup,
         signer: operator.clone(),
-        max_batch_bytes: 64 * 1024,
+        limits: zkr_node::batcher::BatchLimits::default(),
         max_batch_age: Duration::ZERO,
-        codec: zkr_node::batcher::Codec::Zstd,
         poll_interval: Duration::from_millis(100),
         resubmit_after: Duration::from_secs(5),
         fee_bump_percent: 15,
@@ -181,10 +181,19 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
         (rollup.lastCommittedBatch().call().await.unwrap() >= target.index).then_some(())
     })
     .await;
+    // The prover reads each batch from the node (rollup_getBatch) and finalizes it with the chunks' data hashes and
+    // withdrawal roots; the Rollup computes the same batch withdrawal root as the node.
     for index in 1..=target.index {
-        let batch: zkr_node::batcher::BatchRecord = node.store().batch(index).unwrap().unwrap();
+        let batch: zkr_node::BatchInfo = client.request("rollup_getBatch", (index,)).await.unwrap();
+        assert_eq!(batch.batch.chunks, node.batch(index).unwrap().unwrap().chunks);
         let receipt = rollup
-            .finalizeBatch(index, batch.state_root, batch.withdrawal_root, Bytes::new())
+            .finalizeBatch(
+                index,
+                batch.batch.new_state_root,
+                batch.chunk_data_hashes.clone(),
+                batch.chunk_withdrawal_roots.clone(),
+                Bytes::new(),
+            )
             .send()
             .await
             .unwrap()
@@ -192,6 +201,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
             .await
             .unwrap();
         assert!(receipt.status());
+        assert_eq!(rollup.withdrawalRoots(U256::from(index)).call().await.unwrap(), batch.batch.withdrawal_root);
     }
     // The node learns the finality from L1 and serves the proof against the batch's tree.
     let proof: WithdrawalProof = wait_for("finality not seen", || async {
@@ -201,6 +211,14 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     .await;
     assert_eq!(proof.batch_index, Some(target.index));
     assert_eq!(proof.withdrawal_root, target.withdrawal_root);
+    // The leaf is the withdrawal's record slot: after the block's deposit and any earlier records of the batch.
+    let (chunk, slot) = ((proof.leaf_index >> 10) as usize, (proof.leaf_index & 1023) as usize);
+    assert_eq!(target.chunk_withdrawals[chunk][slot], proof.withdrawal.leaf());
+    assert_eq!(proof.withdrawal.nonce, 0, "the first withdrawal: the counter was 0");
+    let batch: zkr_node::BatchInfo = client.request("rollup_getBatch", (target.index,)).await.unwrap();
+    assert_eq!(batch.l1_status, zkr_node::BatchStatus::Finalized);
+    let none: Option<zkr_node::BatchInfo> = client.request("rollup_getBatch", (target.index + 100,)).await.unwrap();
+    assert!(none.is_none());
     let status: zkr_node::Status = client.request("rollup_getTransactionStatus", (hash,)).await.unwrap();
     assert_eq!(status, zkr_node::Status::Finalized);
 

@@ -19,7 +19,7 @@ fn a_transfer_moves_value_charges_fees_and_burns_the_base_fee() {
     let genesis_root = tree.root().unwrap();
 
     let tx = decode(&sign_1559(&alice, transfer(spec.chain_id, 0, bob, ETH)), &spec, BASE_FEE).unwrap();
-    let out = execute_block(&mut tree, &spec, &block(1), 0, [tx]).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), [tx]).unwrap();
 
     assert!(out.skipped.is_empty());
     assert_eq!(out.gas_used, 21_000);
@@ -42,11 +42,32 @@ fn a_transfer_moves_value_charges_fees_and_burns_the_base_fee() {
 
     let root = tree.root().unwrap();
     assert_ne!(root, genesis_root);
-    // Leaves are inserted sender, recipient, fee recipient: the order the circuit replays.
-    assert_eq!(tree.index_of(&alice.address()), Some(1));
-    assert_eq!(tree.index_of(&bob), Some(2));
-    assert_eq!(tree.index_of(&spec.fee_recipient), Some(3));
+    // Genesis leaves: the zero address, the fee recipient, the withdrawal counter, then the allocations; the new
+    // recipient comes after them.
+    assert_eq!(tree.index_of(&spec.fee_recipient), Some(1));
+    assert_eq!(tree.index_of(&zkr_node::WITHDRAWAL_ADDRESS), Some(2));
+    assert_eq!(tree.index_of(&alice.address()), Some(3));
+    assert_eq!(tree.index_of(&bob), Some(4));
     assert_eq!(AccountTree::from_leaves(tree.leaves().to_vec()).unwrap().root().unwrap(), root);
+}
+
+#[test]
+fn genesis_holds_the_system_leaves_before_the_allocations() {
+    let alice = key(1);
+    let mut spec = spec_with(&[alice.address()]);
+    let tree = spec.genesis_state().unwrap();
+    let addresses: Vec<Address> = tree.leaves().iter().map(|leaf| leaf.address).collect();
+    assert_eq!(addresses, vec![Address::ZERO, spec.fee_recipient, zkr_node::WITHDRAWAL_ADDRESS, alice.address()]);
+    for system in [spec.fee_recipient, zkr_node::WITHDRAWAL_ADDRESS] {
+        assert_eq!(tree.get(&system), Some(&Account::default()));
+    }
+
+    // An allocation to the fee recipient updates its leaf rather than adding one.
+    spec.genesis_alloc.push((spec.fee_recipient, U256::from(5)));
+    let tree = spec.genesis_state().unwrap();
+    assert_eq!(tree.len(), 4);
+    assert_eq!(tree.index_of(&spec.fee_recipient), Some(1));
+    assert_eq!(tree.get(&spec.fee_recipient), Some(&Account { nonce: 0, balance: U256::from(5) }));
 }
 
 #[test]
@@ -56,7 +77,7 @@ fn a_zero_value_transfer_to_a_fresh_address_creates_no_account() {
     let nobody = Address::repeat_byte(0x77);
     let mut tree = spec.genesis_state().unwrap();
     let tx = decode(&sign_1559(&alice, transfer(spec.chain_id, 0, nobody, 0)), &spec, BASE_FEE).unwrap();
-    let out = execute_block(&mut tree, &spec, &block(1), 0, [tx]).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), [tx]).unwrap();
     assert_eq!(out.executed.len(), 1);
     assert_eq!(tree.get(&nobody), None, "EIP-161: touched but empty accounts are not created");
 }
@@ -80,7 +101,7 @@ fn skips_what_no_longer_fits_or_is_no_longer_valid() {
         sign(&bob, 0, 1),        // fine: the block now holds 42,000 gas
         sign(&bob, 1, 1),        // 21,000 more would pass 50,000: stays for the next block
     ];
-    let out = execute_block(&mut tree, &spec, &block(1), 0, txs.clone()).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), txs.clone()).unwrap();
     assert_eq!(out.executed.iter().map(|e| e.tx.hash).collect::<Vec<_>>(), vec![txs[1].hash, txs[3].hash]);
     assert_eq!(out.gas_used, 42_000);
     assert_eq!(out.executed[1].receipt.cumulative_gas_used(), 42_000);
@@ -111,7 +132,7 @@ fn execution_is_deterministic() {
     let roots: Vec<_> = (0..2)
         .map(|_| {
             let mut tree = spec.genesis_state().unwrap();
-            execute_block(&mut tree, &spec, &block(1), 0, txs.clone()).unwrap();
+            execute_block(&mut tree, &spec, &block(1), txs.clone()).unwrap();
             tree.root().unwrap()
         })
         .collect();
@@ -128,16 +149,17 @@ fn a_transfer_to_the_withdrawal_address_leaves_l2_as_a_withdrawal() {
             .unwrap()
     };
     let txs = vec![out_tx(0, 2 * ETH), out_tx(1, ETH)];
-    // Seven withdrawals happened before this block: these are numbered 7 and 8.
-    let out = execute_block(&mut tree, &spec, &block(1), 7, txs.clone()).unwrap();
+    // Seven withdrawals happened before this block (the counter's nonce says so): these are numbered 7 and 8.
+    tree.set(zkr_node::WITHDRAWAL_ADDRESS, Account { nonce: 7, balance: U256::ZERO }).unwrap();
+    let out = execute_block(&mut tree, &spec, &block(1), txs.clone()).unwrap();
     assert_eq!(out.executed.len(), 2);
     let made: Vec<_> = out.withdrawals.iter().map(|r| (r.withdrawal.nonce, r.withdrawal.value, r.tx_hash)).collect();
     assert_eq!(made, vec![(7, U256::from(2 * ETH), txs[0].hash), (8, U256::from(ETH), txs[1].hash)]);
     for record in &out.withdrawals {
         assert_eq!((record.withdrawal.from, record.withdrawal.to), (alice.address(), alice.address()));
     }
-    // The value left L2: no account holds it, the system address has no leaf.
-    assert_eq!(tree.get(&zkr_node::WITHDRAWAL_ADDRESS), None);
+    // The value left L2: no account holds it; the counter's leaf counts the two withdrawals and holds no balance.
+    assert_eq!(tree.get(&zkr_node::WITHDRAWAL_ADDRESS), Some(&Account { nonce: 9, balance: U256::ZERO }));
     let gas = U256::from(2 * 21_000u64) * U256::from(3 * GWEI);
     assert_eq!(tree.get(&alice.address()).unwrap().balance, U256::from(7 * ETH) - gas);
 

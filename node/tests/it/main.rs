@@ -8,6 +8,7 @@ mod batcher;
 mod bridge;
 mod execution;
 mod node;
+mod replay;
 mod restart;
 mod rpc;
 

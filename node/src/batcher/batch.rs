@@ -1,0 +1,293 @@
+//! Sealing batches: consecutive blocks cut into chunks of records, with everything a prover and a withdrawer need.
+
+use std::time::Duration;
+
+use alloy::primitives::{B256, Bytes, keccak256};
+use serde::{Deserialize, Serialize};
+use zkr_contracts::protocol::{batch_data_hash, batch_hash, genesis_batch_hash};
+use zkr_protocol::{
+    batch_withdrawal_root,
+    chunk::{MAX_CHUNK_SLOTS, batch_withdrawal_proof, withdrawal_leaf_index},
+    chunk_withdrawal_root, encode_chunk,
+};
+
+use super::{CommitAttempt, SlotRecord, block_records};
+use crate::{Block, Node, NodeError};
+
+/// Records per chunk by default.
+pub const DEFAULT_CHUNK_SLOTS: usize = 4;
+/// Chunks per batch by default.
+pub const DEFAULT_CHUNKS_PER_BATCH: usize = 2;
+
+/// The shape of a batch: how many records a chunk holds (the record slots of the chunk circuit that proves it) and
+/// how many chunks a batch holds (at most the Rollup's `chunksPerBatch`, the chunk positions of the batch proof).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchLimits {
+    /// Records per chunk: a power of two, at most [`MAX_CHUNK_SLOTS`].
+    pub chunk_slots: usize,
+    /// Chunks per batch, at least 1.
+    pub chunks_per_batch: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self { chunk_slots: DEFAULT_CHUNK_SLOTS, chunks_per_batch: DEFAULT_CHUNKS_PER_BATCH }
+    }
+}
+
+impl BatchLimits {
+    /// Checks the shape.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.chunk_slots.is_power_of_two() || self.chunk_slots > MAX_CHUNK_SLOTS {
+            return Err(format!(
+                "chunk_slots must be a power of two up to {MAX_CHUNK_SLOTS}, not {}",
+                self.chunk_slots
+            ));
+        }
+        if self.chunks_per_batch == 0 {
+            return Err("chunks_per_batch must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Most records a batch holds.
+    pub const fn max_records(&self) -> usize {
+        self.chunk_slots.saturating_mul(self.chunks_per_batch)
+    }
+}
+
+/// A sealed batch: its L1 data, what a prover needs beyond it, and where it stands on L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchRecord {
+    /// Batch index (1 is the first after genesis).
+    pub index: u64,
+    /// First L2 block.
+    pub first_block: u64,
+    /// Last L2 block.
+    pub last_block: u64,
+    /// Hash of the previous batch.
+    pub parent_batch_hash: B256,
+    /// Record slots of each chunk (of the chunk circuit that proves it).
+    pub chunk_slots: usize,
+    /// The committed chunks, in order: each `zkr_protocol::encode_chunk` of at most `chunk_slots` records. There is
+    /// always at least one (possibly empty) chunk.
+    pub chunks: Vec<Bytes>,
+    /// For each chunk, its withdrawal leaves by slot, one per record: the withdrawal's hash for a withdrawal, zero
+    /// for any other record (slots past the last record are zero too).
+    pub chunk_withdrawals: Vec<Vec<B256>>,
+    /// The batch's data hash: keccak256 of the chunks' keccak256 hashes, concatenated in order
+    /// (`zkr_contracts::protocol::batch_data_hash`).
+    pub data_hash: B256,
+    /// The batch hash the Rollup computes.
+    pub batch_hash: B256,
+    /// State root before the batch (after block `first_block - 1`).
+    pub prev_state_root: B256,
+    /// State root after the batch.
+    pub new_state_root: B256,
+    /// Deposits credited before the batch: its first deposit's queue index.
+    pub deposit_start: u64,
+    /// Deposits credited up to the end of the batch.
+    pub deposit_end: u64,
+    /// The Portal's deposit hash chain after `deposit_start` deposits.
+    pub deposit_hash_before: B256,
+    /// The chain after `deposit_end` deposits.
+    pub deposit_hash_after: B256,
+    /// Root of the batch's withdrawal tree (`zkr_protocol::batch_withdrawal_root` of the chunks' subtree roots).
+    pub withdrawal_root: B256,
+    /// The latest commit transaction sent, if any.
+    pub commit: Option<CommitAttempt>,
+    /// L1 block in which the commit was seen.
+    pub committed_at: Option<u64>,
+}
+
+impl BatchRecord {
+    /// Builds the batch of `blocks` (consecutive, at most `limits.max_records()` records in all) after `parent_block`
+    /// (the block before the first one), following the batch `previous` (`None` for batch 1).
+    pub fn build(
+        previous: Option<&Self>,
+        parent_block: &Block,
+        blocks: &[Block],
+        limits: BatchLimits,
+    ) -> Result<Self, BatchError> {
+        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else { return Err(BatchError::NoBlocks) };
+        let mut records = Vec::new();
+        for block in blocks {
+            records.extend(block_records(block)?);
+        }
+        if records.len() > limits.max_records() {
+            return Err(BatchError::TooManyRecords { records: records.len(), max: limits.max_records() });
+        }
+        Ok(Self::from_records(previous, parent_block, (first, last), &records, limits.chunk_slots))
+    }
+
+    fn from_records(
+        previous: Option<&Self>,
+        parent_block: &Block,
+        (first, last): (&Block, &Block),
+        records: &[SlotRecord],
+        chunk_slots: usize,
+    ) -> Self {
+        let index = previous.map_or(1, |b| b.index + 1);
+        let parent_batch_hash = previous.map_or_else(genesis_batch_hash, |b| b.batch_hash);
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut chunk_withdrawals: Vec<Vec<B256>> = Vec::new();
+        for chunk in records.chunks(chunk_slots) {
+            let plain: Vec<_> = chunk.iter().map(|slot| slot.record).collect();
+            chunks.push(encode_chunk(&plain).into());
+            chunk_withdrawals.push(chunk.iter().map(|slot| slot.withdrawal_leaf).collect());
+        }
+        if chunks.is_empty() {
+            // The Rollup takes 1 to chunksPerBatch chunks; an empty one is valid.
+            chunks.push(Bytes::new());
+            chunk_withdrawals.push(Vec::new());
+        }
+        let chunk_roots: Vec<B256> = chunk_withdrawals.iter().map(|leaves| chunk_withdrawal_root(leaves)).collect();
+        let data_hash = batch_data_hash(&chunks);
+        let (deposit_start, deposit_end) = (parent_block.deposit_count, last.deposit_count);
+        Self {
+            index,
+            first_block: first.number(),
+            last_block: last.number(),
+            parent_batch_hash,
+            chunk_slots,
+            batch_hash: batch_hash(index, parent_batch_hash, data_hash, deposit_start, deposit_end),
+            data_hash,
+            chunks,
+            chunk_withdrawals,
+            prev_state_root: parent_block.header.state_root,
+            new_state_root: last.header.state_root,
+            deposit_start,
+            deposit_end,
+            deposit_hash_before: parent_block.deposit_hash,
+            deposit_hash_after: last.deposit_hash,
+            withdrawal_root: batch_withdrawal_root(&chunk_roots),
+            commit: None,
+            committed_at: None,
+        }
+    }
+
+    /// keccak256 of each chunk, in order: `finalizeBatch`'s `chunkDataHashes`.
+    pub fn chunk_data_hashes(&self) -> Vec<B256> {
+        self.chunks.iter().map(keccak256).collect()
+    }
+
+    /// Each chunk's withdrawal subtree root, in order: `finalizeBatch`'s `chunkWithdrawalRoots`.
+    pub fn chunk_withdrawal_roots(&self) -> Vec<B256> {
+        self.chunk_withdrawals.iter().map(|leaves| chunk_withdrawal_root(leaves)).collect()
+    }
+
+    /// Where the withdrawal with leaf hash `leaf` sits in the batch's tree: its leaf index and its Portal proof
+    /// (siblings from the leaf up). `None` if the batch holds no such withdrawal.
+    pub fn withdrawal_proof(&self, leaf: B256) -> Option<(u64, Vec<B256>)> {
+        if leaf.is_zero() {
+            return None;
+        }
+        let (chunk, slot) = self.chunk_withdrawals.iter().enumerate().find_map(|(chunk, leaves)| {
+            leaves.iter().position(|candidate| *candidate == leaf).map(|slot| (chunk, slot))
+        })?;
+        let proof = batch_withdrawal_proof(&self.chunk_withdrawals, chunk, slot)?;
+        Some((withdrawal_leaf_index(chunk, slot), proof))
+    }
+
+    /// Number of records in the batch.
+    pub fn record_count(&self) -> usize {
+        self.chunk_withdrawals.iter().map(Vec::len).sum()
+    }
+}
+
+/// Why blocks do not make a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A batch holds at least one block.
+    #[error("a batch needs at least one block")]
+    NoBlocks,
+    /// The blocks hold more records than a batch.
+    #[error("{records} records do not fit a batch of at most {max}")]
+    TooManyRecords {
+        /// Records of the blocks.
+        records: usize,
+        /// What a batch holds.
+        max: usize,
+    },
+    /// A block has no record form.
+    #[error(transparent)]
+    Records(#[from] super::RecordConversionError),
+    /// The node failed to read blocks or store the batch.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// Seals every batch that is ready from the blocks after the last sealed one, stores each, and returns them.
+///
+/// Blocks are taken whole and in order while their records fit `limits.max_records()`. A batch is sealed once the
+/// next block's records would not fit (or it is exactly full), or once its first block is `max_age` old at `now`
+/// (Unix seconds); otherwise it waits for more blocks.
+pub fn seal_batches(
+    node: &Node,
+    limits: BatchLimits,
+    max_age: Duration,
+    now: u64,
+) -> Result<Vec<BatchRecord>, BatchError> {
+    let max_records = limits.max_records();
+    let store = node.store();
+    let mut sealed = Vec::new();
+    loop {
+        let previous: Option<BatchRecord> = match store.last_batch_index().map_err(NodeError::from)? {
+            Some(index) => node.batch(index)?,
+            None => None,
+        };
+        let first = previous.as_ref().map_or(1, |b| b.last_block + 1);
+        let head = node.head().number();
+        if first > head {
+            return Ok(sealed);
+        }
+        let block = |number: u64| {
+            node.block_by_number(number)?.ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))
+        };
+        let parent_block = block(first - 1)?;
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut records: Vec<SlotRecord> = Vec::new();
+        let mut full = false;
+        for number in first..=head {
+            let block = block(number)?;
+            let mine = block_records(&block)?;
+            if mine.len() > max_records {
+                // The sequencer's `max_block_records` was above what a batch holds when this block was made.
+                return Err(BatchError::TooManyRecords { records: mine.len(), max: max_records });
+            }
+            if records.len() + mine.len() > max_records {
+                full = true;
+                break;
+            }
+            records.extend(mine);
+            blocks.push(block);
+            if records.len() == max_records {
+                full = true;
+                break;
+            }
+        }
+        let age = now.saturating_sub(blocks[0].header.timestamp);
+        if !full && Duration::from_secs(age) < max_age {
+            return Ok(sealed);
+        }
+        let first_last = (&blocks[0], blocks.last().expect("at least one block"));
+        let record =
+            BatchRecord::from_records(previous.as_ref(), &parent_block, first_last, &records, limits.chunk_slots);
+        tracing::info!(
+            target: "node::batcher",
+            index = record.index,
+            blocks = %format!("{}..={}", record.first_block, record.last_block),
+            records = records.len(),
+            chunks = record.chunks.len(),
+            bytes = record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>(),
+            "batch sealed"
+        );
+        metrics::histogram!(crate::metrics::BATCH_RECORDS).record(records.len() as f64);
+        metrics::histogram!(crate::metrics::BATCH_BYTES)
+            .record(record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>() as f64);
+        store.put_batch(record.index, &record).map_err(NodeError::from)?;
+        sealed.push(record);
+    }
+}
