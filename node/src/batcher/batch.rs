@@ -103,25 +103,8 @@ pub struct BatchRecord {
 }
 
 impl BatchRecord {
-    /// Builds the batch of `blocks` (consecutive, at most `limits.max_records()` records in all) after `parent_block`
-    /// (the block before the first one), following the batch `previous` (`None` for batch 1).
-    pub fn build(
-        previous: Option<&Self>,
-        parent_block: &Block,
-        blocks: &[Block],
-        limits: BatchLimits,
-    ) -> Result<Self, BatchError> {
-        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else { return Err(BatchError::NoBlocks) };
-        let mut records = Vec::new();
-        for block in blocks {
-            records.extend(block_records(block)?);
-        }
-        if records.len() > limits.max_records() {
-            return Err(BatchError::TooManyRecords { records: records.len(), max: limits.max_records() });
-        }
-        Ok(Self::from_records(previous, parent_block, (first, last), &records, limits.chunk_slots))
-    }
-
+    /// The batch of consecutive blocks from `first` to `last` whose records are `records`, after `parent_block` (the
+    /// block before `first`) and the batch `previous` (`None` for batch 1).
     fn from_records(
         previous: Option<&Self>,
         parent_block: &Block,
@@ -200,13 +183,16 @@ impl BatchRecord {
 /// Why blocks do not make a batch.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    /// A batch holds at least one block.
-    #[error("a batch needs at least one block")]
-    NoBlocks,
-    /// The blocks hold more records than a batch.
-    #[error("{records} records do not fit a batch of at most {max}")]
-    TooManyRecords {
-        /// Records of the blocks.
+    /// The batch shape is not one the protocol has (see [`BatchLimits::validate`]).
+    #[error("{0}")]
+    Limits(String),
+    /// A block holds more records than a batch: it was made while the sequencer's `max_block_records` was above
+    /// `chunk_slots * chunks_per_batch`.
+    #[error("block {block} holds {records} records, more than a batch of at most {max}")]
+    BlockTooLarge {
+        /// The block.
+        block: u64,
+        /// Its records.
         records: usize,
         /// What a batch holds.
         max: usize,
@@ -230,6 +216,7 @@ pub fn seal_batches(
     max_age: Duration,
     now: u64,
 ) -> Result<Vec<BatchRecord>, BatchError> {
+    limits.validate().map_err(BatchError::Limits)?;
     let max_records = limits.max_records();
     let store = node.store();
     let mut sealed = Vec::new();
@@ -254,8 +241,7 @@ pub fn seal_batches(
             let block = block(number)?;
             let mine = block_records(&block)?;
             if mine.len() > max_records {
-                // The sequencer's `max_block_records` was above what a batch holds when this block was made.
-                return Err(BatchError::TooManyRecords { records: mine.len(), max: max_records });
+                return Err(BatchError::BlockTooLarge { block: number, records: mine.len(), max: max_records });
             }
             if records.len() + mine.len() > max_records {
                 full = true;

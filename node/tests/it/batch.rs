@@ -158,6 +158,14 @@ fn blocks_never_outgrow_a_batch() {
     assert_eq!((third.deposits.len(), third.transactions.len()), (0, senders.len() - (cap - 2)));
     assert_eq!(node.pool_size(), 0);
 
+    // A shape smaller than the node's blocks cannot seal them, nor can a shape the protocol has no circuit for.
+    let small = BatchLimits { chunk_slots: 2, chunks_per_batch: 2 };
+    let err = seal_batches(&node, small, Duration::ZERO, 10).unwrap_err();
+    assert_eq!(err.to_string(), format!("block 1 holds {cap} records, more than a batch of at most 4"));
+    let odd = BatchLimits { chunk_slots: 0, chunks_per_batch: 2 };
+    assert!(matches!(seal_batches(&node, odd, Duration::ZERO, 10), Err(zkr_node::batcher::BatchError::Limits(_))));
+    assert_eq!(node.store().last_batch_index().unwrap(), None);
+
     // Each block fits a batch of the default shape, and a full block fills one.
     let batches = seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 3).unwrap();
     assert_eq!(batches.iter().map(|b| (b.first_block, b.last_block)).collect::<Vec<_>>(), vec![(1, 1), (2, 2)]);
