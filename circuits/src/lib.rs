@@ -7,6 +7,7 @@
 pub mod chunk;
 pub mod gadgets;
 pub mod layout;
+pub mod prover;
 
 pub use chunk::{ChunkCircuit, ChunkCircuitError, ChunkCircuitParams};
 pub use layout::ChunkShape;

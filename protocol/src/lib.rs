@@ -6,16 +6,19 @@
 //! - [`witness`]: the native replay of a chunk over the state tree, producing every Merkle path the circuit checks.
 //!   It is a second implementation of the execution rules the proof covers, so it doubles as the reference the node's
 //!   revm execution is tested against.
+//! - [`replay`]: a prover's replica of the state, advanced by committed batches alone.
 //!
 //! A batch is a sequence of chunks. Each chunk is proven on its own; the aggregation proof chains them (state roots
 //! and deposit hashes) and the Rollup contract checks their data hashes against what was committed.
 
 pub mod chunk;
 pub mod record;
+pub mod replay;
 pub mod witness;
 
 pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_root, chunk_withdrawal_root};
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};
+pub use replay::{Genesis, ReplayError, Replayer};
 pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
 
 use alloy_primitives::{Address, address};

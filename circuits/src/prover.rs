@@ -1,0 +1,603 @@
+//! Real proofs: the SRS, keys cached on disk, chunk proofs, their aggregation, and the EVM verifier.
+//!
+//! Chunk proofs use the Poseidon transcript (cheap to verify inside the aggregation circuit); the aggregation proof
+//! uses the keccak transcript the EVM verifier expects. Every proof made here is verified natively before it is
+//! returned, and a proof received from elsewhere is verified with [`ChunkKeys::verify`] before it is aggregated.
+
+use std::{
+    fs::{self, File},
+    io::{self, BufReader, BufWriter},
+    path::{Path, PathBuf},
+};
+
+use halo2_base::{
+    gates::{
+        circuit::{CircuitBuilderStage, builder::BaseCircuitBuilder},
+        flex_gate::MultiPhaseThreadBreakPoints,
+    },
+    halo2_proofs::{
+        SerdeFormat,
+        halo2curves::bn256::{Bn256, Fr, G1Affine},
+        plonk::{ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof},
+        poly::{
+            VerificationStrategy,
+            commitment::{Params, ParamsProver},
+            kzg::{
+                commitment::{KZGCommitmentScheme, ParamsKZG},
+                multiopen::{ProverSHPLONK, VerifierSHPLONK},
+                strategy::AccumulatorStrategy,
+            },
+        },
+        transcript::{TranscriptReadBuffer, TranscriptWriterBuffer},
+    },
+};
+use rand::{SeedableRng, rngs::StdRng};
+use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::{
+    CircuitExt, SHPLONK, Snark,
+    evm::gen_evm_verifier_sol_code,
+    halo2::{
+        POSEIDON_SPEC, PoseidonTranscript,
+        aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality},
+        gen_dummy_snark_from_vk,
+    },
+    snark_verifier::{
+        loader::native::NativeLoader,
+        system::halo2::{Config, compile, transcript::evm::EvmTranscript},
+    },
+};
+use zkr_protocol::{ChunkWitness, chunk::CHUNK_PUBLIC_INPUTS};
+
+use crate::{ChunkCircuit, ChunkCircuitParams, chunk::public_inputs};
+
+/// Limbs of the KZG accumulator an aggregation proof carries first among its public inputs.
+pub const ACCUMULATOR_LIMBS: usize = 12;
+
+/// Public inputs of a batch proof besides the accumulator: state roots and deposit hashes of the whole batch (6),
+/// then per chunk its data hash and withdrawal root (4 each).
+pub const fn batch_public_inputs(chunks: usize) -> usize {
+    6 + 4 * chunks
+}
+
+/// Why proving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    /// Reading or writing keys or the SRS.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// The witness does not fit the circuit.
+    #[error(transparent)]
+    Circuit(#[from] crate::ChunkCircuitError),
+    /// halo2 refused (unsatisfied circuit, wrong sizes).
+    #[error("halo2: {0}")]
+    Halo2(String),
+    /// The proof produced does not verify: the witness is wrong.
+    #[error("the proof does not verify: the witness does not satisfy the circuit")]
+    Unsatisfied,
+    /// The inputs to aggregation are wrong.
+    #[error("aggregation: {0}")]
+    Aggregation(String),
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ProverError {
+    let context = context.into();
+    move |source| ProverError::Io { context, source }
+}
+
+/// Loads the KZG parameters for `2^k` rows from `dir`: `kzg_bn254_{k}.srs`, or a larger file there cut down to size.
+/// Files are halo2's raw format (`SerdeFormat::RawBytesUnchecked`): trusted local files, read without checking every
+/// point. With `dev_setup`, a missing file is generated from local randomness and saved — insecure (whoever ran it
+/// knows the toxic waste), for development and CI only; production converts a powers-of-tau ceremony's output.
+pub fn load_srs(dir: &Path, k: u32, dev_setup: bool) -> Result<ParamsKZG<Bn256>, ProverError> {
+    for size in k..=26 {
+        let path = srs_path(dir, size);
+        if path.exists() {
+            let file = File::open(&path).map_err(io_err(format!("opening {}", path.display())))?;
+            let mut params = ParamsKZG::<Bn256>::read_custom(&mut BufReader::new(file), SerdeFormat::RawBytesUnchecked)
+                .map_err(io_err(format!("reading {}", path.display())))?;
+            if size > k {
+                params.downsize(k);
+            }
+            return Ok(params);
+        }
+    }
+    if !dev_setup {
+        return Err(ProverError::Io {
+            context: format!("no KZG parameters for 2^{k} rows in {}", dir.display()),
+            source: io::Error::new(io::ErrorKind::NotFound, "pass a powers-of-tau file converted to kzg_bn254_<k>.srs"),
+        });
+    }
+    tracing::warn!(
+        k,
+        dir = %dir.display(),
+        "generating an INSECURE development SRS from local randomness; never use these keys or proofs in production"
+    );
+    let params = ParamsKZG::<Bn256>::setup(k, StdRng::from_entropy());
+    fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    let path = srs_path(dir, k);
+    let tmp = path.with_extension("tmp");
+    let mut file = BufWriter::new(File::create(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?);
+    params
+        .write_custom(&mut file, SerdeFormat::RawBytesUnchecked)
+        .map_err(io_err(format!("writing {}", tmp.display())))?;
+    drop(file);
+    fs::rename(&tmp, &path).map_err(io_err(format!("renaming {}", tmp.display())))?;
+    Ok(params)
+}
+
+/// `srs` cut down to `2^k` rows (for the chunk circuit, from the aggregation circuit's larger parameters).
+pub fn downsized(srs: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
+    let mut params = srs.clone();
+    if params.k() > k {
+        params.downsize(k);
+    }
+    params
+}
+
+fn srs_path(dir: &Path, k: u32) -> PathBuf {
+    dir.join(format!("kzg_bn254_{k}.srs"))
+}
+
+impl CircuitExt<Fr> for ChunkCircuit {
+    fn num_instance(&self) -> Vec<usize> {
+        vec![CHUNK_PUBLIC_INPUTS]
+    }
+
+    fn instances(&self) -> Vec<Vec<Fr>> {
+        Self::instances(self)
+    }
+}
+
+/// What key generation fixes besides the keys: written next to them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChunkKeyMeta {
+    params: ChunkCircuitParams,
+    break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// The keys of a chunk circuit.
+#[derive(Debug)]
+pub struct ChunkKeys {
+    params: ChunkCircuitParams,
+    break_points: MultiPhaseThreadBreakPoints,
+    pk: ProvingKey<G1Affine>,
+}
+
+impl ChunkKeys {
+    /// Generates the keys for `params` with `srs` (of exactly `2^k` rows).
+    pub fn generate(srs: &ParamsKZG<Bn256>, params: ChunkCircuitParams) -> Result<Self, ProverError> {
+        let circuit = ChunkCircuit::keygen(params.clone());
+        let vk = keygen_vk(srs, &circuit).map_err(|e| ProverError::Halo2(format!("{e:?}")))?;
+        let pk = keygen_pk(srs, vk, &circuit).map_err(|e| ProverError::Halo2(format!("{e:?}")))?;
+        Ok(Self { break_points: circuit.break_points(), params, pk })
+    }
+
+    /// Loads the keys for `params` from `dir`, or generates and saves them. The file name is derived from the
+    /// parameters, so keys of another shape are never picked up.
+    pub fn load_or_generate(
+        dir: &Path,
+        srs: &ParamsKZG<Bn256>,
+        params: ChunkCircuitParams,
+    ) -> Result<Self, ProverError> {
+        let name = format!(
+            "chunk_k{}_s{}_{}",
+            params.shape.k,
+            params.shape.slots,
+            hex_prefix(&serde_json::to_vec(&params).unwrap_or_default())
+        );
+        let pk_path = dir.join(format!("{name}.pk"));
+        let meta_path = dir.join(format!("{name}.json"));
+        if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
+            let meta: ChunkKeyMeta = serde_json::from_slice(&meta)
+                .map_err(|e| io_err(format!("reading {}", meta_path.display()))(io::Error::other(e)))?;
+            let pk = ProvingKey::read::<_, ChunkCircuit>(
+                &mut BufReader::new(pk_file),
+                SerdeFormat::RawBytesUnchecked,
+                meta.params.clone(),
+            )
+            .map_err(io_err(format!("reading {}", pk_path.display())))?;
+            return Ok(Self { params: meta.params, break_points: meta.break_points, pk });
+        }
+        let keys = Self::generate(srs, params)?;
+        fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        write_pk(&pk_path, &keys.pk)?;
+        let meta = ChunkKeyMeta { params: keys.params.clone(), break_points: keys.break_points.clone() };
+        fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default())
+            .map_err(io_err(format!("writing {}", meta_path.display())))?;
+        Ok(keys)
+    }
+
+    /// The circuit parameters.
+    pub const fn params(&self) -> &ChunkCircuitParams {
+        &self.params
+    }
+
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// Proves a chunk; the proof is checked before it is returned.
+    pub fn prove(&self, srs: &ParamsKZG<Bn256>, witness: ChunkWitness) -> Result<Snark, ProverError> {
+        let instances = vec![public_inputs(&witness)];
+        let circuit = ChunkCircuit::prover(self.params.clone(), witness, self.break_points.clone())?;
+        let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+        let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            srs,
+            &self.pk,
+            &[circuit],
+            &[refs.as_slice()],
+            StdRng::from_entropy(),
+            &mut transcript,
+        )
+        .map_err(|e| ProverError::Halo2(format!("{e:?}")))?;
+        let snark = Snark::new(self.protocol(srs), instances, transcript.finalize());
+        if !self.verify(srs, &snark) {
+            return Err(ProverError::Unsatisfied);
+        }
+        Ok(snark)
+    }
+
+    /// Verifies a chunk proof natively.
+    pub fn verify(&self, srs: &ParamsKZG<Bn256>, snark: &Snark) -> bool {
+        if snark.instances.len() != 1 || snark.instances[0].len() != CHUNK_PUBLIC_INPUTS {
+            return false;
+        }
+        let refs: Vec<&[Fr]> = snark.instances.iter().map(Vec::as_slice).collect();
+        let mut transcript = PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(snark.proof(), POSEIDON_SPEC.clone());
+        verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            srs.verifier_params(),
+            self.vk(),
+            AccumulatorStrategy::new(srs.verifier_params()),
+            &[refs.as_slice()],
+            &mut transcript,
+        )
+        .is_ok_and(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize)
+    }
+
+    /// The proof system's description of the circuit, for aggregation.
+    pub fn protocol(
+        &self,
+        srs: &ParamsKZG<Bn256>,
+    ) -> snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol<G1Affine> {
+        compile(srs, self.vk(), Config::kzg().with_num_instance(vec![CHUNK_PUBLIC_INPUTS]))
+    }
+}
+
+fn write_pk(path: &Path, pk: &ProvingKey<G1Affine>) -> Result<(), ProverError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = BufWriter::new(File::create(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?);
+    pk.write(&mut file, SerdeFormat::RawBytesUnchecked).map_err(io_err(format!("writing {}", tmp.display())))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io_err(format!("renaming {}", tmp.display())))
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    let digest = alloy_primitives::keccak256(bytes);
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The aggregation of `chunks` chunk proofs into one batch proof, verifiable on the EVM.
+///
+/// The circuit verifies each chunk proof against the chunk circuit's verifying key (a constant of the circuit, so only
+/// proofs of that circuit are accepted), chains them (each chunk starts from the state root and deposit hash the
+/// previous one ended with), and exposes, after the accumulator, the batch's public inputs in the layout the Rollup
+/// contract builds (see [`batch_public_inputs`]).
+#[derive(Debug)]
+pub struct AggregationKeys {
+    chunks: usize,
+    config: AggregationConfigParams,
+    break_points: MultiPhaseThreadBreakPoints,
+    pk: ProvingKey<G1Affine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AggregationKeyMeta {
+    chunks: usize,
+    config: AggregationConfigParams,
+    break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// A batch proof: the public inputs (accumulator first) and the proof bytes, as the EVM verifier takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchProof {
+    /// Every public input, accumulator limbs first.
+    pub instances: Vec<Fr>,
+    /// The proof (keccak transcript).
+    pub proof: Vec<u8>,
+}
+
+impl AggregationKeys {
+    /// Generates the aggregation keys for `chunks` chunk proofs of `chunk_keys` (made with `chunk_srs`), on
+    /// `agg_srs` (its size is the aggregation circuit's).
+    pub fn generate(
+        agg_srs: &ParamsKZG<Bn256>,
+        chunk_srs: &ParamsKZG<Bn256>,
+        chunk_keys: &ChunkKeys,
+        chunks: usize,
+    ) -> Result<Self, ProverError> {
+        let k = agg_srs.k();
+        let dummy: Vec<Snark> = (0..chunks)
+            .map(|_| gen_dummy_snark_from_vk::<SHPLONK>(chunk_srs, chunk_keys.vk(), vec![CHUNK_PUBLIC_INPUTS], None))
+            .collect();
+        let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
+        let mut circuit = build_aggregation(CircuitBuilderStage::Keygen, config, chunk_srs, dummy)?;
+        let config = circuit.calculate_params(Some(20));
+        let vk = keygen_vk(agg_srs, &circuit).map_err(|e| ProverError::Halo2(format!("{e:?}")))?;
+        let pk = keygen_pk(agg_srs, vk, &circuit).map_err(|e| ProverError::Halo2(format!("{e:?}")))?;
+        Ok(Self { chunks, config, break_points: circuit.break_points(), pk })
+    }
+
+    /// Loads the keys from `dir` or generates and saves them.
+    pub fn load_or_generate(
+        dir: &Path,
+        agg_srs: &ParamsKZG<Bn256>,
+        chunk_srs: &ParamsKZG<Bn256>,
+        chunk_keys: &ChunkKeys,
+        chunks: usize,
+    ) -> Result<Self, ProverError> {
+        let chunk_name = hex_prefix(&serde_json::to_vec(chunk_keys.params()).unwrap_or_default());
+        let name = format!("aggregation_k{}_n{chunks}_{chunk_name}", agg_srs.k());
+        let pk_path = dir.join(format!("{name}.pk"));
+        let meta_path = dir.join(format!("{name}.json"));
+        if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
+            let meta: AggregationKeyMeta = serde_json::from_slice(&meta)
+                .map_err(|e| io_err(format!("reading {}", meta_path.display()))(io::Error::other(e)))?;
+            let pk = ProvingKey::read::<_, AggregationCircuit>(
+                &mut BufReader::new(pk_file),
+                SerdeFormat::RawBytesUnchecked,
+                meta.config,
+            )
+            .map_err(io_err(format!("reading {}", pk_path.display())))?;
+            return Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk });
+        }
+        let keys = Self::generate(agg_srs, chunk_srs, chunk_keys, chunks)?;
+        fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        write_pk(&pk_path, &keys.pk)?;
+        let meta =
+            AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points.clone() };
+        fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default())
+            .map_err(io_err(format!("writing {}", meta_path.display())))?;
+        Ok(keys)
+    }
+
+    /// Number of chunk proofs per batch proof.
+    pub const fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// Aggregates exactly [`AggregationKeys::chunks`] verified chunk proofs, in batch order.
+    pub fn prove(
+        &self,
+        agg_srs: &ParamsKZG<Bn256>,
+        chunk_srs: &ParamsKZG<Bn256>,
+        snarks: Vec<Snark>,
+    ) -> Result<BatchProof, ProverError> {
+        if snarks.len() != self.chunks {
+            return Err(ProverError::Aggregation(format!("{} chunk proofs for {} slots", snarks.len(), self.chunks)));
+        }
+        for pair in snarks.windows(2) {
+            let (a, b) = (&pair[0].instances[0], &pair[1].instances[0]);
+            if a[1] != b[0] || a[6] != b[4] || a[7] != b[5] {
+                return Err(ProverError::Aggregation("consecutive chunks do not chain".into()));
+            }
+        }
+        let mut circuit = build_aggregation(CircuitBuilderStage::Prover, self.config, chunk_srs, snarks)?;
+        circuit.set_break_points(self.break_points.clone());
+        let instances = circuit.instances();
+        let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+        let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, EvmTranscript<_, _, _, _>, _>(
+            agg_srs,
+            &self.pk,
+            &[circuit],
+            &[refs.as_slice()],
+            StdRng::from_entropy(),
+            &mut transcript,
+        )
+        .map_err(|e| ProverError::Halo2(format!("{e:?}")))?;
+        let proof = BatchProof { instances: instances[0].clone(), proof: transcript.finalize() };
+        if !self.verify(agg_srs, &proof) {
+            return Err(ProverError::Unsatisfied);
+        }
+        Ok(proof)
+    }
+
+    /// Verifies a batch proof natively (the same check as the EVM verifier).
+    pub fn verify(&self, agg_srs: &ParamsKZG<Bn256>, proof: &BatchProof) -> bool {
+        let instances = [proof.instances.as_slice()];
+        let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof.proof.as_slice());
+        verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
+            agg_srs.verifier_params(),
+            self.vk(),
+            AccumulatorStrategy::new(agg_srs.verifier_params()),
+            &[instances.as_slice()],
+            &mut transcript,
+        )
+        .is_ok_and(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize)
+    }
+
+    /// Solidity source of the EVM verifier of this aggregation circuit (snark-verifier's generator).
+    pub fn evm_verifier_source(&self, agg_srs: &ParamsKZG<Bn256>) -> String {
+        gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(
+            agg_srs,
+            self.vk(),
+            vec![ACCUMULATOR_LIMBS + batch_public_inputs(self.chunks)],
+        )
+    }
+}
+
+/// The aggregation circuit over `snarks` with the chaining constraints and the batch's public inputs.
+fn build_aggregation(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    chunk_srs: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+) -> Result<AggregationCircuit, ProverError> {
+    if snarks.is_empty() {
+        return Err(ProverError::Aggregation("no chunk proofs".into()));
+    }
+    let mut circuit = AggregationCircuit::new::<SHPLONK>(stage, config, chunk_srs, snarks, VerifierUniversality::None);
+    let chunks: Vec<_> = circuit.previous_instances().clone();
+    if chunks.iter().any(|c| c.len() != CHUNK_PUBLIC_INPUTS) {
+        return Err(ProverError::Aggregation("a chunk proof with the wrong number of public inputs".into()));
+    }
+    let builder: &mut BaseCircuitBuilder<Fr> = &mut circuit.builder;
+    let ctx = builder.main(0);
+    for pair in chunks.windows(2) {
+        ctx.constrain_equal(&pair[0][1], &pair[1][0]); // state root
+        ctx.constrain_equal(&pair[0][6], &pair[1][4]); // deposit hash, high half
+        ctx.constrain_equal(&pair[0][7], &pair[1][5]); // deposit hash, low half
+    }
+    let first = &chunks[0];
+    let last = &chunks[chunks.len() - 1];
+    let exposed = &mut builder.assigned_instances[0];
+    exposed.extend([first[0], last[1], first[4], first[5], last[6], last[7]]);
+    for chunk in &chunks {
+        exposed.extend([chunk[2], chunk[3], chunk[8], chunk[9]]);
+    }
+    Ok(circuit)
+}
+
+/// Where keys live and which circuits they are for: everything a prover process is configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProverConfig {
+    /// Folder of the SRS and the keys.
+    pub dir: PathBuf,
+    /// The chunk circuit's shape.
+    pub chunk: crate::ChunkShape,
+    /// Chunk proofs per batch proof.
+    pub chunks_per_batch: usize,
+    /// log2 rows of the aggregation circuit.
+    pub aggregation_k: u32,
+    /// The chain's fee recipient.
+    pub fee_recipient: alloy_primitives::Address,
+    /// Generate an insecure SRS when none is in `dir` (development and CI only).
+    pub dev_srs: bool,
+}
+
+/// A stage of proving a batch, reported as it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Proving chunk `i`.
+    Chunk(usize),
+    /// Aggregating the chunk proofs.
+    Aggregation,
+}
+
+/// The loaded SRS and keys of both circuits.
+#[derive(Debug)]
+pub struct BatchProver {
+    agg_srs: ParamsKZG<Bn256>,
+    chunk_srs: ParamsKZG<Bn256>,
+    chunk_keys: ChunkKeys,
+    agg_keys: AggregationKeys,
+}
+
+impl BatchProver {
+    /// Loads (or, the first time, generates) the SRS and both sets of keys.
+    pub fn load(config: &ProverConfig) -> Result<Self, ProverError> {
+        config.chunk.validate().map_err(ProverError::Aggregation)?;
+        if config.aggregation_k < config.chunk.k {
+            return Err(ProverError::Aggregation("the aggregation circuit cannot be smaller than a chunk's".into()));
+        }
+        let agg_srs = load_srs(&config.dir, config.aggregation_k, config.dev_srs)?;
+        let chunk_srs = downsized(&agg_srs, config.chunk.k);
+        let params =
+            ChunkCircuit::configure_shape(config.chunk, config.fee_recipient).map_err(ProverError::Aggregation)?;
+        let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, params)?;
+        let agg_keys =
+            AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, config.chunks_per_batch)?;
+        Ok(Self { agg_srs, chunk_srs, chunk_keys, agg_keys })
+    }
+
+    /// Proves one chunk (a worker's job).
+    pub fn prove_chunk(&self, witness: ChunkWitness) -> Result<Snark, ProverError> {
+        self.chunk_keys.prove(&self.chunk_srs, witness)
+    }
+
+    /// Checks a chunk proof received from elsewhere.
+    pub fn verify_chunk(&self, snark: &Snark) -> bool {
+        self.chunk_keys.verify(&self.chunk_srs, snark)
+    }
+
+    /// Aggregates verified chunk proofs into the batch proof.
+    pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
+        self.agg_keys.prove(&self.agg_srs, &self.chunk_srs, snarks)
+    }
+
+    /// Proves a whole batch from its chunk witnesses, reporting each stage before it starts.
+    pub fn prove_batch(
+        &self,
+        witnesses: Vec<ChunkWitness>,
+        mut on_stage: impl FnMut(Stage),
+    ) -> Result<BatchProof, ProverError> {
+        let mut snarks = Vec::with_capacity(witnesses.len());
+        for (i, witness) in witnesses.into_iter().enumerate() {
+            on_stage(Stage::Chunk(i));
+            snarks.push(self.prove_chunk(witness)?);
+        }
+        on_stage(Stage::Aggregation);
+        self.aggregate(snarks)
+    }
+
+    /// Verifies a batch proof natively.
+    pub fn verify_batch(&self, proof: &BatchProof) -> bool {
+        self.agg_keys.verify(&self.agg_srs, proof)
+    }
+
+    /// Solidity source of the batch proof's EVM verifier.
+    pub fn evm_verifier_source(&self) -> String {
+        self.agg_keys.evm_verifier_source(&self.agg_srs)
+    }
+
+    /// Chunk proofs per batch proof.
+    pub const fn chunks_per_batch(&self) -> usize {
+        self.agg_keys.chunks()
+    }
+}
+
+impl BatchProof {
+    /// The accumulator limbs and the proof, as the Rollup's `proof` argument carries them: the on-chain adapter
+    /// splices the Rollup's public inputs between the two.
+    pub fn rollup_proof_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(ACCUMULATOR_LIMBS * 32 + self.proof.len());
+        for limb in &self.instances[..ACCUMULATOR_LIMBS] {
+            let mut word = halo2_base::halo2_proofs::halo2curves::ff::PrimeField::to_repr(limb);
+            word.reverse();
+            out.extend_from_slice(&word);
+        }
+        out.extend_from_slice(&self.proof);
+        out
+    }
+
+    /// The public inputs after the accumulator, as 32-byte big-endian words (what the Rollup must supply).
+    pub fn batch_inputs(&self) -> Vec<alloy_primitives::U256> {
+        self.instances[ACCUMULATOR_LIMBS..]
+            .iter()
+            .map(|f| {
+                alloy_primitives::U256::from_le_bytes(halo2_base::halo2_proofs::halo2curves::ff::PrimeField::to_repr(f))
+            })
+            .collect()
+    }
+
+    /// The whole calldata of the generated EVM verifier: every public input then the proof.
+    pub fn verifier_calldata(&self) -> Vec<u8> {
+        snark_verifier_sdk::snark_verifier::loader::evm::encode_calldata(
+            std::slice::from_ref(&self.instances),
+            &self.proof,
+        )
+    }
+}
