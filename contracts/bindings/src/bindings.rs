@@ -17,3 +17,11 @@ alloy::sol!(
     Portal,
     "artifacts/Portal.json"
 );
+
+alloy::sol!(
+    /// The Rollup's verifier: adapts the EVM verifier generated from the aggregation circuit to `IVerifier`.
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    BatchVerifier,
+    "artifacts/BatchVerifier.json"
+);

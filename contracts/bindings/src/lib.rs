@@ -4,7 +4,7 @@
 //! ```text
 //!  contracts/src/*.sol --forge--> contracts/out --scripts/contracts.sh--> artifacts/*.json (committed)
 //!                                                                             |
-//!                                                               sol! (ABI + bytecode) --> Rollup, Portal
+//!                                                               sol! (ABI + bytecode) --> Rollup, Portal, BatchVerifier
 //!
 //!  deploy_l1(provider, config):  Portal(rollup = predicted address)
 //!                                -->  Rollup(portal, verifier, gas limit, chunks per batch, genesis root)
@@ -20,7 +20,7 @@ mod deploy;
 mod error;
 pub mod protocol;
 
-pub use bindings::{Portal, Rollup};
+pub use bindings::{BatchVerifier, Portal, Rollup};
 pub use deploy::{
     DEFAULT_CHUNKS_PER_BATCH, DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, MAX_CHUNKS_PER_BATCH, deploy_l1,
 };

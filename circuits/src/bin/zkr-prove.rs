@@ -1,0 +1,184 @@
+//! `zkr-prove`: proves batches on the CPU.
+//!
+//! ```text
+//! zkr-prove setup [--dev-srs]              # SRS and keys into --keys-dir, and the EVM verifier's Solidity
+//! zkr-prove batch <BATCH.json> --out <P>   # chunk proofs, aggregation, native verification; stage timings
+//! ```
+//!
+//! A batch file is the JSON of the batch's chunk witnesses (`{"chunks": [ChunkWitness, ...]}`), as a prover's
+//! replica of the state produces them from committed batches (`zkr_protocol::Replayer`).
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::Address;
+use clap::{Args, Parser, Subcommand};
+use eyre::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use zkr_circuits::{
+    ChunkShape,
+    prover::{BatchProver, ProverConfig, Stage},
+};
+use zkr_protocol::ChunkWitness;
+
+#[derive(Debug, Parser)]
+#[command(name = "zkr-prove", version, about = "Proves rollup batches on the CPU (halo2, KZG on BN254)")]
+struct Cli {
+    #[command(flatten)]
+    prover: ProverArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct ProverArgs {
+    /// Folder of the SRS and the keys.
+    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys", global = true)]
+    keys_dir: PathBuf,
+    /// log2 rows of the chunk circuit.
+    #[arg(long, default_value_t = 16, global = true)]
+    chunk_k: u32,
+    /// Record slots per chunk (a power of two).
+    #[arg(long, default_value_t = 4, global = true)]
+    chunk_slots: usize,
+    /// Chunk proofs per batch proof (the Rollup's `chunksPerBatch`).
+    #[arg(long, default_value_t = 2, global = true)]
+    chunks_per_batch: usize,
+    /// log2 rows of the aggregation circuit.
+    #[arg(long, default_value_t = 21, global = true)]
+    aggregation_k: u32,
+    /// The chain's fee recipient.
+    #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
+    fee_recipient: Address,
+    /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
+    #[arg(long, global = true)]
+    dev_srs: bool,
+}
+
+impl ProverArgs {
+    fn config(&self) -> ProverConfig {
+        ProverConfig {
+            dir: self.keys_dir.clone(),
+            chunk: ChunkShape { k: self.chunk_k, slots: self.chunk_slots },
+            chunks_per_batch: self.chunks_per_batch,
+            aggregation_k: self.aggregation_k,
+            fee_recipient: self.fee_recipient,
+            dev_srs: self.dev_srs,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Loads or generates the SRS and the keys, and writes the EVM verifier's Solidity source.
+    Setup {
+        /// Where to write the verifier source (default: BatchVerifierHalo2.sol in the keys folder).
+        #[arg(long)]
+        verifier_out: Option<PathBuf>,
+    },
+    /// Proves a batch file.
+    Batch {
+        /// The batch file.
+        file: PathBuf,
+        /// Where to write the proof.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// A batch to prove.
+#[derive(Debug, Serialize, Deserialize)]
+struct BatchFile {
+    chunks: Vec<ChunkWitness>,
+}
+
+/// The proof file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProofFile {
+    /// The Rollup's public inputs (after the accumulator), 0x-hex words.
+    batch_inputs: Vec<String>,
+    /// The Rollup's `proof` argument: accumulator limbs then the proof.
+    rollup_proof: String,
+    /// The generated verifier's full calldata.
+    verifier_calldata: String,
+}
+
+fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = cli.prover.config();
+    let mut timings: Vec<(String, Duration)> = Vec::new();
+
+    let started = Instant::now();
+    let spinner = ProgressBar::new_spinner().with_message("loading (or generating) the SRS and keys");
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let prover = BatchProver::load(&config).wrap_err("loading the prover")?;
+    spinner.finish_and_clear();
+    timings.push(("SRS and keys".into(), started.elapsed()));
+
+    match cli.command {
+        Command::Setup { verifier_out } => {
+            let started = Instant::now();
+            let source = prover.evm_verifier_source();
+            let path = verifier_out.unwrap_or_else(|| config.dir.join("BatchVerifierHalo2.sol"));
+            std::fs::write(&path, &source).wrap_err_with(|| format!("writing {}", path.display()))?;
+            timings.push(("EVM verifier source".into(), started.elapsed()));
+            eprintln!("verifier source: {} ({} bytes)", path.display(), source.len());
+        }
+        Command::Batch { file, out } => {
+            let bytes = std::fs::read(&file).wrap_err_with(|| format!("reading {}", file.display()))?;
+            let batch: BatchFile = serde_json::from_slice(&bytes).wrap_err("parsing the batch file")?;
+            if batch.chunks.len() != prover.chunks_per_batch() {
+                bail!("the batch has {} chunks; the keys prove {}", batch.chunks.len(), prover.chunks_per_batch());
+            }
+            let bar = ProgressBar::new(batch.chunks.len() as u64 + 1).with_style(
+                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(500));
+            let mut stage_started = Instant::now();
+            let mut current: Option<String> = None;
+            let proof = prover.prove_batch(batch.chunks, |stage| {
+                if let Some(name) = current.take() {
+                    timings.push((name, stage_started.elapsed()));
+                    bar.inc(1);
+                }
+                let name = match stage {
+                    Stage::Chunk(i) => format!("chunk {i} proof"),
+                    Stage::Aggregation => "aggregation proof".to_string(),
+                };
+                bar.set_message(name.clone());
+                current = Some(name);
+                stage_started = Instant::now();
+            })?;
+            if let Some(name) = current.take() {
+                timings.push((name, stage_started.elapsed()));
+            }
+            bar.finish_and_clear();
+            let hex = |bytes: &[u8]| format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            let file = ProofFile {
+                batch_inputs: proof.batch_inputs().iter().map(|w| format!("{w:#066x}")).collect(),
+                rollup_proof: hex(&proof.rollup_proof_bytes()),
+                verifier_calldata: hex(&proof.verifier_calldata()),
+            };
+            std::fs::write(&out, serde_json::to_vec_pretty(&file)?)
+                .wrap_err_with(|| format!("writing {}", out.display()))?;
+            eprintln!("proof: {}", out.display());
+        }
+    }
+
+    eprintln!("\n{:<24} {:>12}", "stage", "seconds");
+    for (name, elapsed) in &timings {
+        eprintln!("{name:<24} {:>12.1}", elapsed.as_secs_f64());
+    }
+    eprintln!("{:<24} {:>12.1}", "total", timings.iter().map(|(_, d)| d.as_secs_f64()).sum::<f64>());
+    Ok(())
+}
