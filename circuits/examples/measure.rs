@@ -1,9 +1,10 @@
-//! Development measurement: chunk keys and proofs, aggregation, and the EVM verifier's source.
+//! Times every proving stage once: chunk keys, two chunk proofs, aggregation keys and proof, and writes the EVM
+//! verifier's source. `cargo run --release -p zkr-circuits --example measure -- <chunk k> <aggregation k>`.
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
 use std::{path::Path, time::Instant};
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256};
 use zkr_circuits::{ChunkCircuit, ChunkShape, prover::*};
 use zkr_protocol::{DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
 use zkr_state::{Account, AccountTree};
@@ -34,7 +35,6 @@ fn main() {
     };
     let w0 = build_chunk(&mut tree, 2, fee, B256::ZERO, &[dep(0, Address::repeat_byte(0xa1), 5)]).unwrap();
     let w1 = build_chunk(&mut tree, 2, fee, w0.public.deposit_hash_after, &[]).unwrap();
-    let _ = U256::ZERO;
     let mut snarks = Vec::new();
     for w in [w0, w1] {
         let t = Instant::now();

@@ -99,7 +99,9 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
             .wallet(EthereumWallet::from(signer.clone()))
             .connect_http(anvil.endpoint().parse().unwrap())
     };
+    // The sequencer (batcher) and the prover send L1 transactions concurrently: separate keys, separate nonces.
     let operator = &keys[0];
+    let prover_key = &keys[3];
     let deploy_code = |code: Bytes| async {
         let receipt = l1(operator)
             .send_transaction(TransactionRequest::default().with_deploy_code(code))
@@ -123,7 +125,7 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
     let node = Arc::new(Node::open(spec.clone(), dir.path()).unwrap());
     let mut deploy = DeployConfig::new(node.head().header.state_root);
     deploy.sequencers = vec![operator.address()];
-    deploy.provers = vec![operator.address()];
+    deploy.provers = vec![prover_key.address()];
     deploy.verifier = Some(*adapter.address());
     deploy.chunks_per_batch = CHUNKS_PER_BATCH as u64;
     let deployment = deploy_l1(&l1(operator), operator.address(), &deploy).await.unwrap();
@@ -169,7 +171,7 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
     wait_for("deposit credited", || async { (!node.account(&alice.address()).balance.is_zero()).then_some(()) }).await;
     let hash = node.submit(&signed_transfer(&alice, spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH)).unwrap();
     let client = RpcClient::new_http(format!("http://{rpc_addr}").parse().unwrap());
-    let rollup = Rollup::new(deployment.rollup, l1(operator));
+    let rollup = Rollup::new(deployment.rollup, l1(prover_key));
     wait_for("batch 1 committed", || async { (rollup.lastCommittedBatch().call().await.unwrap() >= 1).then_some(()) })
         .await;
     let batch: zkr_node::BatchInfo = client.request("rollup_getBatch", (1u64,)).await.unwrap();

@@ -8,6 +8,9 @@
 //! A batch file is the JSON of the batch's chunk witnesses (`{"chunks": [ChunkWitness, ...]}`), as a prover's
 //! replica of the state produces them from committed batches (`zkr_protocol::Replayer`).
 
+// A command-line tool: its report (paths, the stage table) is for the person running it.
+#![allow(clippy::print_stderr)]
+
 use std::{
     path::PathBuf,
     time::{Duration, Instant},
