@@ -190,26 +190,16 @@ impl ChunkKeys {
             params.shape.slots,
             hex_prefix(&serde_json::to_vec(&params).unwrap_or_default())
         );
-        let pk_path = dir.join(format!("{name}.pk"));
-        let meta_path = dir.join(format!("{name}.json"));
-        if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
-            let meta: ChunkKeyMeta = serde_json::from_slice(&meta)
-                .map_err(|e| io_err(format!("reading {}", meta_path.display()))(io::Error::other(e)))?;
-            let pk = ProvingKey::read::<_, ChunkCircuit>(
-                &mut BufReader::new(pk_file),
-                SerdeFormat::RawBytesUnchecked,
-                meta.params.clone(),
-            )
-            .map_err(io_err(format!("reading {}", pk_path.display())))?;
-            return Ok(Self { params: meta.params, break_points: meta.break_points, pk });
-        }
-        let keys = Self::generate(srs, params)?;
-        fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        write_pk(&pk_path, &keys.pk)?;
-        let meta = ChunkKeyMeta { params: keys.params.clone(), break_points: keys.break_points.clone() };
-        fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default())
-            .map_err(io_err(format!("writing {}", meta_path.display())))?;
-        Ok(keys)
+        let (meta, pk) = cached_keys::<ChunkCircuit, ChunkKeyMeta>(
+            dir,
+            &name,
+            |meta| meta.params.clone(),
+            || {
+                let keys = Self::generate(srs, params)?;
+                Ok((ChunkKeyMeta { params: keys.params, break_points: keys.break_points }, keys.pk))
+            },
+        )?;
+        Ok(Self { params: meta.params, break_points: meta.break_points, pk })
     }
 
     /// The circuit parameters.
@@ -268,6 +258,40 @@ impl ChunkKeys {
     ) -> snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol<G1Affine> {
         compile(srs, self.vk(), Config::kzg().with_num_instance(vec![CHUNK_PUBLIC_INPUTS]))
     }
+}
+
+/// Keys cached in `dir` as `<name>.json` (what key generation fixed besides the key) and `<name>.pk`: read when both
+/// are there, else generated and written (the key through a temporary file, so a crash never leaves half a key).
+fn cached_keys<C, M>(
+    dir: &Path,
+    name: &str,
+    circuit_params: impl Fn(&M) -> C::Params,
+    generate: impl FnOnce() -> Result<(M, ProvingKey<G1Affine>), ProverError>,
+) -> Result<(M, ProvingKey<G1Affine>), ProverError>
+where
+    C: halo2_base::halo2_proofs::plonk::Circuit<Fr>,
+    M: Serialize + serde::de::DeserializeOwned,
+{
+    let pk_path = dir.join(format!("{name}.pk"));
+    let meta_path = dir.join(format!("{name}.json"));
+    if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
+        let meta: M = serde_json::from_slice(&meta)
+            .map_err(|e| io_err(format!("reading {}", meta_path.display()))(io::Error::other(e)))?;
+        let pk = ProvingKey::read::<_, C>(
+            &mut BufReader::new(pk_file),
+            SerdeFormat::RawBytesUnchecked,
+            circuit_params(&meta),
+        )
+        .map_err(io_err(format!("reading {}", pk_path.display())))?;
+        return Ok((meta, pk));
+    }
+    let (meta, pk) = generate()?;
+    fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    write_pk(&pk_path, &pk)?;
+    let json = serde_json::to_vec_pretty(&meta)
+        .map_err(|e| io_err(format!("encoding {}", meta_path.display()))(io::Error::other(e)))?;
+    fs::write(&meta_path, json).map_err(io_err(format!("writing {}", meta_path.display())))?;
+    Ok((meta, pk))
 }
 
 fn write_pk(path: &Path, pk: &ProvingKey<G1Affine>) -> Result<(), ProverError> {
@@ -344,27 +368,18 @@ impl AggregationKeys {
     ) -> Result<Self, ProverError> {
         let chunk_name = hex_prefix(&serde_json::to_vec(chunk_keys.params()).unwrap_or_default());
         let name = format!("aggregation_k{}_n{chunks}_{chunk_name}", agg_srs.k());
-        let pk_path = dir.join(format!("{name}.pk"));
-        let meta_path = dir.join(format!("{name}.json"));
-        if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
-            let meta: AggregationKeyMeta = serde_json::from_slice(&meta)
-                .map_err(|e| io_err(format!("reading {}", meta_path.display()))(io::Error::other(e)))?;
-            let pk = ProvingKey::read::<_, AggregationCircuit>(
-                &mut BufReader::new(pk_file),
-                SerdeFormat::RawBytesUnchecked,
-                meta.config,
-            )
-            .map_err(io_err(format!("reading {}", pk_path.display())))?;
-            return Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk });
-        }
-        let keys = Self::generate(agg_srs, chunk_srs, chunk_keys, chunks)?;
-        fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        write_pk(&pk_path, &keys.pk)?;
-        let meta =
-            AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points.clone() };
-        fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap_or_default())
-            .map_err(io_err(format!("writing {}", meta_path.display())))?;
-        Ok(keys)
+        let (meta, pk) = cached_keys::<AggregationCircuit, AggregationKeyMeta>(
+            dir,
+            &name,
+            |meta| meta.config,
+            || {
+                let keys = Self::generate(agg_srs, chunk_srs, chunk_keys, chunks)?;
+                let meta =
+                    AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points };
+                Ok((meta, keys.pk))
+            },
+        )?;
+        Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk })
     }
 
     /// Number of chunk proofs per batch proof.

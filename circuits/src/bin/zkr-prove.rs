@@ -51,7 +51,7 @@ struct ProverArgs {
     #[arg(long, default_value_t = 2, global = true)]
     chunks_per_batch: usize,
     /// log2 rows of the aggregation circuit.
-    #[arg(long, default_value_t = 21, global = true)]
+    #[arg(long, default_value_t = 20, global = true)]
     aggregation_k: u32,
     /// The chain's fee recipient.
     #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
