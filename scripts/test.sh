@@ -10,11 +10,16 @@ step() {
 }
 
 step "toolchain (scripts/setup.sh)"
-./scripts/setup.sh
-# jq reads the forge artifacts in scripts/contracts.sh; Debian's package where the machine lacks it.
-if ! command -v jq >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq jq
+# Debian packages the scripts use where the machine lacks them: jq reads the forge artifacts (scripts/contracts.sh),
+# python3 and curl fetch and patch zkevm-hashes (scripts/vendor.sh).
+missing=()
+for cmd in jq python3 curl; do
+  command -v "$cmd" >/dev/null || missing+=("$cmd")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
+./scripts/setup.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest@0.9.143
 fi

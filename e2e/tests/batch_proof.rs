@@ -27,7 +27,7 @@ use zkr_circuits::{
 use zkr_contracts::{BatchVerifier, DeployConfig, Portal, Rollup, deploy_l1};
 use zkr_devtools::{Anvil, workspace_root};
 use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
-use zkr_protocol::{Genesis, Replayer};
+use zkr_protocol::Replayer;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 const GWEI: u128 = 1_000_000_000;
@@ -178,8 +178,7 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
     assert_eq!(batch.batch.chunks.len(), 1);
 
     // The prover's replica replays the committed bytes from genesis: nothing else comes from the node.
-    let genesis = Genesis { fee_recipient: spec.fee_recipient, alloc: spec.genesis_alloc.clone() };
-    let mut replica = Replayer::new(&genesis, CHUNK_SLOTS, CHUNKS_PER_BATCH).unwrap();
+    let mut replica = Replayer::new(&spec.genesis(), CHUNK_SLOTS, CHUNKS_PER_BATCH).unwrap();
     assert_eq!(replica.state_root().unwrap(), node.block_by_number(0).unwrap().unwrap().header.state_root);
     let witnesses = replica.apply_batch(&batch.batch.chunks).unwrap();
     assert_eq!(replica.state_root().unwrap(), batch.batch.new_state_root, "the replica agrees with the node");

@@ -86,16 +86,12 @@ impl ChainSpec {
     /// The fee recipient's and the counter's leaves exist from the start because the proof updates them in every
     /// transfer and withdrawal and never inserts them.
     pub fn genesis_state(&self) -> Result<zkr_state::AccountTree, zkr_state::Error> {
-        let mut tree = zkr_state::AccountTree::new();
-        for system in [self.fee_recipient, WITHDRAWAL_ADDRESS] {
-            if tree.get(&system).is_none() {
-                tree.set(system, zkr_state::Account::default())?;
-            }
-        }
-        for (address, balance) in &self.genesis_alloc {
-            tree.set(*address, zkr_state::Account { nonce: 0, balance: *balance })?;
-        }
-        Ok(tree)
+        self.genesis().state()
+    }
+
+    /// The genesis as a prover's replica starts from it (the same tree as [`ChainSpec::genesis_state`]).
+    pub fn genesis(&self) -> zkr_protocol::Genesis {
+        zkr_protocol::Genesis { fee_recipient: self.fee_recipient, alloc: self.genesis_alloc.clone() }
     }
 
     /// Checks the parameters the rest of the node relies on.

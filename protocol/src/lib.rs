@@ -20,6 +20,8 @@ pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_roo
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};
 pub use replay::{Genesis, ReplayError, Replayer};
 pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
+/// Splits a 32-byte value into its high and low 128-bit halves (the public-input form of a hash).
+pub use zkr_contracts::protocol::split_u256;
 
 use alloy_primitives::{Address, address};
 

@@ -14,7 +14,7 @@ pub mod native;
 
 use std::cell::RefCell;
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256};
 use halo2_base::{
     AssignedValue, Context,
     QuantumCell::{Constant, Existing},
@@ -271,14 +271,14 @@ impl Word {
     }
 
     fn witness(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, value: B256) -> Self {
-        let (hi, lo) = zkr_contracts_split(value);
+        let (hi, lo) = split(value);
         let hi = ctx.load_witness(hi);
         let lo = ctx.load_witness(lo);
         Self::from_halves(ctx, range, hi, lo)
     }
 
     fn constant(ctx: &mut Context<Fr>, value: B256) -> Self {
-        let (hi, lo) = zkr_contracts_split(value);
+        let (hi, lo) = split(value);
         let bytes = value.iter().map(|b| ctx.load_constant(Fr::from(u64::from(*b)))).collect();
         Self { hi: ctx.load_constant(hi), lo: ctx.load_constant(lo), bytes }
     }
@@ -290,9 +290,8 @@ impl Word {
     }
 }
 
-fn zkr_contracts_split(value: B256) -> (Fr, Fr) {
-    let hi = U256::from_be_slice(&value[..16]);
-    let lo = U256::from_be_slice(&value[16..]);
+fn split(value: B256) -> (Fr, Fr) {
+    let (hi, lo) = zkr_protocol::split_u256(value);
     (fr_from_u256(hi).expect("128 bits"), fr_from_u256(lo).expect("128 bits"))
 }
 
