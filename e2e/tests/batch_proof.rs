@@ -14,17 +14,17 @@ use std::{sync::Arc, time::Duration};
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::Encodable2718,
-    network::{EthereumWallet, TransactionBuilder},
+    network::EthereumWallet,
     primitives::{Address, B256, Bytes, TxKind, U256},
     providers::{Provider, ProviderBuilder},
-    rpc::{client::RpcClient, types::TransactionRequest},
+    rpc::client::RpcClient,
     signers::local::PrivateKeySigner,
 };
 use zkr_circuits::{
     ChunkShape,
     prover::{BatchProver, ProverConfig, batch_public_inputs},
 };
-use zkr_contracts::{BatchVerifier, DeployConfig, Portal, Rollup, deploy_l1};
+use zkr_contracts::{DeployConfig, MAX_CODE_SIZE, Portal, Rollup, deploy_batch_verifier, deploy_l1};
 use zkr_devtools::{Anvil, workspace_root};
 use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
 use zkr_protocol::Replayer;
@@ -88,11 +88,14 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
     let prover = tokio::task::spawn_blocking(move || BatchProver::load(&config).unwrap()).await.unwrap();
     let prover = Arc::new(prover);
     eprintln!("keys ready in {:.0?}", started.elapsed());
-    let verifier_code = zkr_e2e::compile_generated_verifier(&prover.evm_verifier_source()).unwrap();
-    eprintln!("generated verifier: {} bytes of creation code", verifier_code.len());
+    // The generated verifier is over mainnet's 24,576-byte code size limit; it is split into parts that each fit.
+    let parts = zkr_circuits::evm::split_verifier_default(&prover.evm_verifier_source()).unwrap();
+    let part_codes: Vec<Bytes> =
+        parts.sources.iter().map(|(_, source)| zkr_e2e::compile_generated_verifier(source).unwrap()).collect();
+    eprintln!("generated verifier: {} parts", part_codes.len());
 
-    // The generated verifier exceeds mainnet's 24,576-byte limit; anvil is told so explicitly.
-    let anvil = Anvil::new().arg("--code-size-limit").arg("262144").spawn().unwrap();
+    // anvil enforces the mainnet code size limit by default.
+    let anvil = Anvil::new().spawn().unwrap();
     let keys: Vec<PrivateKeySigner> = anvil.private_keys().iter().map(|k| k.parse().unwrap()).collect();
     let l1 = |signer: &PrivateKeySigner| {
         ProviderBuilder::new()
@@ -102,31 +105,22 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
     // The sequencer (batcher) and the prover send L1 transactions concurrently: separate keys, separate nonces.
     let operator = &keys[0];
     let prover_key = &keys[3];
-    let deploy_code = |code: Bytes| async {
-        let receipt = l1(operator)
-            .send_transaction(TransactionRequest::default().with_deploy_code(code))
-            .await
-            .unwrap()
-            .get_receipt()
+    let verifier =
+        deploy_batch_verifier(&l1(operator), operator.address(), &part_codes, batch_public_inputs(CHUNKS_PER_BATCH))
             .await
             .unwrap();
-        assert!(receipt.status());
-        receipt.contract_address.unwrap()
-    };
-    let halo2_verifier = deploy_code(verifier_code.clone()).await;
-    let runtime = l1(operator).get_code_at(halo2_verifier).await.unwrap();
-    eprintln!("generated verifier runtime: {} bytes", runtime.len());
-    let adapter =
-        BatchVerifier::deploy(l1(operator), halo2_verifier, U256::from(batch_public_inputs(CHUNKS_PER_BATCH)))
-            .await
-            .unwrap();
+    for (i, part) in verifier.parts.iter().enumerate() {
+        let size = l1(operator).get_code_at(*part).await.unwrap().len();
+        eprintln!("verifier part {i}: {size} bytes of runtime code");
+        assert!(size <= MAX_CODE_SIZE);
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let node = Arc::new(Node::open(spec.clone(), dir.path()).unwrap());
     let mut deploy = DeployConfig::new(node.head().header.state_root);
     deploy.sequencers = vec![operator.address()];
     deploy.provers = vec![prover_key.address()];
-    deploy.verifier = Some(*adapter.address());
+    deploy.verifier = Some(verifier.verifier);
     deploy.chunks_per_batch = CHUNKS_PER_BATCH as u64;
     let deployment = deploy_l1(&l1(operator), operator.address(), &deploy).await.unwrap();
 

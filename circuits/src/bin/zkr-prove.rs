@@ -1,7 +1,7 @@
 //! `zkr-prove`: proves batches on the CPU.
 //!
 //! ```text
-//! zkr-prove setup [--dev-srs]              # SRS and keys into --keys-dir, and the EVM verifier's Solidity
+//! zkr-prove setup [--dev-srs]              # SRS and keys into --keys-dir, and the EVM verifier's Solidity (whole and split)
 //! zkr-prove batch <BATCH.json> --out <P>   # chunk proofs, aggregation, native verification; stage timings
 //! ```
 //!
@@ -76,11 +76,17 @@ impl ProverArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Loads or generates the SRS and the keys, and writes the EVM verifier's Solidity source.
+    /// Loads or generates the SRS and the keys, and writes the EVM verifier's Solidity sources.
+    ///
+    /// The generated verifier is written whole (`BatchVerifierHalo2.sol`) and split into contracts under the
+    /// 24,576-byte code size limit (`BatchVerifierHalo2.part<i>.sol`), which `BatchVerifier` chains in order.
     Setup {
-        /// Where to write the verifier source (default: BatchVerifierHalo2.sol in the keys folder).
+        /// Folder for the verifier sources (default: the keys folder).
         #[arg(long)]
-        verifier_out: Option<PathBuf>,
+        verifier_dir: Option<PathBuf>,
+        /// Number of verifier parts (default: one per 80,000 bytes of generated source).
+        #[arg(long)]
+        verifier_parts: Option<usize>,
     },
     /// Proves a batch file.
     Batch {
@@ -127,13 +133,25 @@ fn main() -> eyre::Result<()> {
     timings.push(("SRS and keys".into(), started.elapsed()));
 
     match cli.command {
-        Command::Setup { verifier_out } => {
+        Command::Setup { verifier_dir, verifier_parts } => {
             let started = Instant::now();
             let source = prover.evm_verifier_source();
-            let path = verifier_out.unwrap_or_else(|| config.dir.join("BatchVerifierHalo2.sol"));
-            std::fs::write(&path, &source).wrap_err_with(|| format!("writing {}", path.display()))?;
-            timings.push(("EVM verifier source".into(), started.elapsed()));
-            eprintln!("verifier source: {} ({} bytes)", path.display(), source.len());
+            let parts = match verifier_parts {
+                Some(n) => zkr_circuits::evm::split_verifier(&source, n),
+                None => zkr_circuits::evm::split_verifier_default(&source),
+            }
+            .wrap_err("splitting the verifier")?;
+            let dir = verifier_dir.unwrap_or_else(|| config.dir.clone());
+            std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+            let whole = dir.join("BatchVerifierHalo2.sol");
+            std::fs::write(&whole, &source).wrap_err_with(|| format!("writing {}", whole.display()))?;
+            eprintln!("verifier source: {} ({} bytes)", whole.display(), source.len());
+            for (i, (name, part)) in parts.sources.iter().enumerate() {
+                let path = dir.join(format!("BatchVerifierHalo2.part{i}.sol"));
+                std::fs::write(&path, part).wrap_err_with(|| format!("writing {}", path.display()))?;
+                eprintln!("verifier part {i}: {} (contract {name}, {} bytes)", path.display(), part.len());
+            }
+            timings.push(("EVM verifier sources".into(), started.elapsed()));
         }
         Command::Batch { file, out } => {
             let bytes = std::fs::read(&file).wrap_err_with(|| format!("reading {}", file.display()))?;

@@ -9,11 +9,14 @@ use alloy::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Portal, Result, Rollup};
+use alloy::network::TransactionBuilder;
 
-/// Gas the Rollup forwards to the verifier unless configured otherwise: about twice what the generated aggregation
-/// verifier needs (≈ 0.7M), so a larger circuit still fits, while a tampered proof burns no more than this.
-pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 1_500_000;
+use crate::{BatchVerifier, Error, Portal, Result, Rollup};
+
+/// Gas the Rollup forwards to the verifier unless configured otherwise. The split generated verifier uses about 1.07M
+/// for 1 chunk per batch (docs/perf.md) and more for more chunks (each adds 4 public inputs and the aggregation
+/// circuit's size); 2.5M leaves room for that while bounding what a bad proof can burn.
+pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 2_500_000;
 
 /// Chunk positions of a batch proof unless configured otherwise (`Rollup.chunksPerBatch`).
 pub const DEFAULT_CHUNKS_PER_BATCH: u64 = 2;
@@ -190,6 +193,57 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         genesis_state_root: config.genesis_state_root,
         deployment_block: portal_receipt.block_number.unwrap_or_default(),
     })
+}
+
+/// Ethereum mainnet's limit on a contract's runtime code (EIP-170).
+pub const MAX_CODE_SIZE: usize = 24_576;
+
+/// A deployed batch proof verifier: the parts of the generated halo2 verifier and the `BatchVerifier` that chains
+/// them (the address to give the Rollup).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierDeployment {
+    /// `BatchVerifier`, the Rollup's `IVerifier`.
+    pub verifier: Address,
+    /// The parts, in the order they run.
+    pub parts: Vec<Address>,
+}
+
+/// Deploys the parts of a split generated verifier from their creation code (`zkr_circuits::evm` splits the
+/// source; solc 0.8.19 compiles it), then the `BatchVerifier` that runs them, for `public_inputs` Rollup inputs
+/// (`6 + 4 * chunksPerBatch`).
+///
+/// Every part's runtime code is checked against [`MAX_CODE_SIZE`] before the next is sent, so a chain that runs
+/// without the limit (a devnet's anvil with `--code-size-limit`) still gets a verifier that would deploy on mainnet.
+pub async fn deploy_batch_verifier<P: Provider>(
+    provider: &P,
+    deployer: Address,
+    part_codes: &[alloy::primitives::Bytes],
+    public_inputs: usize,
+) -> Result<VerifierDeployment> {
+    if part_codes.is_empty() {
+        return Err(Error::NoVerifierParts);
+    }
+    let mut parts = Vec::with_capacity(part_codes.len());
+    for (index, code) in part_codes.iter().enumerate() {
+        let tx = alloy::rpc::types::TransactionRequest::default().from(deployer).with_deploy_code(code.clone());
+        let receipt = confirm("deploy a verifier part", provider.send_transaction(tx).await?.get_receipt().await?)?;
+        let address = receipt
+            .contract_address
+            .ok_or(Error::Reverted { what: "deploy a verifier part", tx: tx_hash(&receipt) })?;
+        let size = provider.get_code_at(address).await?.len();
+        if size > MAX_CODE_SIZE {
+            return Err(Error::CodeTooLarge { index, size });
+        }
+        tracing::info!(target: "contracts::deploy", index, %address, size, "verifier part deployed");
+        parts.push(address);
+    }
+    let tx = BatchVerifier::deploy_builder(provider, parts.clone(), alloy::primitives::U256::from(public_inputs))
+        .from(deployer);
+    let receipt = confirm("deploy BatchVerifier", tx.send().await?.get_receipt().await?)?;
+    let verifier =
+        receipt.contract_address.ok_or(Error::Reverted { what: "deploy BatchVerifier", tx: tx_hash(&receipt) })?;
+    tracing::info!(target: "contracts::deploy", %verifier, parts = parts.len(), "BatchVerifier deployed");
+    Ok(VerifierDeployment { verifier, parts })
 }
 
 fn confirm(what: &'static str, receipt: TransactionReceipt) -> Result<TransactionReceipt> {

@@ -42,6 +42,17 @@ pub enum Error {
     /// The configured verifier address holds no code.
     #[error("verifier {0} has no code on this chain")]
     VerifierHasNoCode(Address),
+    /// A verifier was to be deployed from no parts.
+    #[error("a batch verifier needs at least one part")]
+    NoVerifierParts,
+    /// A verifier part's runtime code is over Ethereum's 24,576-byte limit (EIP-170): split the verifier further.
+    #[error("verifier part {index} has {size} bytes of runtime code, over the 24,576-byte limit")]
+    CodeTooLarge {
+        /// The part's position.
+        index: usize,
+        /// Its runtime code size.
+        size: usize,
+    },
     /// The configured chunks per batch is outside the range the Rollup accepts.
     #[error("chunks per batch must be from 1 to {max}, not {0}", max = crate::MAX_CHUNKS_PER_BATCH)]
     InvalidChunksPerBatch(u64),
