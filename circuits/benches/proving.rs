@@ -1,0 +1,214 @@
+//! Proving benchmark on the CPU: chunk keys and proofs by record slots and k, aggregation by chunks per batch.
+//!
+//! ```text
+//! cargo bench -p zkr-circuits --bench proving -- [--chunks 2:16,4:17,8:18] [--aggregate 1,2] [--aggregation-k 20]
+//!                                                [--out target/zkr-bench]
+//! ```
+//!
+//! Every stage runs once (each takes seconds to many minutes) and prints one table. Peak memory is the process's
+//! resident high-water mark during the stage (`VmHWM`, reset before the stage through `/proc/self/clear_refs`), so it
+//! includes the keys and SRS the stage holds. Chunks are full: every slot holds a deposit (the circuit's layout does
+//! not depend on the records, so the record kinds do not change the time). Keys are generated afresh in a temporary
+//! folder; the development SRS is cached in `--out`. For every aggregation the EVM verifier's source and the proof
+//! are written to `--out/aggregation_n<N>/`, where `cargo run -p zkr-e2e --example verifier_gas` measures the L1 gas.
+#![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::{Address, B256};
+use zkr_circuits::{
+    ChunkCircuit, ChunkShape,
+    prover::{AggregationKeys, ChunkKeys, downsized, load_srs},
+};
+use zkr_protocol::{ChunkWitness, DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
+use zkr_state::{Account, AccountTree};
+
+const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
+
+struct Options {
+    chunks: Vec<ChunkShape>,
+    aggregate: Vec<usize>,
+    aggregation_k: u32,
+    out: PathBuf,
+}
+
+fn parse_options() -> Options {
+    let mut options = Options {
+        chunks: vec![ChunkShape { slots: 2, k: 16 }, ChunkShape { slots: 4, k: 17 }, ChunkShape { slots: 8, k: 18 }],
+        aggregate: vec![1, 2],
+        aggregation_k: 20,
+        // cargo runs benches in the package folder: the default is the workspace's target folder.
+        out: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/zkr-bench"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--chunks" => {
+                options.chunks = value()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        let (slots, k) = s.split_once(':').expect("--chunks takes slots:k pairs");
+                        ChunkShape { slots: slots.parse().unwrap(), k: k.parse().unwrap() }
+                    })
+                    .collect();
+            }
+            "--aggregate" => {
+                options.aggregate = value().split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+            }
+            "--aggregation-k" => options.aggregation_k = value().parse().unwrap(),
+            "--out" => options.out = PathBuf::from(value()),
+            // cargo bench passes --bench to every bench binary.
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    options
+}
+
+/// Resets the process's resident high-water mark.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's resident high-water mark in GiB.
+fn peak_gib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    kib / (1024.0 * 1024.0)
+}
+
+fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, f64) {
+    reset_peak();
+    let started = Instant::now();
+    let value = f();
+    (value, started.elapsed(), peak_gib())
+}
+
+/// `chunks` consecutive full chunks of deposits, from the genesis state.
+fn full_chunks(slots: usize, chunks: usize) -> Vec<ChunkWitness> {
+    let mut tree = AccountTree::new();
+    tree.set(FEE_RECIPIENT, Account::default()).unwrap();
+    tree.set(WITHDRAWAL_ADDRESS, Account::default()).unwrap();
+    let mut deposit_hash = B256::ZERO;
+    let mut index = 0u64;
+    (0..chunks)
+        .map(|_| {
+            let records: Vec<Record> = (0..slots)
+                .map(|_| {
+                    index += 1;
+                    let mut to = [0u8; 20];
+                    to[..8].copy_from_slice(&index.to_be_bytes());
+                    to[19] = 0xd0;
+                    Record::Deposit(DepositRecord {
+                        block: 1,
+                        timestamp: 1,
+                        index: index - 1,
+                        from: Address::repeat_byte(1),
+                        to: Address::from(to),
+                        value: u128::from(index) * 1_000_000_000,
+                    })
+                })
+                .collect();
+            let witness = build_chunk(&mut tree, slots, FEE_RECIPIENT, deposit_hash, &records).unwrap();
+            deposit_hash = witness.public.deposit_hash_after;
+            witness
+        })
+        .collect()
+}
+
+struct Row {
+    what: String,
+    seconds: f64,
+    peak_gib: f64,
+    note: String,
+}
+
+fn main() {
+    let options = parse_options();
+    std::fs::create_dir_all(&options.out).unwrap();
+    let keys_dir = tempfile_dir(&options.out);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut row = |what: String, time: Duration, peak: f64, note: String| {
+        println!("{what:<48} {:>9.1} s {:>7.2} GiB  {note}", time.as_secs_f64(), peak);
+        rows.push(Row { what, seconds: time.as_secs_f64(), peak_gib: peak, note });
+    };
+
+    let max_k = options.chunks.iter().map(|s| s.k).max().unwrap_or(16).max(options.aggregation_k);
+    let (srs, time, peak) = measure(|| load_srs(&options.out, max_k, true).unwrap());
+    row(format!("SRS 2^{max_k} (development, cached in --out)"), time, peak, String::new());
+
+    for shape in &options.chunks {
+        let label = format!("chunk, {} slots, k = {}", shape.slots, shape.k);
+        let params = match ChunkCircuit::configure_shape(*shape, FEE_RECIPIENT) {
+            Ok(params) => params,
+            Err(e) => {
+                row(label, Duration::ZERO, f64::NAN, format!("does not fit: {e}"));
+                continue;
+            }
+        };
+        let columns = params.base.num_advice_per_phase.iter().sum::<usize>();
+        let chunk_srs = downsized(&srs, shape.k);
+        let (keys, time, peak) = measure(|| ChunkKeys::load_or_generate(&keys_dir, &chunk_srs, params).unwrap());
+        row(format!("{label}: keys"), time, peak, format!("{columns} halo2-base advice columns + keccak"));
+        let witness = full_chunks(shape.slots, 1).remove(0);
+        let (snark, time, peak) = measure(|| keys.prove(&chunk_srs, witness).unwrap());
+        row(format!("{label}: proof"), time, peak, format!("{} bytes, verified", snark.proof.len()));
+    }
+
+    if !options.aggregate.is_empty() {
+        let shape = options.chunks.first().copied().unwrap_or(ChunkShape { slots: 2, k: 16 });
+        let chunk_srs = downsized(&srs, shape.k);
+        let agg_srs = downsized(&srs, options.aggregation_k);
+        let params = ChunkCircuit::configure_shape(shape, FEE_RECIPIENT).unwrap();
+        let keys = ChunkKeys::load_or_generate(&keys_dir, &chunk_srs, params).unwrap();
+        for &chunks in &options.aggregate {
+            let label = format!(
+                "aggregation of {chunks} ({} slots, k = {}), k = {}",
+                shape.slots, shape.k, options.aggregation_k
+            );
+            let snarks: Vec<_> = full_chunks(shape.slots, chunks)
+                .into_iter()
+                .map(|witness| keys.prove(&chunk_srs, witness).unwrap())
+                .collect();
+            let (agg, time, peak) =
+                measure(|| AggregationKeys::load_or_generate(&keys_dir, &agg_srs, &chunk_srs, &keys, chunks).unwrap());
+            row(format!("{label}: keys"), time, peak, String::new());
+            let (proof, time, peak) = measure(|| agg.prove(&agg_srs, &chunk_srs, snarks).unwrap());
+            let source = agg.evm_verifier_source(&agg_srs);
+            let dir = options.out.join(format!("aggregation_n{chunks}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("verifier.sol"), &source).unwrap();
+            std::fs::write(dir.join("proof.json"), serde_json::to_vec(&proof).unwrap()).unwrap();
+            row(
+                format!("{label}: proof"),
+                time,
+                peak,
+                format!("{} bytes, verified; verifier source in {}", proof.proof.len(), dir.display()),
+            );
+        }
+    }
+
+    println!();
+    println!("| stage | time (s) | peak memory (GiB) | note |");
+    println!("|---|---:|---:|---|");
+    for r in &rows {
+        println!("| {} | {:.1} | {:.2} | {} |", r.what, r.seconds, r.peak_gib, r.note);
+    }
+    let _ = std::fs::remove_dir_all(&keys_dir);
+}
+
+/// A fresh folder for the keys, so that key generation is measured.
+fn tempfile_dir(out: &Path) -> PathBuf {
+    let dir = out.join(format!("keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
