@@ -82,6 +82,17 @@ pub enum ProverError {
     /// The inputs to aggregation are wrong.
     #[error("aggregation: {0}")]
     Aggregation(String),
+    /// Bytes received from another process do not decode.
+    #[error("encoding: {0}")]
+    Encoding(String),
+}
+
+impl ProverError {
+    /// Whether trying again (on this or another machine) may succeed: resource and I/O failures, as opposed to inputs
+    /// that cannot be proven.
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self, Self::Io { .. } | Self::Halo2(_))
+    }
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ProverError {
@@ -503,6 +514,26 @@ pub struct ProverConfig {
     pub dev_srs: bool,
 }
 
+/// Encodes field elements as 32-byte little-endian words (halo2's representation), as they travel between processes.
+pub fn encode_field_elements(values: &[Fr]) -> Vec<Vec<u8>> {
+    values.iter().map(|v| halo2_base::halo2_proofs::halo2curves::ff::PrimeField::to_repr(v).as_ref().to_vec()).collect()
+}
+
+/// Decodes 32-byte little-endian words into field elements, refusing any word that is not exactly 32 bytes or not
+/// below the field's modulus (a non-canonical encoding).
+pub fn decode_field_elements(words: &[Vec<u8>]) -> Result<Vec<Fr>, ProverError> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let repr: [u8; 32] =
+                word.as_slice().try_into().map_err(|_| ProverError::Encoding(format!("word {i} is not 32 bytes")))?;
+            Option::from(<Fr as halo2_base::halo2_proofs::halo2curves::ff::PrimeField>::from_repr(repr))
+                .ok_or_else(|| ProverError::Encoding(format!("word {i} is not a canonical field element")))
+        })
+        .collect()
+}
+
 /// A stage of proving a batch, reported as it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -546,6 +577,12 @@ impl BatchProver {
     /// Checks a chunk proof received from elsewhere.
     pub fn verify_chunk(&self, snark: &Snark) -> bool {
         self.chunk_keys.verify(&self.chunk_srs, snark)
+    }
+
+    /// A chunk proof received as public inputs and proof bytes, with this prover's description of the chunk circuit
+    /// (never one supplied by the sender).
+    pub fn chunk_snark(&self, instances: Vec<Fr>, proof: Vec<u8>) -> Snark {
+        Snark::new(self.chunk_keys.protocol(&self.chunk_srs), vec![instances], proof)
     }
 
     /// Aggregates verified chunk proofs into the batch proof.
@@ -614,5 +651,27 @@ impl BatchProof {
             std::slice::from_ref(&self.instances),
             &self.proof,
         )
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn field_elements_round_trip_and_non_canonical_words_are_refused() {
+        let values = vec![Fr::zero(), Fr::one(), -Fr::one(), Fr::from(0xdead_beef_u64)];
+        let words = encode_field_elements(&values);
+        assert!(words.iter().all(|w| w.len() == 32));
+        assert_eq!(decode_field_elements(&words).unwrap(), values);
+        // The modulus itself and all-ones are not field elements; short words are not words.
+        let modulus_le = {
+            let mut w = encode_field_elements(&[-Fr::one()]).remove(0);
+            w[0] += 1;
+            w
+        };
+        for bad in [modulus_le, vec![0xff; 32], vec![0; 31]] {
+            assert!(matches!(decode_field_elements(&[bad]), Err(ProverError::Encoding(_))));
+        }
     }
 }

@@ -1,0 +1,335 @@
+//! `zkr-coordinator`: the proving coordinator (`run`) and its operator commands (`ctl`).
+//!
+//! ```text
+//! zkr-coordinator run --token-file token --deployment l1.json --genesis genesis.json --keys-dir .zkr/keys
+//! zkr-coordinator ctl status | jobs [--state failed] | requeue <JOB> | cancel <JOB> | drain <WORKER>
+//! ```
+
+// A command-line tool: `ctl` prints tables for the person running it.
+#![allow(clippy::print_stdout)]
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::{
+    network::EthereumWallet,
+    providers::{Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eyre::{Context, bail};
+use tokio::sync::watch;
+use zkr_circuits::{
+    ChunkShape,
+    prover::{BatchProver, ProverConfig},
+};
+use zkr_coordinator::{
+    BearerAuth, Coordinator,
+    chain::{ChainConfig, finalize, follow},
+    checker::CircuitChecker,
+    metrics,
+    store::{Policy, Store},
+};
+use zkr_protos::v1::{self as pb, operator_client::OperatorClient};
+
+#[derive(Debug, Parser)]
+#[command(name = "zkr-coordinator", version, about = "The zkr proving coordinator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the coordinator.
+    Run(Box<RunArgs>),
+    /// Operator commands against a running coordinator.
+    Ctl(CtlArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// The cluster's bearer token.
+    #[arg(long, env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
+    token: Option<String>,
+    /// A file holding the cluster's bearer token.
+    #[arg(long, env = "ZKR_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    fn read(&self) -> eyre::Result<String> {
+        match (&self.token, &self.token_file) {
+            (Some(token), _) => Ok(token.clone()),
+            (None, Some(path)) => Ok(std::fs::read_to_string(path)
+                .wrap_err_with(|| format!("reading {}", path.display()))?
+                .trim()
+                .to_owned()),
+            (None, None) => bail!("a token is required (--token, --token-file, ZKR_TOKEN or ZKR_TOKEN_FILE)"),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    token: TokenArgs,
+    /// gRPC listen address (workers and operators).
+    #[arg(long = "grpc.addr", default_value = "127.0.0.1:50051")]
+    grpc_addr: SocketAddr,
+    /// Prometheus metrics listen address.
+    #[arg(long = "metrics.addr", default_value = "127.0.0.1:9101")]
+    metrics_addr: SocketAddr,
+    /// The SQLite database.
+    #[arg(long, default_value = ".zkr/coordinator.sqlite")]
+    db: PathBuf,
+    /// L1 JSON-RPC endpoint.
+    #[arg(long = "l1.rpc", env = "ZKR_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    l1_rpc: String,
+    /// Confirmations before a committed batch is proven.
+    #[arg(long = "l1.confirmations", default_value_t = 0)]
+    l1_confirmations: u64,
+    /// The deployment file `zkr-deploy` wrote.
+    #[arg(long)]
+    deployment: PathBuf,
+    /// The private key that sends `finalizeBatch` (a prover role on the Rollup), 0x-hex.
+    #[arg(long, env = "ZKR_PROVER_KEY", hide_env_values = true)]
+    prover_key: String,
+    /// The chain's genesis (JSON of `zkr_protocol::Genesis`: feeRecipient and alloc).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Folder of the SRS and keys (to check proofs, and shared with workers on one machine).
+    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
+    keys_dir: PathBuf,
+    /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
+    #[arg(long)]
+    dev_srs: bool,
+    /// log2 rows of the chunk circuit.
+    #[arg(long, default_value_t = 16)]
+    chunk_k: u32,
+    /// Record slots per chunk.
+    #[arg(long, default_value_t = 4)]
+    chunk_slots: usize,
+    /// log2 rows of the aggregation circuit.
+    #[arg(long, default_value_t = 20)]
+    aggregation_k: u32,
+    /// A lease lapses this long after its last heartbeat (ms).
+    #[arg(long, default_value_t = 30_000)]
+    lease_ttl_ms: u64,
+    /// Attempts per job.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
+    /// How often to poll L1 (ms).
+    #[arg(long, default_value_t = 2_000)]
+    poll_ms: u64,
+}
+
+#[derive(Debug, Args)]
+struct CtlArgs {
+    #[command(flatten)]
+    token: TokenArgs,
+    /// The coordinator's gRPC endpoint.
+    #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
+    coordinator: String,
+    #[command(subcommand)]
+    action: CtlAction,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StateArg {
+    Queued,
+    Leased,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Subcommand)]
+enum CtlAction {
+    /// Queue, workers and recent batches.
+    Status,
+    /// Jobs, newest first.
+    Jobs {
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// Only this batch's jobs.
+        #[arg(long)]
+        batch: Option<u64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Puts a failed or cancelled job back in the queue with a fresh retry budget.
+    Requeue {
+        /// The job id (e.g. b12-c0).
+        job: String,
+    },
+    /// Stops a job.
+    Cancel {
+        /// The job id.
+        job: String,
+    },
+    /// Lets a worker finish what it holds and gives it nothing new.
+    Drain {
+        /// The worker's session id or name.
+        worker: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    match Cli::parse().command {
+        Command::Run(args) => run(*args).await,
+        Command::Ctl(args) => ctl(args).await,
+    }
+}
+
+async fn run(args: RunArgs) -> eyre::Result<()> {
+    let token = args.token.read()?;
+    let deployment = zkr_contracts::Deployment::load(&args.deployment).wrap_err("reading the deployment file")?;
+    let genesis: zkr_protocol::Genesis = serde_json::from_slice(
+        &std::fs::read(&args.genesis).wrap_err_with(|| format!("reading {}", args.genesis.display()))?,
+    )
+    .wrap_err("parsing the genesis file")?;
+    let signer: PrivateKeySigner = args.prover_key.parse().wrap_err("parsing the prover key")?;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(args.l1_rpc.parse().wrap_err("parsing --l1.rpc")?)
+        .erased();
+    let chain_id = provider.get_chain_id().await.wrap_err("reaching L1")?;
+    if chain_id != deployment.chain_id {
+        bail!("L1 is chain {chain_id}, the deployment file is for chain {}", deployment.chain_id);
+    }
+
+    metrics::install_prometheus(args.metrics_addr).wrap_err("starting the metrics endpoint")?;
+    let prover_config = ProverConfig {
+        dir: args.keys_dir.clone(),
+        chunk: ChunkShape { k: args.chunk_k, slots: args.chunk_slots },
+        chunks_per_batch: deployment.chunks_per_batch as usize,
+        aggregation_k: args.aggregation_k,
+        fee_recipient: genesis.fee_recipient,
+        dev_srs: args.dev_srs,
+    };
+    tracing::info!(target: "coordinator", dir = %args.keys_dir.display(), "loading keys to check proofs (generated on first use)");
+    let prover = tokio::task::spawn_blocking(move || BatchProver::load(&prover_config)).await??;
+    let setup = pb::ProverSetup {
+        chunk_k: args.chunk_k,
+        chunk_slots: args.chunk_slots as u32,
+        chunks_per_batch: deployment.chunks_per_batch as u32,
+        aggregation_k: args.aggregation_k,
+        fee_recipient: genesis.fee_recipient.to_vec(),
+    };
+    let policy = Policy { lease_ttl_ms: args.lease_ttl_ms, max_attempts: args.max_attempts, ..Policy::default() };
+    let store = Arc::new(Store::open(&args.db, policy)?);
+    let coordinator = Arc::new(Coordinator::new(store, Arc::new(CircuitChecker::new(prover)), setup));
+
+    let chain = ChainConfig {
+        rollup: deployment.rollup,
+        from_block: deployment.deployment_block,
+        confirmations: args.l1_confirmations,
+        poll_interval: Duration::from_millis(args.poll_ms),
+        genesis,
+        chunk_slots: args.chunk_slots,
+        chunks_per_batch: deployment.chunks_per_batch as usize,
+        max_block_range: 10_000,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut follower = tokio::spawn(follow(Arc::clone(&coordinator), provider.clone(), chain.clone(), stop_rx.clone()));
+    let mut finalizer = tokio::spawn(finalize(Arc::clone(&coordinator), provider, chain, stop_rx.clone()));
+    tokio::spawn(Arc::clone(&coordinator).run_housekeeping());
+    let mut server_stop = stop_rx.clone();
+    let mut server = tokio::spawn(zkr_coordinator::serve(
+        args.grpc_addr,
+        coordinator,
+        BearerAuth::new([token]),
+        Box::pin(async move {
+            let _ = server_stop.changed().await;
+        }),
+    ));
+    tracing::info!(target: "coordinator", grpc = %args.grpc_addr, metrics = %args.metrics_addr, "coordinator running");
+
+    let outcome = tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        done = &mut follower => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
+        done = &mut finalizer => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
+        done = &mut server => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
+    };
+    let _ = stop_tx.send(true);
+    outcome
+}
+
+async fn ctl(args: CtlArgs) -> eyre::Result<()> {
+    let token: tonic::metadata::MetadataValue<_> = zkr_protos::bearer(&args.token.read()?).parse()?;
+    let channel = tonic::transport::Endpoint::from_shared(args.coordinator.clone())?
+        .connect()
+        .await
+        .wrap_err_with(|| format!("connecting to {}", args.coordinator))?;
+    let mut client = OperatorClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+        request.metadata_mut().insert(zkr_protos::AUTHORIZATION, token.clone());
+        Ok(request)
+    });
+    match args.action {
+        CtlAction::Status => {
+            let status = client.status(pb::StatusRequest {}).await?.into_inner();
+            println!(
+                "jobs: {} queued, {} leased, {} done, {} failed, {} cancelled",
+                status.queued, status.leased, status.done, status.failed, status.cancelled
+            );
+            println!("\n{:<28} {:<6} {:<10} {:<9} jobs", "worker", "backend", "connected", "draining");
+            for w in &status.workers {
+                let backend = pb::Backend::try_from(w.backend).map_or("?", |b| match b {
+                    pb::Backend::Cpu => "cpu",
+                    pb::Backend::Cuda => "cuda",
+                    pb::Backend::Unspecified => "?",
+                });
+                println!(
+                    "{:<28} {:<6} {:<10} {:<9} {}",
+                    w.worker_id,
+                    backend,
+                    w.connected,
+                    w.draining,
+                    w.jobs.join(",")
+                );
+            }
+            println!("\n{:<8} {:<11} {:<7} finalize tx", "batch", "state", "chunks");
+            for b in &status.batches {
+                println!("{:<8} {:<11} {:<7} {}", b.batch_index, b.state, b.chunks, b.finalize_tx);
+            }
+        }
+        CtlAction::Jobs { state, batch, limit } => {
+            let state = state.map_or(pb::JobState::Unspecified, |s| match s {
+                StateArg::Queued => pb::JobState::Queued,
+                StateArg::Leased => pb::JobState::Leased,
+                StateArg::Done => pb::JobState::Done,
+                StateArg::Failed => pb::JobState::Failed,
+                StateArg::Cancelled => pb::JobState::Cancelled,
+            });
+            let jobs = client
+                .list_jobs(pb::ListJobsRequest { state: state as i32, batch_index: batch, limit })
+                .await?
+                .into_inner()
+                .jobs;
+            println!("{:<14} {:<10} {:<9} {:<28} last error", "job", "state", "attempts", "worker");
+            for j in jobs {
+                let state = pb::JobState::try_from(j.state).map_or("?".to_owned(), |s| format!("{s:?}").to_lowercase());
+                println!("{:<14} {:<10} {:<9} {:<28} {}", j.job_id, state, j.attempts, j.worker_id, j.last_error);
+            }
+        }
+        CtlAction::Requeue { job } => {
+            let job = client.requeue_job(pb::JobRequest { job_id: job }).await?.into_inner().job;
+            println!("requeued {}", job.map(|j| j.job_id).unwrap_or_default());
+        }
+        CtlAction::Cancel { job } => {
+            let job = client.cancel_job(pb::JobRequest { job_id: job }).await?.into_inner().job;
+            println!("cancelled {}", job.map(|j| j.job_id).unwrap_or_default());
+        }
+        CtlAction::Drain { worker } => {
+            let worker = client.drain_worker(pb::DrainWorkerRequest { worker }).await?.into_inner().worker;
+            println!("draining {}", worker.map(|w| w.worker_id).unwrap_or_default());
+        }
+    }
+    Ok(())
+}

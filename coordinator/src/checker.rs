@@ -1,0 +1,149 @@
+//! Proof checking: the coordinator accepts no proof it has not verified against the statement of the job.
+//!
+//! A proof must verify *and* prove the job's statement: a chunk proof's public inputs must be the ones the job's
+//! witness determines (so a valid proof of another chunk is refused), and a batch proof's public inputs must be the
+//! ones the batch's accepted chunk proofs determine.
+
+use zkr_protos::v1::{BatchProof, ChunkProof};
+
+/// Why a proof was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The proof's public inputs are not the job's statement.
+    #[error("public inputs differ from the job's statement: {0}")]
+    WrongStatement(String),
+    /// The proof does not verify.
+    #[error("the proof does not verify")]
+    Invalid,
+    /// The submission is malformed (wrong lengths, encodings).
+    #[error("malformed proof: {0}")]
+    Malformed(String),
+    /// The job's own input could not be decoded (a coordinator-side problem, not the worker's).
+    #[error("the job's input cannot be decoded: {0}")]
+    BadJobInput(String),
+}
+
+/// Checks proofs against job statements. Implementations are called from blocking threads.
+pub trait ProofChecker: Send + Sync + 'static {
+    /// Checks a chunk proof for the job whose input is `witness` (the encoded chunk witness).
+    fn check_chunk(&self, witness: &[u8], proof: &ChunkProof) -> Result<(), CheckError>;
+
+    /// Checks a batch proof for the batch whose accepted chunk proofs are `chunks`, in chunk order.
+    fn check_batch(&self, chunks: &[ChunkProof], proof: &BatchProof) -> Result<(), CheckError>;
+}
+
+/// Public inputs of a chunk proof, in the chunk circuit's order (`zkr_protocol::ChunkPublicInputs`).
+pub const CHUNK_INSTANCES: usize = 10;
+/// Words of the KZG accumulator at the front of a batch proof's public inputs.
+pub const ACCUMULATOR_WORDS: usize = 12;
+
+/// The batch proof's public inputs after the accumulator, as the aggregation circuit exposes them and the Rollup
+/// rebuilds them: previous root, new root, deposit hash before and after (hi/lo), then per chunk its data hash and
+/// withdrawal root (hi/lo). Words are 32-byte field elements as the chunk proofs carry them.
+pub fn batch_statement(chunks: &[ChunkProof]) -> Result<Vec<Vec<u8>>, CheckError> {
+    let (first, last) = match (chunks.first(), chunks.last()) {
+        (Some(first), Some(last)) => (first, last),
+        _ => return Err(CheckError::Malformed("a batch of no chunks".into())),
+    };
+    if let Some(bad) = chunks.iter().position(|c| c.instances.len() != CHUNK_INSTANCES) {
+        return Err(CheckError::Malformed(format!("chunk {bad} has the wrong number of public inputs")));
+    }
+    let mut out = vec![
+        first.instances[0].clone(),
+        last.instances[1].clone(),
+        first.instances[4].clone(),
+        first.instances[5].clone(),
+        last.instances[6].clone(),
+        last.instances[7].clone(),
+    ];
+    for chunk in chunks {
+        out.extend([2, 3, 8, 9].map(|i| chunk.instances[i].clone()));
+    }
+    Ok(out)
+}
+
+/// The production checker: verifies with the circuits' keys, natively.
+#[derive(Debug)]
+pub struct CircuitChecker {
+    prover: zkr_circuits::prover::BatchProver,
+}
+
+impl CircuitChecker {
+    /// Checks with the keys of `prover` (the same setup the workers prove with).
+    pub const fn new(prover: zkr_circuits::prover::BatchProver) -> Self {
+        Self { prover }
+    }
+}
+
+fn decode(words: &[Vec<u8>]) -> Result<Vec<halo2_base::halo2_proofs::halo2curves::bn256::Fr>, CheckError> {
+    zkr_circuits::prover::decode_field_elements(words).map_err(|e| CheckError::Malformed(e.to_string()))
+}
+
+impl ProofChecker for CircuitChecker {
+    fn check_chunk(&self, witness: &[u8], proof: &ChunkProof) -> Result<(), CheckError> {
+        let witness: zkr_protocol::ChunkWitness =
+            serde_json::from_slice(witness).map_err(|e| CheckError::BadJobInput(e.to_string()))?;
+        let expected = zkr_circuits::chunk::public_inputs(&witness);
+        let instances = decode(&proof.instances)?;
+        if instances != expected {
+            return Err(CheckError::WrongStatement(format!(
+                "{} public inputs, {} of them differ",
+                instances.len(),
+                instances.iter().zip(&expected).filter(|(a, b)| a != b).count()
+                    + instances.len().abs_diff(expected.len())
+            )));
+        }
+        let snark = self.prover.chunk_snark(instances, proof.proof.clone());
+        if self.prover.verify_chunk(&snark) { Ok(()) } else { Err(CheckError::Invalid) }
+    }
+
+    fn check_batch(&self, chunks: &[ChunkProof], proof: &BatchProof) -> Result<(), CheckError> {
+        let statement = batch_statement(chunks)?;
+        if proof.instances.len() != ACCUMULATOR_WORDS + statement.len() {
+            return Err(CheckError::Malformed(format!("{} public inputs", proof.instances.len())));
+        }
+        if proof.instances[ACCUMULATOR_WORDS..] != statement[..] {
+            return Err(CheckError::WrongStatement("the batch inputs are not the chunks' statements".into()));
+        }
+        let batch =
+            zkr_circuits::prover::BatchProof { instances: decode(&proof.instances)?, proof: proof.proof.clone() };
+        if self.prover.verify_batch(&batch) { Ok(()) } else { Err(CheckError::Invalid) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(tag: u8) -> ChunkProof {
+        ChunkProof { instances: (0..10).map(|i| vec![tag, i]).collect(), proof: vec![] }
+    }
+
+    #[test]
+    fn the_batch_statement_takes_the_ends_from_the_first_and_last_chunks() {
+        let words = batch_statement(&[chunk(1), chunk(2)]).unwrap();
+        let expected: Vec<Vec<u8>> = [
+            [1, 0],
+            [2, 1],
+            [1, 4],
+            [1, 5],
+            [2, 6],
+            [2, 7],
+            [1, 2],
+            [1, 3],
+            [1, 8],
+            [1, 9],
+            [2, 2],
+            [2, 3],
+            [2, 8],
+            [2, 9],
+        ]
+        .map(|w| w.to_vec())
+        .to_vec();
+        assert_eq!(words, expected);
+        assert!(batch_statement(&[]).is_err());
+        let mut short = chunk(1);
+        short.instances.pop();
+        assert!(batch_statement(&[short]).is_err());
+    }
+}

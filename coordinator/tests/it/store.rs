@@ -1,0 +1,289 @@
+//! The job state machine: leases, fencing, retries, lapsed leases, duplicates, restarts.
+
+use zkr_coordinator::store::{
+    JobKind, JobState, Policy, Store, SubmitCheck, WorkerSpec, aggregation_job_id, chunk_job_id,
+};
+
+const TTL: u64 = 10_000;
+
+fn policy() -> Policy {
+    Policy { lease_ttl_ms: TTL, max_attempts: 3, backoff_base_ms: 1_000, backoff_max_ms: 4_000, max_rejections: 2 }
+}
+
+fn worker(store: &Store, name: &str, now: u64) -> String {
+    store
+        .register_worker(&WorkerSpec { name: name.into(), backend: "cpu".into(), ..Default::default() }, now)
+        .unwrap()
+        .id
+}
+
+fn batch(store: &Store, index: u64, chunks: usize, now: u64) {
+    let inputs = (0..chunks).map(|c| format!("witness {index}/{c}").into_bytes()).collect();
+    assert!(store.add_batch(index, b"meta", inputs, now).unwrap());
+}
+
+#[test]
+fn chunk_proofs_then_aggregation_then_proven() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 2, 0);
+    let w = worker(&store, "w", 0);
+
+    let a = store.take_job(&w, 1).unwrap().unwrap();
+    let b = store.take_job(&w, 1).unwrap().unwrap();
+    assert_eq!((a.job_id.as_str(), b.job_id.as_str()), ("b1-c0", "b1-c1"));
+    assert_eq!(a.inputs, vec![b"witness 1/0".to_vec()]);
+    assert!(b.lease_id > a.lease_id, "fencing tokens grow");
+    assert_eq!(a.attempt, 1);
+    assert!(store.take_job(&w, 1).unwrap().is_none(), "nothing else is ready");
+
+    // Chunk 1 first: the aggregation waits for every chunk.
+    assert!(matches!(store.accept(&b.job_id, b.lease_id, b"proof 1", 2).unwrap(), SubmitCheck::Current(_)));
+    assert!(store.take_job(&w, 2).unwrap().is_none());
+    assert!(matches!(store.accept(&a.job_id, a.lease_id, b"proof 0", 3).unwrap(), SubmitCheck::Current(_)));
+
+    let agg = store.take_job(&w, 4).unwrap().unwrap();
+    assert_eq!(agg.job_id, aggregation_job_id(1));
+    assert_eq!(agg.kind, JobKind::Aggregation);
+    assert_eq!(agg.inputs, vec![b"proof 0".to_vec(), b"proof 1".to_vec()], "chunk proofs in chunk order");
+    assert!(store.next_to_finalize().unwrap().is_none());
+    store.accept(&agg.job_id, agg.lease_id, b"batch proof", 5).unwrap();
+
+    let (next, proof) = store.next_to_finalize().unwrap().unwrap();
+    assert_eq!((next.index, next.state.as_str(), proof.as_slice()), (1, "proven", b"batch proof".as_slice()));
+    store.set_finalizing(1, "0xabc").unwrap();
+    assert_eq!(store.next_to_finalize().unwrap().unwrap().0.finalize_tx.as_deref(), Some("0xabc"));
+    store.set_finalized(1, 9).unwrap();
+    assert!(store.next_to_finalize().unwrap().is_none());
+    assert_eq!(store.batch(1).unwrap().unwrap().finalized_ms, 9);
+}
+
+#[test]
+fn a_batch_is_added_once() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 4, 1, 0);
+    assert!(!store.add_batch(4, b"meta", vec![b"other".to_vec(), b"x".to_vec()], 1).unwrap());
+    assert_eq!(store.list_jobs(None, Some(4), 10).unwrap().len(), 1);
+    assert_eq!(store.last_batch().unwrap(), Some(4));
+}
+
+#[test]
+fn lower_batches_go_first() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 7, 1, 0);
+    batch(&store, 3, 1, 0);
+    let w = worker(&store, "w", 0);
+    assert_eq!(store.take_job(&w, 1).unwrap().unwrap().job_id, chunk_job_id(3, 0));
+}
+
+#[test]
+fn a_lapsed_lease_requeues_without_spending_an_attempt_and_its_late_result_is_dropped() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 1, 0);
+    let dead = worker(&store, "dead", 0);
+    let live = worker(&store, "live", 0);
+    let first = store.take_job(&dead, 0).unwrap().unwrap();
+
+    // The live worker keeps heartbeating; the dead one does not.
+    store.heartbeat(&live, &[], TTL).unwrap();
+    assert_eq!(store.expire(TTL + 1).unwrap(), vec![first.job_id.clone()]);
+    let job = store.job(&first.job_id).unwrap().unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+
+    let second = store.take_job(&live, TTL + 2).unwrap().unwrap();
+    assert_eq!(second.attempt, 1, "a lapsed lease spends no attempt");
+    // The dead worker's session ended; a late submission is refused, and even from a live session the old lease
+    // is stale.
+    assert!(store.check_submission(&dead, &first.job_id, first.lease_id, TTL + 3).is_err());
+    assert_eq!(store.accept(&first.job_id, first.lease_id, b"late", TTL + 3).unwrap(), SubmitCheck::Stale);
+    assert_eq!(store.check_submission(&live, &first.job_id, first.lease_id, TTL + 3).unwrap(), SubmitCheck::Stale);
+    assert!(matches!(
+        store.check_submission(&live, &second.job_id, second.lease_id, TTL + 3).unwrap(),
+        SubmitCheck::Current(_)
+    ));
+    store.accept(&second.job_id, second.lease_id, b"proof", TTL + 4).unwrap();
+    assert_eq!(store.job_output(&second.job_id).unwrap().unwrap(), b"proof");
+}
+
+#[test]
+fn heartbeats_extend_leases_and_report_revoked_ones() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 2, 0);
+    let w = worker(&store, "w", 0);
+    let a = store.take_job(&w, 0).unwrap().unwrap();
+    let b = store.take_job(&w, 0).unwrap().unwrap();
+    let held = vec![(a.job_id.clone(), a.lease_id), (b.job_id.clone(), b.lease_id)];
+    for now in [5_000, 12_000, 19_000] {
+        assert!(store.heartbeat(&w, &held, now).unwrap().revoked.is_empty());
+        assert!(store.expire(now + 1).unwrap().is_empty(), "heartbeats keep the leases");
+    }
+    store.cancel(&b.job_id, 19_500).unwrap();
+    let outcome = store.heartbeat(&w, &held, 20_000).unwrap();
+    assert_eq!(outcome.revoked, vec![(b.job_id.clone(), b.lease_id)]);
+    assert!(!outcome.draining);
+}
+
+#[test]
+fn duplicate_submissions_change_nothing() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 1, 0);
+    let w = worker(&store, "w", 0);
+    let lease = store.take_job(&w, 0).unwrap().unwrap();
+    store.accept(&lease.job_id, lease.lease_id, b"first", 1).unwrap();
+    assert_eq!(store.check_submission(&w, &lease.job_id, lease.lease_id, 2).unwrap(), SubmitCheck::Duplicate);
+    assert_eq!(store.accept(&lease.job_id, lease.lease_id, b"second", 2).unwrap(), SubmitCheck::Duplicate);
+    assert_eq!(store.job_output(&lease.job_id).unwrap().unwrap(), b"first");
+    // One aggregation job, however often the last chunk is submitted.
+    assert_eq!(store.list_jobs(None, Some(1), 10).unwrap().len(), 2);
+}
+
+#[test]
+fn rejected_proofs_spend_attempts_with_backoff_go_elsewhere_and_drain_the_worker() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 2, 0);
+    let bad = worker(&store, "bad", 0);
+    let good = worker(&store, "good", 0);
+
+    let lease = store.take_job(&bad, 0).unwrap().unwrap();
+    assert_eq!(
+        store.reject(&bad, &lease.job_id, lease.lease_id, "does not verify", 10).unwrap(),
+        Some(JobState::Queued)
+    );
+    // Backed off for 1 s.
+    let other = store.take_job(&good, 500).unwrap().unwrap();
+    assert_eq!(other.job_id, "b1-c1", "the rejected job waits out its backoff");
+    store.release(&good, &other.job_id, other.lease_id, 600).unwrap();
+    // After the backoff the bad worker is passed over for the job it failed while another job is ready.
+    let next = store.take_job(&bad, 1_100).unwrap().unwrap();
+    assert_eq!(next.job_id, "b1-c1");
+    let retry = store.take_job(&good, 1_100).unwrap().unwrap();
+    assert_eq!((retry.job_id.as_str(), retry.attempt), ("b1-c0", 2));
+    assert_eq!(store.job(&retry.job_id).unwrap().unwrap().last_error.as_deref(), Some("does not verify"));
+
+    // A second rejection drains the bad worker (max_rejections = 2).
+    store.reject(&bad, &next.job_id, next.lease_id, "does not verify", 1_200).unwrap();
+    let workers = store.workers().unwrap();
+    assert!(workers.iter().find(|w| w.id == bad).unwrap().draining);
+    assert!(store.take_job(&bad, 10_000).unwrap().is_none());
+}
+
+#[test]
+fn retryable_failures_fail_the_job_when_out_of_attempts_and_requeue_restores_it() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 1, 0);
+    let w = worker(&store, "w", 0);
+    let mut now = 0;
+    for attempt in 1..=3 {
+        now += 10_000;
+        store.heartbeat(&w, &[], now).unwrap();
+        let lease = store.take_job(&w, now).unwrap().unwrap();
+        assert_eq!(lease.attempt, attempt);
+        let state = store.fail(&lease.job_id, lease.lease_id, true, "out of memory", now).unwrap();
+        assert_eq!(state, Some(if attempt < 3 { JobState::Queued } else { JobState::Failed }));
+    }
+    store.expire(now + 100_000).unwrap();
+    assert!(store.take_job(&w, now + 100_000).is_err(), "the session lapsed meanwhile");
+    let w = worker(&store, "w", now + 100_000);
+    assert!(store.take_job(&w, now + 100_000).unwrap().is_none(), "failed jobs are not handed out");
+    let job = store.requeue("b1-c0", now + 100_001).unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+    assert_eq!(store.take_job(&w, now + 100_002).unwrap().unwrap().attempt, 1);
+}
+
+#[test]
+fn non_retryable_failures_fail_at_once() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 1, 0);
+    let w = worker(&store, "w", 0);
+    let lease = store.take_job(&w, 0).unwrap().unwrap();
+    assert_eq!(store.fail(&lease.job_id, lease.lease_id, false, "bad witness", 1).unwrap(), Some(JobState::Failed));
+    // A failure quoting an old lease changes nothing.
+    assert_eq!(store.fail(&lease.job_id, lease.lease_id, true, "again", 2).unwrap(), None);
+}
+
+#[test]
+fn deregistering_and_releasing_requeue_without_spending_attempts() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 2, 0);
+    let w = worker(&store, "w", 0);
+    let a = store.take_job(&w, 0).unwrap().unwrap();
+    let b = store.take_job(&w, 0).unwrap().unwrap();
+    assert!(store.release(&w, &a.job_id, a.lease_id, 1).unwrap());
+    assert!(!store.release(&w, &a.job_id, a.lease_id, 1).unwrap(), "released once");
+    assert_eq!(store.deregister(&w, 2).unwrap(), vec![b.job_id.clone()]);
+    for id in [&a.job_id, &b.job_id] {
+        let job = store.job(id).unwrap().unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+    }
+    assert!(store.take_job(&w, 3).is_err(), "the session ended");
+}
+
+#[test]
+fn workers_take_only_the_kinds_they_announce() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 1, 0);
+    let spec = WorkerSpec { name: "agg".into(), kinds: vec![JobKind::Aggregation], ..Default::default() };
+    let aggregator = store.register_worker(&spec, 0).unwrap().id;
+    let chunker = worker(&store, "any", 0);
+    assert!(store.take_job(&aggregator, 1).unwrap().is_none());
+    let lease = store.take_job(&chunker, 1).unwrap().unwrap();
+    store.accept(&lease.job_id, lease.lease_id, b"p", 2).unwrap();
+    assert_eq!(store.take_job(&aggregator, 3).unwrap().unwrap().kind, JobKind::Aggregation);
+}
+
+#[test]
+fn drained_workers_finish_but_take_nothing_new() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 2, 0);
+    let w = worker(&store, "gpu-7", 0);
+    let held = store.take_job(&w, 0).unwrap().unwrap();
+    assert_eq!(store.drain("gpu-7").unwrap().len(), 1);
+    assert!(store.heartbeat(&w, &[(held.job_id.clone(), held.lease_id)], 1).unwrap().draining);
+    assert!(store.take_job(&w, 1).unwrap().is_none());
+    assert!(matches!(store.accept(&held.job_id, held.lease_id, b"p", 2).unwrap(), SubmitCheck::Current(_)));
+    assert!(store.drain("nobody").is_err());
+}
+
+#[test]
+fn operators_cannot_requeue_or_cancel_done_jobs() {
+    let store = Store::in_memory(policy()).unwrap();
+    batch(&store, 1, 1, 0);
+    let w = worker(&store, "w", 0);
+    let lease = store.take_job(&w, 0).unwrap().unwrap();
+    store.accept(&lease.job_id, lease.lease_id, b"p", 1).unwrap();
+    assert!(store.requeue(&lease.job_id, 2).unwrap_err().is_invalid_request());
+    assert!(store.cancel(&lease.job_id, 2).unwrap_err().is_invalid_request());
+    assert!(store.requeue("nope", 2).unwrap_err().is_invalid_request());
+}
+
+#[test]
+fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coordinator.sqlite");
+    let (w, lease) = {
+        let store = Store::open(&path, policy()).unwrap();
+        batch(&store, 1, 2, 0);
+        let w = worker(&store, "w", 0);
+        let lease = store.take_job(&w, 0).unwrap().unwrap();
+        let done = store.take_job(&w, 0).unwrap().unwrap();
+        store.accept(&done.job_id, done.lease_id, b"proof", 1).unwrap();
+        (w, lease)
+        // Dropped without any shutdown step, as a killed process would.
+    };
+    let store = Store::open(&path, policy()).unwrap();
+    let counts: std::collections::HashMap<_, _> = store.job_counts().unwrap().into_iter().collect();
+    assert_eq!((counts[&JobState::Leased], counts[&JobState::Done]), (1, 1));
+    // The lease survives as long as its worker heartbeats; the lease counter does not go back.
+    store.heartbeat(&w, &[(lease.job_id.clone(), lease.lease_id)], 5_000).unwrap();
+    let other = worker(&store, "other", 5_000);
+    assert!(store.take_job(&other, 5_000).unwrap().is_none());
+    store.accept(&lease.job_id, lease.lease_id, b"proof 0", 6_000).unwrap();
+    let agg = store.take_job(&other, 6_001).unwrap().unwrap();
+    assert!(agg.lease_id > lease.lease_id);
+    assert_eq!(agg.inputs, vec![b"proof 0".to_vec(), b"proof".to_vec()]);
+}
+
+#[test]
+fn backoff_doubles_up_to_the_cap() {
+    let p = policy();
+    assert_eq!([1, 2, 3, 4, 40].map(|n| p.backoff_ms(n)), [1_000, 2_000, 4_000, 4_000, 4_000]);
+}

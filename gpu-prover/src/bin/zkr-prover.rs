@@ -1,0 +1,152 @@
+//! `zkr-prover`: a prover worker. Connects to the coordinator, proves the jobs it is given, and exposes its metrics.
+//!
+//! ```text
+//! zkr-prover --coordinator http://127.0.0.1:50051 --token-file token --keys-dir .zkr/keys [--dev-srs]
+//! ```
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use eyre::{Context, bail};
+use tokio::sync::watch;
+use zkr_gpu_prover::{Backend, ClientConfig, Worker, WorkerConfig};
+use zkr_protos::v1::JobKind;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// CUDA when a GPU and our kernels are available, else the CPU.
+    Auto,
+    /// The CPU prover.
+    Cpu,
+    /// The CUDA kernels (fails when unavailable).
+    Gpu,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Chunk,
+    Aggregation,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "zkr-prover", version, about = "A prover worker of the zkr proving cluster")]
+struct Cli {
+    /// The coordinator's gRPC endpoint.
+    #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
+    coordinator: String,
+    /// The cluster's bearer token.
+    #[arg(long, env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
+    token: Option<String>,
+    /// A file holding the cluster's bearer token.
+    #[arg(long, env = "ZKR_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// The CA certificate (PEM) of the coordinator's TLS certificate; implies TLS.
+    #[arg(long = "tls.ca")]
+    tls_ca: Option<PathBuf>,
+    /// This worker's certificate (PEM), for mTLS.
+    #[arg(long = "tls.cert", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// This worker's private key (PEM), for mTLS.
+    #[arg(long = "tls.key", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The name operators see (default: the host name and process id).
+    #[arg(long)]
+    name: Option<String>,
+    /// Where to prove.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
+    /// Job kinds to take (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    kinds: Vec<KindArg>,
+    /// Folder of the SRS and keys.
+    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
+    keys_dir: PathBuf,
+    /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
+    #[arg(long)]
+    dev_srs: bool,
+    /// Serve Prometheus metrics on this address.
+    #[arg(long = "metrics.addr")]
+    metrics_addr: Option<SocketAddr>,
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "worker".into())
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    let token = match (&cli.token, &cli.token_file) {
+        (Some(token), _) => token.clone(),
+        (None, Some(path)) => {
+            std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?.trim().to_owned()
+        }
+        (None, None) => bail!("a token is required (--token, --token-file, ZKR_TOKEN or ZKR_TOKEN_FILE)"),
+    };
+    let backend = match cli.backend {
+        // No CUDA backend is built yet (kernels/), so auto means the CPU.
+        BackendArg::Auto | BackendArg::Cpu => Backend::Cpu,
+        BackendArg::Gpu => Backend::Cuda,
+    };
+    if let Some(addr) = cli.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+                &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 240.0, 480.0, 900.0, 1800.0, 3600.0],
+            )?
+            .install()
+            .wrap_err("starting the metrics endpoint")?;
+    }
+    let config = WorkerConfig {
+        client: ClientConfig {
+            endpoint: cli.coordinator,
+            token,
+            tls_ca: cli.tls_ca,
+            tls_identity: cli.tls_cert.zip(cli.tls_key),
+        },
+        name: cli.name.unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id())),
+        backend,
+        kinds: cli
+            .kinds
+            .iter()
+            .map(|k| match k {
+                KindArg::Chunk => JobKind::Chunk,
+                KindArg::Aggregation => JobKind::Aggregation,
+            })
+            .collect(),
+        keys_dir: cli.keys_dir,
+        dev_srs: cli.dev_srs,
+        take_wait: Duration::from_secs(10),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!(target: "prover::worker", "shutting down: handing the lease back");
+        let _ = stop_tx.send(true);
+    });
+    Worker::new(config)?.run(stop_rx).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,104 @@
+//! Proving a job with the worker's backend.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::Address;
+use zkr_circuits::{
+    ChunkShape,
+    prover::{BatchProof, BatchProver, ProverConfig, ProverError, decode_field_elements, encode_field_elements},
+};
+use zkr_protocol::ChunkWitness;
+use zkr_protos::v1::{self as pb, Stage};
+
+/// Where proofs are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// halo2-axiom's CPU prover.
+    Cpu,
+    /// Our CUDA kernels (kernels/).
+    Cuda,
+}
+
+impl Backend {
+    /// The protobuf value.
+    pub const fn to_pb(self) -> pb::Backend {
+        match self {
+            Self::Cpu => pb::Backend::Cpu,
+            Self::Cuda => pb::Backend::Cuda,
+        }
+    }
+}
+
+/// Encodes a chunk witness as a job's input (JSON, the format of `zkr-prove batch` files).
+pub fn encode_witness(witness: &ChunkWitness) -> Vec<u8> {
+    serde_json::to_vec(witness).unwrap_or_default()
+}
+
+/// The loaded keys of the cluster's setup, and the proving of jobs with them.
+#[derive(Debug)]
+pub struct ProverBackend {
+    prover: BatchProver,
+}
+
+impl ProverBackend {
+    /// Loads (or the first time generates) the SRS and keys for `setup` from `keys_dir`.
+    pub fn load(setup: &pb::ProverSetup, keys_dir: PathBuf, dev_srs: bool) -> Result<Self, ProverError> {
+        let fee_recipient = Address::try_from(setup.fee_recipient.as_slice())
+            .map_err(|_| ProverError::Encoding("the fee recipient is not 20 bytes".into()))?;
+        let config = ProverConfig {
+            dir: keys_dir,
+            chunk: ChunkShape { k: setup.chunk_k, slots: setup.chunk_slots as usize },
+            chunks_per_batch: setup.chunks_per_batch as usize,
+            aggregation_k: setup.aggregation_k,
+            fee_recipient,
+            dev_srs,
+        };
+        Ok(Self { prover: BatchProver::load(&config)? })
+    }
+
+    /// Proves a chunk job, reporting stages as they end.
+    pub fn prove_chunk(
+        &self,
+        witness: &[u8],
+        mut progress: impl FnMut(Stage, Duration),
+    ) -> Result<pb::ChunkProof, ProverError> {
+        let started = Instant::now();
+        let witness: ChunkWitness =
+            serde_json::from_slice(witness).map_err(|e| ProverError::Encoding(format!("chunk witness: {e}")))?;
+        progress(Stage::Witness, started.elapsed());
+        // Proving includes the prover's own verification of the proof (ChunkKeys::prove).
+        let snark = self.prover.prove_chunk(witness)?;
+        progress(Stage::Total, started.elapsed());
+        Ok(pb::ChunkProof {
+            instances: encode_field_elements(snark.instances.first().map_or(&[][..], Vec::as_slice)),
+            proof: snark.proof,
+        })
+    }
+
+    /// Proves an aggregation job, reporting stages as they end.
+    pub fn prove_aggregation(
+        &self,
+        chunks: &[pb::ChunkProof],
+        mut progress: impl FnMut(Stage, Duration),
+    ) -> Result<pb::BatchProof, ProverError> {
+        let started = Instant::now();
+        let mut snarks = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let snark = self.prover.chunk_snark(decode_field_elements(&chunk.instances)?, chunk.proof.clone());
+            // The coordinator checked these, but a worker does not spend an aggregation on a bad input.
+            if !self.prover.verify_chunk(&snark) {
+                return Err(ProverError::Aggregation("a chunk proof of the job does not verify".into()));
+            }
+            snarks.push(snark);
+        }
+        progress(Stage::Witness, started.elapsed());
+        let aggregated = Instant::now();
+        let proof: BatchProof = self.prover.aggregate(snarks)?;
+        progress(Stage::Aggregation, aggregated.elapsed());
+        progress(Stage::Total, started.elapsed());
+        Ok(pb::BatchProof { instances: encode_field_elements(&proof.instances), proof: proof.proof })
+    }
+}

@@ -1,0 +1,414 @@
+//! The worker's life: register, load keys, take and prove jobs, heartbeat, hand the lease back on shutdown.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::sync::{mpsc, watch};
+use tonic::Code;
+use zkr_protos::v1::{self as pb, Stage, job::Input, submit_proof_request::Proof};
+
+use crate::{
+    client::{Client, ClientConfig, connect},
+    prove::{Backend, ProverBackend},
+};
+
+/// Worker metrics (prefix `zkr_prover_`): proving time per stage, and jobs by outcome.
+pub mod metric_names {
+    /// Proving time per `stage` and `kind`.
+    pub const STAGE_SECONDS: &str = "zkr_prover_stage_seconds";
+    /// Jobs finished, by `kind` and `outcome` (accepted, rejected, duplicate, stale, failed, released).
+    pub const JOBS: &str = "zkr_prover_jobs_total";
+    /// 1 while a job is being proven.
+    pub const BUSY: &str = "zkr_prover_busy";
+}
+
+/// What a worker is told at startup.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The coordinator.
+    pub client: ClientConfig,
+    /// The name the operator sees.
+    pub name: String,
+    /// The proving backend.
+    pub backend: Backend,
+    /// Job kinds to take; empty for all.
+    pub kinds: Vec<pb::JobKind>,
+    /// Where the SRS and keys are (or will be generated).
+    pub keys_dir: PathBuf,
+    /// Generate an insecure SRS when none is in `keys_dir` (development only).
+    pub dev_srs: bool,
+    /// How long one `TakeJob` call waits for a job.
+    pub take_wait: Duration,
+}
+
+/// Why a worker stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The configuration cannot work.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The coordinator refused the worker's credentials.
+    #[error("the coordinator refused the credentials: {0}")]
+    Unauthenticated(String),
+    /// Loading the keys failed.
+    #[error("loading the keys: {0}")]
+    Keys(String),
+}
+
+/// The session as the heartbeat task and the job loop share it.
+#[derive(Debug, Default)]
+struct Session {
+    worker_id: Mutex<String>,
+    held: Mutex<Option<pb::LeaseRef>>,
+    revoked: AtomicBool,
+    draining: AtomicBool,
+}
+
+impl Session {
+    fn id(&self) -> String {
+        self.worker_id.lock().map(|id| id.clone()).unwrap_or_default()
+    }
+}
+
+/// A prover worker.
+#[derive(Debug)]
+pub struct Worker {
+    config: WorkerConfig,
+    client: Client,
+    session: Arc<Session>,
+}
+
+fn memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+impl Worker {
+    /// A worker for `config`; nothing is sent until [`Worker::run`].
+    pub fn new(config: WorkerConfig) -> Result<Self, WorkerError> {
+        if config.backend == Backend::Cuda {
+            return Err(WorkerError::Config(
+                "the CUDA backend arrives with kernels/ (not built yet); run with --backend cpu".into(),
+            ));
+        }
+        let client = connect(&config.client).map_err(|e| WorkerError::Config(e.to_string()))?;
+        Ok(Self { config, client, session: Arc::default() })
+    }
+
+    async fn register(&self) -> Result<pb::RegisterResponse, tonic::Status> {
+        let request = pb::RegisterRequest {
+            name: self.config.name.clone(),
+            backend: self.config.backend.to_pb() as i32,
+            gpu_model: String::new(),
+            memory_bytes: memory_bytes(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kinds: self.config.kinds.iter().map(|k| *k as i32).collect(),
+        };
+        let response = self.client.clone().register(request).await?.into_inner();
+        if let Ok(mut id) = self.session.worker_id.lock() {
+            id.clone_from(&response.worker_id);
+        }
+        Ok(response)
+    }
+
+    /// Registers (retrying until the coordinator answers), loads the keys, and proves jobs until `shutdown` fires
+    /// or the worker is drained and idle. On shutdown the job in hand is handed back and the session ended.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        let registration = loop {
+            match self.register().await {
+                Ok(response) => break response,
+                Err(status) if status.code() == Code::Unauthenticated => {
+                    return Err(WorkerError::Unauthenticated(status.message().to_owned()));
+                }
+                Err(status) => {
+                    tracing::warn!(target: "prover::worker", %status, "registration failed; retrying in 2 s");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                        _ = shutdown.changed() => return Ok(()),
+                    }
+                }
+            }
+        };
+        let setup =
+            registration.setup.clone().ok_or_else(|| WorkerError::Config("no setup from the coordinator".into()))?;
+        tracing::info!(
+            target: "prover::worker",
+            worker = %registration.worker_id,
+            coordinator = %registration.coordinator_version,
+            ?setup,
+            "registered"
+        );
+        let interval = Duration::from_millis(u64::from(registration.heartbeat_interval_ms.max(100)));
+        let heartbeat = tokio::spawn(Self::heartbeat_loop(self.client.clone(), Arc::clone(&self.session), interval));
+
+        let (keys_dir, dev_srs) = (self.config.keys_dir.clone(), self.config.dev_srs);
+        tracing::info!(target: "prover::worker", dir = %keys_dir.display(), "loading keys (generated on first use)");
+        let backend = tokio::task::spawn_blocking(move || ProverBackend::load(&setup, keys_dir, dev_srs))
+            .await
+            .map_err(|e| WorkerError::Keys(e.to_string()))?
+            .map_err(|e| WorkerError::Keys(e.to_string()))?;
+        let backend = Arc::new(backend);
+        tracing::info!(target: "prover::worker", "keys loaded; taking jobs");
+
+        let (progress_tx, progress_rx) = mpsc::channel::<pb::ProgressReport>(64);
+        let progress = tokio::spawn(Self::progress_loop(self.client.clone(), progress_rx));
+
+        let result = self.job_loop(&backend, &progress_tx, &mut shutdown).await;
+        heartbeat.abort();
+        progress.abort();
+        let worker_id = self.session.id();
+        if let Err(status) = self.client.clone().deregister(pb::DeregisterRequest { worker_id }).await {
+            tracing::warn!(target: "prover::worker", %status, "deregistration failed");
+        }
+        result
+    }
+
+    async fn job_loop(
+        &self,
+        backend: &Arc<ProverBackend>,
+        progress: &mpsc::Sender<pb::ProgressReport>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), WorkerError> {
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            if self.session.draining.load(Ordering::Relaxed) {
+                tracing::info!(target: "prover::worker", "drained by the operator; stopping");
+                return Ok(());
+            }
+            let request =
+                pb::TakeJobRequest { worker_id: self.session.id(), wait_ms: self.config.take_wait.as_millis() as u32 };
+            let mut client = self.client.clone();
+            let job = tokio::select! {
+                taken = client.take_job(request) => taken,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            let job = match job {
+                Ok(response) => response.into_inner().job,
+                Err(status) => {
+                    self.on_call_error(&status).await?;
+                    continue;
+                }
+            };
+            let Some(job) = job else { continue };
+            self.prove_one(backend, progress, shutdown, job).await;
+        }
+    }
+
+    /// A failed call: re-registers when the session ended, waits a little otherwise.
+    async fn on_call_error(&self, status: &tonic::Status) -> Result<(), WorkerError> {
+        match status.code() {
+            Code::Unauthenticated => Err(WorkerError::Unauthenticated(status.message().to_owned())),
+            Code::NotFound | Code::FailedPrecondition => {
+                tracing::warn!(target: "prover::worker", %status, "session ended; registering again");
+                if let Err(status) = self.register().await {
+                    tracing::warn!(target: "prover::worker", %status, "registration failed");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Ok(())
+            }
+            _ => {
+                tracing::warn!(target: "prover::worker", %status, "coordinator call failed; retrying in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn prove_one(
+        &self,
+        backend: &Arc<ProverBackend>,
+        progress: &mpsc::Sender<pb::ProgressReport>,
+        shutdown: &mut watch::Receiver<bool>,
+        job: pb::Job,
+    ) {
+        let lease = pb::LeaseRef { job_id: job.job_id.clone(), lease_id: job.lease_id };
+        if let Ok(mut held) = self.session.held.lock() {
+            *held = Some(lease.clone());
+        }
+        self.session.revoked.store(false, Ordering::Relaxed);
+        let kind = if job.kind == pb::JobKind::Aggregation as i32 { "aggregation" } else { "chunk" };
+        tracing::info!(
+            target: "prover::worker",
+            job = %job.job_id,
+            lease = job.lease_id,
+            attempt = job.attempt,
+            kind,
+            "proving"
+        );
+        metrics::gauge!(metric_names::BUSY).set(1.0);
+
+        let report = {
+            let progress = progress.clone();
+            let worker_id = self.session.id();
+            let lease = lease.clone();
+            move |stage: Stage, elapsed: Duration| {
+                metrics::histogram!(metric_names::STAGE_SECONDS, "stage" => stage.label(), "kind" => kind)
+                    .record(elapsed.as_secs_f64());
+                let _ = progress.try_send(pb::ProgressReport {
+                    worker_id: worker_id.clone(),
+                    job_id: lease.job_id.clone(),
+                    lease_id: lease.lease_id,
+                    stage: stage as i32,
+                    finished: true,
+                    elapsed_ms: elapsed.as_millis() as u64,
+                });
+            }
+        };
+        let proving = {
+            let backend = Arc::clone(backend);
+            tokio::task::spawn_blocking(move || match job.input {
+                Some(Input::Chunk(input)) => backend.prove_chunk(&input.witness, report).map(Proof::Chunk),
+                Some(Input::Aggregation(input)) => backend.prove_aggregation(&input.chunks, report).map(Proof::Batch),
+                None => Err(zkr_circuits::prover::ProverError::Encoding("a job without input".into())),
+            })
+        };
+        let outcome = tokio::select! {
+            result = proving => Some(result),
+            _ = shutdown.changed() => None,
+        };
+        let worker_id = self.session.id();
+        let mut client = self.client.clone();
+        let finished = match outcome {
+            None => {
+                // Shutting down: the job goes back to the queue now rather than when the lease lapses. The proving
+                // thread is abandoned with the process.
+                let request =
+                    pb::ReleaseLeaseRequest { worker_id, job_id: lease.job_id.clone(), lease_id: lease.lease_id };
+                match client.release_lease(request).await {
+                    Ok(_) => tracing::info!(target: "prover::worker", job = %lease.job_id, "lease handed back"),
+                    Err(status) => tracing::warn!(target: "prover::worker", %status, "handing the lease back failed"),
+                }
+                "released"
+            }
+            Some(Err(join)) => {
+                tracing::error!(target: "prover::worker", job = %lease.job_id, %join, "the proving task died");
+                let _ = client
+                    .report_failure(pb::ReportFailureRequest {
+                        worker_id,
+                        job_id: lease.job_id.clone(),
+                        lease_id: lease.lease_id,
+                        retryable: true,
+                        message: format!("proving task died: {join}"),
+                    })
+                    .await;
+                "failed"
+            }
+            Some(Ok(Err(err))) => {
+                tracing::warn!(target: "prover::worker", job = %lease.job_id, %err, "proving failed");
+                let _ = client
+                    .report_failure(pb::ReportFailureRequest {
+                        worker_id,
+                        job_id: lease.job_id.clone(),
+                        lease_id: lease.lease_id,
+                        retryable: err.is_retryable(),
+                        message: err.to_string(),
+                    })
+                    .await;
+                "failed"
+            }
+            Some(Ok(Ok(proof))) if self.session.revoked.load(Ordering::Relaxed) => {
+                drop(proof);
+                tracing::warn!(target: "prover::worker", job = %lease.job_id, "the lease was revoked; proof dropped");
+                "stale"
+            }
+            Some(Ok(Ok(proof))) => {
+                let request = pb::SubmitProofRequest {
+                    worker_id,
+                    job_id: lease.job_id.clone(),
+                    lease_id: lease.lease_id,
+                    proof: Some(proof),
+                };
+                match client.submit_proof(request).await {
+                    Ok(response) => {
+                        let response = response.into_inner();
+                        let outcome =
+                            pb::SubmitOutcome::try_from(response.outcome).unwrap_or(pb::SubmitOutcome::Unspecified);
+                        tracing::info!(
+                            target: "prover::worker",
+                            job = %lease.job_id,
+                            ?outcome,
+                            message = %response.message,
+                            "proof submitted"
+                        );
+                        match outcome {
+                            pb::SubmitOutcome::Accepted => "accepted",
+                            pb::SubmitOutcome::Duplicate => "duplicate",
+                            pb::SubmitOutcome::StaleLease => "stale",
+                            pb::SubmitOutcome::Rejected | pb::SubmitOutcome::Unspecified => "rejected",
+                        }
+                    }
+                    Err(status) => {
+                        tracing::warn!(target: "prover::worker", job = %lease.job_id, %status, "submission failed");
+                        "failed"
+                    }
+                }
+            }
+        };
+        metrics::counter!(metric_names::JOBS, "kind" => kind, "outcome" => finished).increment(1);
+        metrics::gauge!(metric_names::BUSY).set(0.0);
+        if let Ok(mut held) = self.session.held.lock() {
+            *held = None;
+        }
+    }
+
+    async fn heartbeat_loop(mut client: Client, session: Arc<Session>, interval: Duration) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let held = session.held.lock().ok().and_then(|h| h.clone());
+            let request = pb::HeartbeatRequest { worker_id: session.id(), leases: held.iter().cloned().collect() };
+            match client.heartbeat(request).await {
+                Ok(response) => {
+                    let response = response.into_inner();
+                    if held.is_some_and(|h| response.revoked.contains(&h)) {
+                        tracing::warn!(target: "prover::worker", "the coordinator revoked the lease in hand");
+                        session.revoked.store(true, Ordering::Relaxed);
+                    }
+                    session.draining.store(response.draining, Ordering::Relaxed);
+                }
+                // Session problems are handled by the job loop's next call; this keeps trying.
+                Err(status) => tracing::warn!(target: "prover::worker", %status, "heartbeat failed"),
+            }
+        }
+    }
+
+    async fn progress_loop(mut client: Client, mut reports: mpsc::Receiver<pb::ProgressReport>) {
+        // One stream for the life of the worker, reopened if the coordinator restarts.
+        loop {
+            let Some(first) = reports.recv().await else { return };
+            let (tx, rx) = mpsc::channel(64);
+            let _ = tx.send(first).await;
+            let forward = async {
+                while let Some(report) = reports.recv().await {
+                    if tx.send(report).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let call = client.report_progress(tokio_stream::wrappers::ReceiverStream::new(rx));
+            tokio::select! {
+                result = call => {
+                    if let Err(status) = result {
+                        tracing::debug!(target: "prover::worker", %status, "progress stream closed; reopening");
+                    }
+                }
+                () = forward => return,
+            }
+        }
+    }
+}
