@@ -543,17 +543,19 @@ pub enum Stage {
     Aggregation,
 }
 
-/// The loaded SRS and keys of both circuits.
+/// The SRS and keys of both circuits. The chunk keys are loaded at once; the aggregation keys (gigabytes at our
+/// sizes) on first use, so a worker that only proves chunks never holds them.
 #[derive(Debug)]
 pub struct BatchProver {
+    config: ProverConfig,
     agg_srs: ParamsKZG<Bn256>,
     chunk_srs: ParamsKZG<Bn256>,
     chunk_keys: ChunkKeys,
-    agg_keys: AggregationKeys,
+    agg_keys: std::sync::Mutex<Option<std::sync::Arc<AggregationKeys>>>,
 }
 
 impl BatchProver {
-    /// Loads (or, the first time, generates) the SRS and both sets of keys.
+    /// Loads (or, the first time, generates) the SRS and the chunk keys.
     pub fn load(config: &ProverConfig) -> Result<Self, ProverError> {
         config.chunk.validate().map_err(ProverError::Aggregation)?;
         if config.aggregation_k < config.chunk.k {
@@ -564,9 +566,31 @@ impl BatchProver {
         let params =
             ChunkCircuit::configure_shape(config.chunk, config.fee_recipient).map_err(ProverError::Aggregation)?;
         let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, params)?;
-        let agg_keys =
-            AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, config.chunks_per_batch)?;
-        Ok(Self { agg_srs, chunk_srs, chunk_keys, agg_keys })
+        Ok(Self { config: config.clone(), agg_srs, chunk_srs, chunk_keys, agg_keys: std::sync::Mutex::new(None) })
+    }
+
+    /// Loads (or generates) everything, the aggregation keys included.
+    pub fn load_all(config: &ProverConfig) -> Result<Self, ProverError> {
+        let prover = Self::load(config)?;
+        prover.aggregation_keys()?;
+        Ok(prover)
+    }
+
+    /// The aggregation keys, loaded (or generated) on first use.
+    fn aggregation_keys(&self) -> Result<std::sync::Arc<AggregationKeys>, ProverError> {
+        let mut slot = self.agg_keys.lock().map_err(|_| ProverError::Aggregation("a keys loader panicked".into()))?;
+        if let Some(keys) = slot.as_ref() {
+            return Ok(std::sync::Arc::clone(keys));
+        }
+        let keys = std::sync::Arc::new(AggregationKeys::load_or_generate(
+            &self.config.dir,
+            &self.agg_srs,
+            &self.chunk_srs,
+            &self.chunk_keys,
+            self.config.chunks_per_batch,
+        )?);
+        *slot = Some(std::sync::Arc::clone(&keys));
+        Ok(keys)
     }
 
     /// Proves one chunk (a worker's job).
@@ -587,7 +611,7 @@ impl BatchProver {
 
     /// Aggregates verified chunk proofs into the batch proof.
     pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
-        self.agg_keys.prove(&self.agg_srs, &self.chunk_srs, snarks)
+        self.aggregation_keys()?.prove(&self.agg_srs, &self.chunk_srs, snarks)
     }
 
     /// Proves a whole batch from its chunk witnesses, reporting each stage before it starts.
@@ -606,18 +630,18 @@ impl BatchProver {
     }
 
     /// Verifies a batch proof natively.
-    pub fn verify_batch(&self, proof: &BatchProof) -> bool {
-        self.agg_keys.verify(&self.agg_srs, proof)
+    pub fn verify_batch(&self, proof: &BatchProof) -> Result<bool, ProverError> {
+        Ok(self.aggregation_keys()?.verify(&self.agg_srs, proof))
     }
 
     /// Solidity source of the batch proof's EVM verifier.
-    pub fn evm_verifier_source(&self) -> String {
-        self.agg_keys.evm_verifier_source(&self.agg_srs)
+    pub fn evm_verifier_source(&self) -> Result<String, ProverError> {
+        Ok(self.aggregation_keys()?.evm_verifier_source(&self.agg_srs))
     }
 
     /// Chunk proofs per batch proof.
     pub const fn chunks_per_batch(&self) -> usize {
-        self.agg_keys.chunks()
+        self.config.chunks_per_batch
     }
 }
 

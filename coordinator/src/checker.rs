@@ -107,7 +107,12 @@ impl ProofChecker for CircuitChecker {
         }
         let batch =
             zkr_circuits::prover::BatchProof { instances: decode(&proof.instances)?, proof: proof.proof.clone() };
-        if self.prover.verify_batch(&batch) { Ok(()) } else { Err(CheckError::Invalid) }
+        match self.prover.verify_batch(&batch) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CheckError::Invalid),
+            // The coordinator's own keys failed to load: not the worker's fault.
+            Err(e) => Err(CheckError::BadJobInput(format!("aggregation keys: {e}"))),
+        }
     }
 }
 

@@ -899,6 +899,21 @@ impl Store {
         })
     }
 
+    /// Called once when the coordinator starts: time it was down does not count against workers. Every live session
+    /// and every lease gets a full lease period from `now`, so workers that kept proving while the coordinator
+    /// restarted keep their jobs if they heartbeat in time.
+    pub fn resume(&self, now: u64) -> Result<()> {
+        let ttl = self.policy.lease_ttl_ms;
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET lease_deadline_ms = MAX(lease_deadline_ms, ?1) WHERE state = 'leased'",
+                [(now + ttl) as i64],
+            )?;
+            tx.execute("UPDATE workers SET last_seen_ms = MAX(last_seen_ms, ?1) WHERE gone = 0", [now as i64])?;
+            Ok(())
+        })
+    }
+
     /// Queues again every job whose lease lapsed (no attempt spent) and marks workers silent for longer than a
     /// lease as gone. Returns the requeued jobs.
     pub fn expire(&self, now: u64) -> Result<Vec<String>> {

@@ -1,4 +1,9 @@
-//! Helpers of the end-to-end tests (in `tests/`).
+//! Helpers of the end-to-end tests (in `tests/`): the chain rig, the generated verifier's compilation, and the
+//! workspace's binaries.
+
+mod rig;
+
+pub use rig::{ETH, GWEI, Rig, signed_transfer, wait_for};
 
 use std::{
     io::Write,
@@ -33,4 +38,22 @@ pub fn compile_generated_verifier(source: &str) -> eyre::Result<Bytes> {
         .nth(1)
         .ok_or_else(|| eyre!("no bytecode in solc's output"))?;
     hex.trim().parse::<Bytes>().wrap_err("solc's bytecode")
+}
+
+/// Builds the workspace binaries `bins` (debug profile) and returns their paths, in order. End-to-end tests run the
+/// real processes; cargo only provides `CARGO_BIN_EXE_*` for a package's own binaries.
+pub fn workspace_binaries(bins: &[&str]) -> eyre::Result<Vec<std::path::PathBuf>> {
+    let root = zkr_devtools::workspace_root();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(&root).args(["build", "--locked", "--quiet"]);
+    for bin in bins {
+        command.args(["--bin", bin]);
+    }
+    let status = command.status().wrap_err("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build of {bins:?} failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    Ok(bins.iter().map(|bin| target.join("debug").join(bin)).collect())
 }

@@ -12,25 +12,21 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    eips::Encodable2718,
-    network::EthereumWallet,
-    primitives::{Address, B256, Bytes, TxKind, U256},
-    providers::{Provider, ProviderBuilder},
+    primitives::{Address, B256, Bytes, U256},
+    providers::Provider,
     rpc::client::RpcClient,
     signers::local::PrivateKeySigner,
 };
 use zkr_circuits::{
     ChunkShape,
-    prover::{BatchProver, ProverConfig, batch_public_inputs},
+    prover::{BatchProver, ProverConfig},
 };
-use zkr_contracts::{DeployConfig, MAX_CODE_SIZE, Portal, Rollup, deploy_batch_verifier, deploy_l1};
-use zkr_devtools::{Anvil, workspace_root};
-use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
+use zkr_contracts::{Portal, Rollup};
+use zkr_devtools::workspace_root;
+use zkr_e2e::{ETH, Rig, signed_transfer};
+use zkr_node::ChainSpec;
 use zkr_protocol::Replayer;
 
-const ETH: u128 = 1_000_000_000_000_000_000;
-const GWEI: u128 = 1_000_000_000;
 const CHUNK_SLOTS: usize = 2;
 const CHUNKS_PER_BATCH: usize = 1;
 
@@ -47,109 +43,35 @@ fn prover_config(fee_recipient: Address) -> ProverConfig {
     }
 }
 
-async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+async fn wait_for<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn signed_transfer(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, to: Address, value: u128) -> Bytes {
-    let mut tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 10 * GWEI,
-        max_priority_fee_per_gas: 2 * GWEI,
-        to: TxKind::Call(to),
-        value: U256::from(value),
-        ..Default::default()
-    };
-    let signature = alloy::network::TxSignerSync::sign_transaction_sync(signer, &mut tx).unwrap();
-    TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into()
+    zkr_e2e::wait_for(what, Duration::from_secs(60), check).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
-    let mut spec = ChainSpec::dev();
-    spec.max_block_records = CHUNK_SLOTS * CHUNKS_PER_BATCH;
+    let spec = ChainSpec::dev();
     let config = prover_config(spec.fee_recipient);
 
     // Keys first (cached after the first run); the verifier contract comes from the aggregation circuit's key.
     let started = std::time::Instant::now();
-    let prover = tokio::task::spawn_blocking(move || BatchProver::load(&config).unwrap()).await.unwrap();
+    let prover = tokio::task::spawn_blocking(move || BatchProver::load_all(&config).unwrap()).await.unwrap();
     let prover = Arc::new(prover);
     eprintln!("keys ready in {:.0?}", started.elapsed());
-    // The generated verifier is over mainnet's 24,576-byte code size limit; it is split into parts that each fit.
-    let parts = zkr_circuits::evm::split_verifier_default(&prover.evm_verifier_source()).unwrap();
+    // The generated verifier is over mainnet's 24,576-byte code size limit; it is split into parts that each fit,
+    // and anvil enforces the limit.
+    let parts = zkr_circuits::evm::split_verifier_default(&prover.evm_verifier_source().unwrap()).unwrap();
     let part_codes: Vec<Bytes> =
         parts.sources.iter().map(|(_, source)| zkr_e2e::compile_generated_verifier(source).unwrap()).collect();
     eprintln!("generated verifier: {} parts", part_codes.len());
-
-    // anvil enforces the mainnet code size limit by default.
-    let anvil = Anvil::new().spawn().unwrap();
-    let keys: Vec<PrivateKeySigner> = anvil.private_keys().iter().map(|k| k.parse().unwrap()).collect();
-    let l1 = |signer: &PrivateKeySigner| {
-        ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer.clone()))
-            .connect_http(anvil.endpoint().parse().unwrap())
-    };
+    let rig = Rig::start(spec, &part_codes, CHUNK_SLOTS, CHUNKS_PER_BATCH).await.unwrap();
+    let (spec, node, keys, deployment, rpc_addr) = (&rig.spec, &rig.node, &rig.keys, &rig.deployment, rig.rpc_addr);
+    let l1 = |signer: &PrivateKeySigner| rig.l1(signer);
     // The sequencer (batcher) and the prover send L1 transactions concurrently: separate keys, separate nonces.
-    let operator = &keys[0];
     let prover_key = &keys[3];
-    let verifier =
-        deploy_batch_verifier(&l1(operator), operator.address(), &part_codes, batch_public_inputs(CHUNKS_PER_BATCH))
-            .await
-            .unwrap();
-    for (i, part) in verifier.parts.iter().enumerate() {
-        let size = l1(operator).get_code_at(*part).await.unwrap().len();
-        eprintln!("verifier part {i}: {size} bytes of runtime code");
-        assert!(size <= MAX_CODE_SIZE);
-    }
-
-    let dir = tempfile::tempdir().unwrap();
-    let node = Arc::new(Node::open(spec.clone(), dir.path()).unwrap());
-    let mut deploy = DeployConfig::new(node.head().header.state_root);
-    deploy.sequencers = vec![operator.address()];
-    deploy.provers = vec![prover_key.address()];
-    deploy.verifier = Some(verifier.verifier);
-    deploy.chunks_per_batch = CHUNKS_PER_BATCH as u64;
-    let deployment = deploy_l1(&l1(operator), operator.address(), &deploy).await.unwrap();
-
-    let (_stop, stop) = tokio::sync::watch::channel(false);
-    tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(100), stop.clone()));
-    let (rpc_addr, _rpc) =
-        start_rpc(node.clone(), RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() })
-            .await
-            .unwrap();
-    let watcher = L1Config {
-        rpc_url: anvil.endpoint().to_string(),
-        portal: deployment.portal,
-        from_block: deployment.deployment_block,
-        confirmations: 0,
-        poll_interval: Duration::from_millis(100),
-        max_block_range: 1_000,
-    };
-    tokio::spawn(watch_deposits(node.clone(), watcher, stop.clone()));
-    let batcher = zkr_node::batcher::BatcherConfig {
-        rpc_url: anvil.endpoint().to_string(),
-        rollup: deployment.rollup,
-        signer: operator.clone(),
-        limits: zkr_node::batcher::BatchLimits { chunk_slots: CHUNK_SLOTS, chunks_per_batch: CHUNKS_PER_BATCH },
-        max_batch_age: Duration::from_secs(30),
-        poll_interval: Duration::from_millis(200),
-        resubmit_after: Duration::from_secs(10),
-        fee_bump_percent: 15,
-    };
-    tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, stop.clone()));
 
     // In: 5 ETH for alice over the bridge. Out: alice withdraws 2 ETH. Two records: one full batch.
     let alice = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).unwrap();
@@ -181,7 +103,7 @@ async fn a_node_batch_is_proven_finalized_on_l1_and_its_withdrawal_paid() {
     let proving = prover.clone();
     let proof = tokio::task::spawn_blocking(move || proving.prove_batch(witnesses, |_| {}).unwrap()).await.unwrap();
     eprintln!("batch proof in {:.0?}", started.elapsed());
-    assert!(prover.verify_batch(&proof));
+    assert!(prover.verify_batch(&proof).unwrap());
 
     // The Rollup builds the same public inputs the proof has.
     let expected = rollup

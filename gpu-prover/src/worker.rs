@@ -332,7 +332,7 @@ impl Worker {
                     lease_id: lease.lease_id,
                     proof: Some(proof),
                 };
-                match client.submit_proof(request).await {
+                match submit_with_retries(&mut client, request).await {
                     Ok(response) => {
                         let response = response.into_inner();
                         let outcome =
@@ -381,7 +381,12 @@ impl Worker {
                     }
                     session.draining.store(response.draining, Ordering::Relaxed);
                 }
-                // Session problems are handled by the job loop's next call; this keeps trying.
+                // The session ended (the coordinator gave up on this worker): the lease in hand is lost, so its
+                // proof will not be submitted; the job loop's next call registers again.
+                Err(status) if matches!(status.code(), Code::NotFound | Code::FailedPrecondition) => {
+                    tracing::warn!(target: "prover::worker", %status, "session ended; the lease in hand is lost");
+                    session.revoked.store(true, Ordering::Relaxed);
+                }
                 Err(status) => tracing::warn!(target: "prover::worker", %status, "heartbeat failed"),
             }
         }
@@ -409,6 +414,25 @@ impl Worker {
                 }
                 () = forward => return,
             }
+        }
+    }
+}
+
+/// Submits, retrying while the coordinator is unreachable (a restart): a proof is expensive, and submissions are
+/// idempotent.
+async fn submit_with_retries(
+    client: &mut Client,
+    request: pb::SubmitProofRequest,
+) -> Result<tonic::Response<pb::SubmitProofResponse>, tonic::Status> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match client.submit_proof(request.clone()).await {
+            Err(status) if status.code() == Code::Unavailable && attempt < 30 => {
+                tracing::warn!(target: "prover::worker", %status, attempt, "coordinator unreachable; submitting again in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            result => return result,
         }
     }
 }

@@ -95,12 +95,15 @@ pub struct TransferRecord {
     /// Recipient.
     pub to: Address,
     /// Value in wei.
+    #[serde(with = "u128_decimal")]
     pub value: u128,
     /// Gas limit.
     pub gas_limit: u64,
     /// Max fee per gas (the gas price of legacy and EIP-2930 transactions).
+    #[serde(with = "u128_decimal")]
     pub max_fee_per_gas: u128,
     /// Max priority fee per gas (the gas price of legacy and EIP-2930 transactions).
+    #[serde(with = "u128_decimal")]
     pub max_priority_fee_per_gas: u128,
     /// Signature r.
     pub r: B256,
@@ -125,6 +128,7 @@ pub struct DepositRecord {
     /// L2 recipient.
     pub to: Address,
     /// Value in wei.
+    #[serde(with = "u128_decimal")]
     pub value: u128,
 }
 
@@ -322,6 +326,13 @@ mod tests {
     }
 
     proptest! {
+        /// Records travel as JSON inside chunk witnesses (jobs of the proving cluster, `zkr-prove` batch files).
+        #[test]
+        fn records_round_trip_through_json(record in prop_oneof![transfer(), deposit()]) {
+            let json = serde_json::to_string(&record).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
+        }
+
         #[test]
         fn chunks_round_trip(records in prop::collection::vec(prop_oneof![transfer(), deposit()], 0..8)) {
             let bytes = encode_chunk(&records);
@@ -369,5 +380,20 @@ mod tests {
         bytes[offset::VALUE] = 0;
         bytes[offset::SIG_R] = 1;
         assert_eq!(Record::decode(&bytes), Err(RecordError::NonCanonical));
+    }
+}
+
+/// `u128` amounts as decimal strings in JSON. Records sit in an internally tagged enum, which serde buffers through a
+/// representation without 128-bit integers, and JSON numbers above 2^53 lose precision in most readers anyway.
+mod u128_decimal {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(|e| D::Error::custom(format!("{text:?} is not a decimal u128: {e}")))
     }
 }

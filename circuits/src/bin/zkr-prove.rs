@@ -135,7 +135,7 @@ fn main() -> eyre::Result<()> {
     match cli.command {
         Command::Setup { verifier_dir, verifier_parts } => {
             let started = Instant::now();
-            let source = prover.evm_verifier_source();
+            let source = prover.evm_verifier_source().wrap_err("the aggregation keys")?;
             let parts = match verifier_parts {
                 Some(n) => zkr_circuits::evm::split_verifier(&source, n),
                 None => zkr_circuits::evm::split_verifier_default(&source),

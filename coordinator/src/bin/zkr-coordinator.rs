@@ -224,6 +224,8 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     };
     let policy = Policy { lease_ttl_ms: args.lease_ttl_ms, max_attempts: args.max_attempts, ..Policy::default() };
     let store = Arc::new(Store::open(&args.db, policy)?);
+    // Time spent down (or loading keys) does not count against the workers.
+    store.resume(zkr_coordinator::now_ms())?;
     let coordinator = Arc::new(Coordinator::new(store, Arc::new(CircuitChecker::new(prover)), setup));
 
     let chain = ChainConfig {

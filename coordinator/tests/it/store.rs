@@ -269,15 +269,18 @@ fn state_survives_a_restart() {
         (w, lease)
         // Dropped without any shutdown step, as a killed process would.
     };
+    // Down for longer than a lease: the restart gives the workers a full lease period before anything lapses.
     let store = Store::open(&path, policy()).unwrap();
+    store.resume(60_000).unwrap();
+    assert!(store.expire(60_000 + TTL - 1).unwrap().is_empty());
     let counts: std::collections::HashMap<_, _> = store.job_counts().unwrap().into_iter().collect();
     assert_eq!((counts[&JobState::Leased], counts[&JobState::Done]), (1, 1));
     // The lease survives as long as its worker heartbeats; the lease counter does not go back.
-    store.heartbeat(&w, &[(lease.job_id.clone(), lease.lease_id)], 5_000).unwrap();
-    let other = worker(&store, "other", 5_000);
-    assert!(store.take_job(&other, 5_000).unwrap().is_none());
-    store.accept(&lease.job_id, lease.lease_id, b"proof 0", 6_000).unwrap();
-    let agg = store.take_job(&other, 6_001).unwrap().unwrap();
+    store.heartbeat(&w, &[(lease.job_id.clone(), lease.lease_id)], 65_000).unwrap();
+    let other = worker(&store, "other", 65_000);
+    assert!(store.take_job(&other, 65_000).unwrap().is_none());
+    store.accept(&lease.job_id, lease.lease_id, b"proof 0", 66_000).unwrap();
+    let agg = store.take_job(&other, 66_001).unwrap().unwrap();
     assert!(agg.lease_id > lease.lease_id);
     assert_eq!(agg.inputs, vec![b"proof 0".to_vec(), b"proof".to_vec()]);
 }

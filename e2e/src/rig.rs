@@ -1,0 +1,146 @@
+//! A whole chain for end-to-end tests: anvil with the L1 contracts (the real, split batch verifier), a node with its
+//! sequencer, RPC, deposit watcher and batcher.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::Encodable2718,
+    network::EthereumWallet,
+    primitives::{Address, Bytes, TxKind, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use eyre::Context;
+use zkr_contracts::{DeployConfig, Deployment, MAX_CODE_SIZE, VerifierDeployment, deploy_batch_verifier, deploy_l1};
+use zkr_devtools::{Anvil, AnvilInstance};
+use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
+
+/// One ether in wei.
+pub const ETH: u128 = 1_000_000_000_000_000_000;
+/// One gwei in wei.
+pub const GWEI: u128 = 1_000_000_000;
+
+/// anvil, the L1 contracts and a node, all running.
+#[derive(Debug)]
+pub struct Rig {
+    /// The L1.
+    pub anvil: AnvilInstance,
+    /// anvil's funded keys: 0 operator (sequencer), 1 depositor, 2 withdrawal payer, 3 prover.
+    pub keys: Vec<PrivateKeySigner>,
+    /// The chain spec the node runs.
+    pub spec: ChainSpec,
+    /// The node.
+    pub node: Arc<Node>,
+    /// The node's JSON-RPC address.
+    pub rpc_addr: SocketAddr,
+    /// The L1 contracts.
+    pub deployment: Deployment,
+    /// The batch verifier's parts.
+    pub verifier: VerifierDeployment,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Rig {
+    /// Starts anvil (mainnet code size limit), deploys the split verifier from `verifier_parts` (creation code) and the
+    /// L1 contracts, and starts a node whose batcher commits chunks of `chunk_slots` records, `chunks_per_batch` per
+    /// batch. The prover role goes to key 3.
+    pub async fn start(
+        mut spec: ChainSpec,
+        verifier_parts: &[Bytes],
+        chunk_slots: usize,
+        chunks_per_batch: usize,
+    ) -> eyre::Result<Self> {
+        spec.max_block_records = chunk_slots * chunks_per_batch;
+        let anvil = Anvil::new().spawn()?;
+        let keys: Vec<PrivateKeySigner> =
+            anvil.private_keys().iter().map(|k| k.parse()).collect::<Result<_, _>>().wrap_err("anvil keys")?;
+        let operator = keys[0].clone();
+        let l1 = l1_provider(anvil.endpoint(), &operator)?;
+        let public_inputs = 6 + 4 * chunks_per_batch;
+        let verifier = deploy_batch_verifier(&l1, operator.address(), verifier_parts, public_inputs).await?;
+        for part in &verifier.parts {
+            eyre::ensure!(l1.get_code_at(*part).await?.len() <= MAX_CODE_SIZE, "a verifier part is over the limit");
+        }
+
+        let dir = tempfile::tempdir()?;
+        let node = Arc::new(Node::open(spec.clone(), dir.path())?);
+        let mut deploy = DeployConfig::new(node.head().header.state_root);
+        deploy.sequencers = vec![operator.address()];
+        deploy.provers = vec![keys[3].address()];
+        deploy.verifier = Some(verifier.verifier);
+        deploy.chunks_per_batch = chunks_per_batch as u64;
+        // A fresh provider: deploy_l1 sets nonces itself, which a provider's nonce cache would not know.
+        let deployment = deploy_l1(&l1_provider(anvil.endpoint(), &operator)?, operator.address(), &deploy).await?;
+
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(100), stop.clone()));
+        let (rpc_addr, _rpc) =
+            start_rpc(node.clone(), RpcConfig { addr: "127.0.0.1:0".parse()?, ..Default::default() }).await?;
+        let watcher = L1Config {
+            rpc_url: anvil.endpoint().to_string(),
+            portal: deployment.portal,
+            from_block: deployment.deployment_block,
+            confirmations: 0,
+            poll_interval: Duration::from_millis(100),
+            max_block_range: 1_000,
+        };
+        tokio::spawn(watch_deposits(node.clone(), watcher, stop.clone()));
+        let batcher = zkr_node::batcher::BatcherConfig {
+            rpc_url: anvil.endpoint().to_string(),
+            rollup: deployment.rollup,
+            signer: operator,
+            limits: zkr_node::batcher::BatchLimits { chunk_slots, chunks_per_batch },
+            max_batch_age: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(200),
+            resubmit_after: Duration::from_secs(10),
+            fee_bump_percent: 15,
+        };
+        tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, stop));
+        Ok(Self { anvil, keys, spec, node, rpc_addr, deployment, verifier, _dir: dir, _stop: stop_tx })
+    }
+
+    /// A provider that signs with `signer`.
+    pub fn l1(&self, signer: &PrivateKeySigner) -> DynProvider {
+        l1_provider(self.anvil.endpoint(), signer).unwrap_or_else(|e| panic!("provider: {e}"))
+    }
+}
+
+fn l1_provider(endpoint: &str, signer: &PrivateKeySigner) -> eyre::Result<DynProvider> {
+    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(signer.clone())).connect_http(endpoint.parse()?).erased())
+}
+
+/// An EIP-1559 transfer of `value` wei, signed, encoded for `eth_sendRawTransaction`.
+pub fn signed_transfer(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, to: Address, value: u128) -> Bytes {
+    let mut tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10 * GWEI,
+        max_priority_fee_per_gas: 2 * GWEI,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    match alloy::network::TxSignerSync::sign_transaction_sync(signer, &mut tx) {
+        Ok(signature) => TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into(),
+        Err(e) => panic!("signing: {e}"),
+    }
+}
+
+/// Polls `check` every 100 ms until it returns a value, or panics after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
