@@ -40,6 +40,8 @@ pub struct Rig {
     pub verifier: VerifierDeployment,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
+    /// The RPC server stops when its handle is dropped.
+    _rpc: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl Rig {
@@ -76,7 +78,7 @@ impl Rig {
 
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(100), stop.clone()));
-        let (rpc_addr, _rpc) =
+        let (rpc_addr, rpc) =
             start_rpc(node.clone(), RpcConfig { addr: "127.0.0.1:0".parse()?, ..Default::default() }).await?;
         let watcher = L1Config {
             rpc_url: anvil.endpoint().to_string(),
@@ -98,7 +100,18 @@ impl Rig {
             fee_bump_percent: 15,
         };
         tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, stop));
-        Ok(Self { anvil, keys, spec, node, rpc_addr, deployment, verifier, _dir: dir, _stop: stop_tx })
+        Ok(Self {
+            anvil,
+            keys,
+            spec,
+            node,
+            rpc_addr,
+            deployment,
+            verifier,
+            _dir: dir,
+            _stop: stop_tx,
+            _rpc: Box::new(rpc),
+        })
     }
 
     /// A provider that signs with `signer`.
