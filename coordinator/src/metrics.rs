@@ -56,9 +56,7 @@ pub const ALL: &[&str] = &[
     L1_GAS,
 ];
 
-/// Buckets of proving latencies (seconds): 100 ms to an hour.
-pub const PROVING_BUCKETS: &[f64] =
-    &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 240.0, 480.0, 900.0, 1800.0, 3600.0];
+pub use zkr_protos::PROVING_BUCKETS;
 
 /// Serves the metrics at `http://addr/metrics`. Must be called inside a tokio runtime.
 pub fn install_prometheus(addr: SocketAddr) -> Result<(), BuildError> {

@@ -24,6 +24,22 @@ pub mod limits {
     pub const MAX_TAKE_WAIT_MS: u32 = 30_000;
 }
 
+/// Buckets (seconds) of every proving-latency histogram, on the coordinator and the workers alike so their series
+/// line up on one dashboard: 100 ms to an hour.
+pub const PROVING_BUCKETS: &[f64] =
+    &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 240.0, 480.0, 900.0, 1800.0, 3600.0];
+
+/// The cluster's bearer token from a flag or a file (trimmed), as both binaries take it.
+pub fn read_token(token: Option<&str>, file: Option<&std::path::Path>) -> Result<String, String> {
+    match (token, file) {
+        (Some(token), _) => Ok(token.to_owned()),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|t| t.trim().to_owned())
+            .map_err(|e| format!("reading {}: {e}", path.display())),
+        (None, None) => Err("a token is required (--token, --token-file, ZKR_TOKEN or ZKR_TOKEN_FILE)".into()),
+    }
+}
+
 /// The gRPC metadata key of the cluster's bearer token.
 pub const AUTHORIZATION: &str = "authorization";
 

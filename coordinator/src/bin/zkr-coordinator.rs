@@ -58,14 +58,7 @@ struct TokenArgs {
 
 impl TokenArgs {
     fn read(&self) -> eyre::Result<String> {
-        match (&self.token, &self.token_file) {
-            (Some(token), _) => Ok(token.clone()),
-            (None, Some(path)) => Ok(std::fs::read_to_string(path)
-                .wrap_err_with(|| format!("reading {}", path.display()))?
-                .trim()
-                .to_owned()),
-            (None, None) => bail!("a token is required (--token, --token-file, ZKR_TOKEN or ZKR_TOKEN_FILE)"),
-        }
+        zkr_protos::read_token(self.token.as_deref(), self.token_file.as_deref()).map_err(|e| eyre::eyre!(e))
     }
 }
 

@@ -7,7 +7,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use eyre::{Context, bail};
+use eyre::Context;
 use tokio::sync::watch;
 use zkr_gpu_prover::{Backend, ClientConfig, Worker, WorkerConfig};
 use zkr_protos::v1::JobKind;
@@ -81,13 +81,7 @@ async fn main() -> eyre::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let cli = Cli::parse();
-    let token = match (&cli.token, &cli.token_file) {
-        (Some(token), _) => token.clone(),
-        (None, Some(path)) => {
-            std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?.trim().to_owned()
-        }
-        (None, None) => bail!("a token is required (--token, --token-file, ZKR_TOKEN or ZKR_TOKEN_FILE)"),
-    };
+    let token = zkr_protos::read_token(cli.token.as_deref(), cli.token_file.as_deref()).map_err(|e| eyre::eyre!(e))?;
     let backend = match cli.backend {
         // No CUDA backend is built yet (kernels/), so auto means the CPU.
         BackendArg::Auto | BackendArg::Cpu => Backend::Cpu,
@@ -98,7 +92,7 @@ async fn main() -> eyre::Result<()> {
             .with_http_listener(addr)
             .set_buckets_for_metric(
                 metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
-                &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 240.0, 480.0, 900.0, 1800.0, 3600.0],
+                zkr_protos::PROVING_BUCKETS,
             )?
             .install()
             .wrap_err("starting the metrics endpoint")?;
