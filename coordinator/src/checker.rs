@@ -21,6 +21,10 @@ pub enum CheckError {
     /// The job's own input could not be decoded (a coordinator-side problem, not the worker's).
     #[error("the job's input cannot be decoded: {0}")]
     BadJobInput(String),
+    /// The coordinator could not check the proof (its keys failed to load): neither the job's nor the worker's
+    /// fault, so the job stays leased and lapses back to the queue if the worker does not try again.
+    #[error("the coordinator cannot check proofs: {0}")]
+    Unavailable(String),
 }
 
 /// Checks proofs against job statements. Implementations are called from blocking threads.
@@ -111,7 +115,7 @@ impl ProofChecker for CircuitChecker {
             Ok(true) => Ok(()),
             Ok(false) => Err(CheckError::Invalid),
             // The coordinator's own keys failed to load: not the worker's fault.
-            Err(e) => Err(CheckError::BadJobInput(format!("aggregation keys: {e}"))),
+            Err(e) => Err(CheckError::Unavailable(format!("aggregation keys: {e}"))),
         }
     }
 }

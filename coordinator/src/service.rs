@@ -396,6 +396,10 @@ impl ProverCoordinator for Coordinator {
                     SubmitCheck::Stale => outcome(pb::SubmitOutcome::StaleLease, "the lease lapsed during the check"),
                 })
             }
+            Err(CheckError::Unavailable(reason)) => {
+                tracing::error!(target: "coordinator::jobs", job = %job_id, %reason, "cannot check proofs");
+                Err(Status::unavailable(reason))
+            }
             Err(CheckError::BadJobInput(reason)) => {
                 tracing::error!(target: "coordinator::jobs", job = %job_id, %reason, "the job's own input is broken");
                 let reason = format!("job input: {reason}");
@@ -485,11 +489,16 @@ impl Operator for Coordinator {
     async fn status(&self, _: Request<pb::StatusRequest>) -> Result<Response<pb::StatusResponse>, Status> {
         let (counts, workers, leased, batches) = self
             .blocking(|store| {
+                let batches = store
+                    .recent_batches(20)?
+                    .into_iter()
+                    .map(|b| Ok((store.chunk_proofs(b.index)?.len() as u32, b)))
+                    .collect::<crate::Result<Vec<_>>>()?;
                 Ok((
                     store.job_counts()?,
                     store.workers()?,
                     store.list_jobs(Some(JobState::Leased), None, MAX_LIST)?,
-                    store.recent_batches(20)?,
+                    batches,
                 ))
             })
             .await?;
@@ -513,13 +522,13 @@ impl Operator for Coordinator {
                 .collect(),
             batches: batches
                 .iter()
-                .map(|b| pb::BatchInfo {
+                .map(|(chunks_proven, b)| pb::BatchInfo {
                     batch_index: b.index,
                     state: b.state.clone(),
                     committed_unix_ms: b.committed_ms,
                     finalized_unix_ms: b.finalized_ms,
                     chunks: b.chunks,
-                    chunks_proven: 0,
+                    chunks_proven: *chunks_proven,
                     finalize_tx: b.finalize_tx.clone().unwrap_or_default(),
                 })
                 .collect(),

@@ -14,5 +14,5 @@ mod prove;
 mod worker;
 
 pub use client::{Client, ClientConfig, connect};
-pub use prove::{Backend, ProverBackend, encode_witness};
+pub use prove::{Backend, ProverBackend};
 pub use worker::{Worker, WorkerConfig, WorkerError, metric_names};

@@ -32,11 +32,6 @@ impl Backend {
     }
 }
 
-/// Encodes a chunk witness as a job's input (JSON, the format of `zkr-prove batch` files).
-pub fn encode_witness(witness: &ChunkWitness) -> Vec<u8> {
-    serde_json::to_vec(witness).unwrap_or_default()
-}
-
 /// The loaded keys of the cluster's setup, and the proving of jobs with them.
 #[derive(Debug)]
 pub struct ProverBackend {

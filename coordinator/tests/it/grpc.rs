@@ -218,6 +218,7 @@ async fn a_batch_is_proven_through_the_worker_protocol() {
     assert_eq!((status.done, status.queued, status.leased), (2, 0, 0));
     assert_eq!(status.workers.len(), 2);
     assert_eq!(status.batches[0].state, "proven");
+    assert_eq!((status.batches[0].chunks, status.batches[0].chunks_proven), (1, 1));
 }
 
 #[tokio::test]
