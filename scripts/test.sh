@@ -10,15 +10,21 @@ step() {
 }
 
 step "toolchain (scripts/setup.sh)"
-# Debian packages the scripts use where the machine lacks them: jq reads the forge artifacts (scripts/contracts.sh),
-# python3 and curl fetch and patch zkevm-hashes (scripts/vendor.sh).
+# Debian packages the checks use where the machine lacks them: jq reads the forge artifacts (scripts/contracts.sh),
+# python3 and curl fetch and patch zkevm-hashes (scripts/vendor.sh), g++ preprocesses for nvcc (scripts/kernels.sh),
+# and chromium renders the coordinator's status page in a test (coordinator/tests/it/http.rs), which fails rather
+# than skips when ZKR_REQUIRE_CHROMIUM is set.
 missing=()
-for cmd in jq python3 curl; do
+for cmd in jq python3 curl g++ chromium; do
   command -v "$cmd" >/dev/null || missing+=("$cmd")
 done
 if ((${#missing[@]})); then
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+export ZKR_REQUIRE_CHROMIUM=1
+# PyYAML reads deploy/'s compose and provisioning files (scripts/check-deploy.py).
+python3 -c 'import yaml' 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pyyaml==6.0.3
 ./scripts/setup.sh
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest@0.9.143
@@ -30,6 +36,12 @@ cargo fmt --all --check
 
 step "contract artifacts are up to date"
 ./scripts/contracts.sh --check
+
+step "CUDA kernels: the committed fatbin equals a fresh build (scripts/kernels.sh --check)"
+./scripts/kernels.sh --check
+
+step "deploy/: compose, Prometheus and Grafana files (scripts/check-deploy.py)"
+python3 scripts/check-deploy.py
 
 step "forge tests (unit, fuzz, invariants)"
 (cd contracts && ../.tools/bin/forge test)

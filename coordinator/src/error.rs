@@ -14,6 +14,9 @@ pub enum Error {
     /// The database holds something this version does not understand.
     #[error("database holds an unknown {0}")]
     Corrupt(String),
+    /// A blocking task panicked or was cancelled.
+    #[error("task failed: {0}")]
+    Task(String),
     /// A thread panicked while holding the database.
     #[error("the database lock is poisoned")]
     Poisoned,

@@ -16,9 +16,11 @@
 pub mod chain;
 pub mod checker;
 mod error;
+pub mod http;
 pub mod metrics;
 pub mod server;
 pub mod service;
+pub mod status;
 pub mod store;
 
 pub use checker::{CheckError, ProofChecker};

@@ -4,10 +4,8 @@
 //! explicit buckets (proving takes seconds to many minutes, so the buckets reach an hour). Labels are bounded: `kind`
 //! (chunk, aggregation), `stage` (the `Stage` enum), `state` (the job states), `backend` (cpu, cuda).
 
-use std::net::SocketAddr;
-
 use crate::store::{JobState, Store};
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Proving time per stage as workers report it, by `stage` and `kind`.
 pub const STAGE_SECONDS: &str = "zkr_coordinator_stage_seconds";
@@ -58,14 +56,14 @@ pub const ALL: &[&str] = &[
 
 pub use zkr_protos::PROVING_BUCKETS;
 
-/// Serves the metrics at `http://addr/metrics`. Must be called inside a tokio runtime.
-pub fn install_prometheus(addr: SocketAddr) -> Result<(), BuildError> {
-    PrometheusBuilder::new()
-        .with_http_listener(addr)
+/// Installs the Prometheus recorder (histogram buckets set) and returns the handle `/metrics` renders. Must be called
+/// inside a tokio runtime (the recorder's upkeep runs on it).
+pub fn install_prometheus() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), PROVING_BUCKETS)?
-        .install()?;
+        .install_recorder()?;
     describe();
-    Ok(())
+    Ok(handle)
 }
 
 fn describe() {

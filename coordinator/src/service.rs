@@ -21,6 +21,7 @@ use crate::{
     Error,
     checker::{CheckError, ProofChecker},
     metrics,
+    status::Snapshot,
     store::{JobKind, JobRecord, JobState, Lease, Store, SubmitCheck, WorkerRecord, WorkerSpec},
 };
 
@@ -54,6 +55,14 @@ impl Coordinator {
     /// The store.
     pub const fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// What the coordinator is doing now (the status page and the operator's `Status`).
+    pub async fn snapshot(&self) -> crate::Result<Snapshot> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || Snapshot::read(&store, now_ms()))
+            .await
+            .map_err(|e| crate::Error::Task(e.to_string()))?
     }
 
     /// Wakes workers waiting in `TakeJob`.
@@ -220,7 +229,7 @@ fn job_info(job: &JobRecord) -> pb::JobInfo {
     }
 }
 
-fn worker_info(worker: &WorkerRecord, jobs: Vec<String>) -> pb::WorkerInfo {
+pub(crate) fn worker_info(worker: &WorkerRecord, jobs: Vec<String>) -> pb::WorkerInfo {
     pb::WorkerInfo {
         worker_id: worker.id.clone(),
         name: worker.spec.name.clone(),
@@ -487,52 +496,7 @@ const MAX_LIST: u32 = 1_000;
 #[tonic::async_trait]
 impl Operator for Coordinator {
     async fn status(&self, _: Request<pb::StatusRequest>) -> Result<Response<pb::StatusResponse>, Status> {
-        let (counts, workers, leased, batches) = self
-            .blocking(|store| {
-                let batches = store
-                    .recent_batches(20)?
-                    .into_iter()
-                    .map(|b| Ok((store.chunk_proofs(b.index)?.len() as u32, b)))
-                    .collect::<crate::Result<Vec<_>>>()?;
-                Ok((
-                    store.job_counts()?,
-                    store.workers()?,
-                    store.list_jobs(Some(JobState::Leased), None, MAX_LIST)?,
-                    batches,
-                ))
-            })
-            .await?;
-        let count = |state| counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
-        Ok(Response::new(pb::StatusResponse {
-            queued: count(JobState::Queued),
-            leased: count(JobState::Leased),
-            done: count(JobState::Done),
-            failed: count(JobState::Failed),
-            cancelled: count(JobState::Cancelled),
-            workers: workers
-                .iter()
-                .map(|w| {
-                    let jobs = leased
-                        .iter()
-                        .filter(|j| j.worker_id.as_deref() == Some(w.id.as_str()))
-                        .map(|j| j.id.clone())
-                        .collect();
-                    worker_info(w, jobs)
-                })
-                .collect(),
-            batches: batches
-                .iter()
-                .map(|(chunks_proven, b)| pb::BatchInfo {
-                    batch_index: b.index,
-                    state: b.state.clone(),
-                    committed_unix_ms: b.committed_ms,
-                    finalized_unix_ms: b.finalized_ms,
-                    chunks: b.chunks,
-                    chunks_proven: *chunks_proven,
-                    finalize_tx: b.finalize_tx.clone().unwrap_or_default(),
-                })
-                .collect(),
-        }))
+        Ok(Response::new(self.blocking(|store| Snapshot::read(store, now_ms())).await?.to_proto()))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {

@@ -191,6 +191,8 @@ pub struct JobRecord {
     pub created_ms: u64,
     /// Last changed (unix ms).
     pub updated_ms: u64,
+    /// When the current (or, once done, the successful) lease began (unix ms; 0 if never leased).
+    pub leased_ms: u64,
 }
 
 /// A worker's announcement.
@@ -295,7 +297,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     output BLOB,
     last_error TEXT,
     created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
+    updated_ms INTEGER NOT NULL,
+    leased_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, batch_index, chunk_index);
 CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_index, kind, chunk_index);
@@ -327,7 +330,7 @@ CREATE TABLE IF NOT EXISTS batches (
 ";
 
 const JOB_COLUMNS: &str = "id, kind, state, batch_index, chunk_index, attempts, lease_id, worker_id, \
-                           lease_deadline_ms, last_error, created_ms, updated_ms";
+                           lease_deadline_ms, last_error, created_ms, updated_ms, leased_ms";
 
 fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRecord, i64, String)> {
     Ok((
@@ -344,6 +347,7 @@ fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRecord, i64, St
             last_error: row.get(9)?,
             created_ms: row.get::<_, i64>(10)? as u64,
             updated_ms: row.get::<_, i64>(11)? as u64,
+            leased_ms: row.get::<_, i64>(12)? as u64,
         },
         row.get(1)?,
         row.get(2)?,
@@ -386,8 +390,22 @@ impl Store {
 
     fn init(conn: Connection, policy: Policy) -> Result<Self> {
         conn.execute_batch(SCHEMA)?;
+        Self::migrate(&conn)?;
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('lease_counter', 0), ('worker_counter', 0)", [])?;
         Ok(Self { conn: Mutex::new(conn), policy })
+    }
+
+    /// Brings a database made by an older coordinator up to this schema. Columns are only ever added, with defaults,
+    /// so an older database opens without losing anything.
+    fn migrate(conn: &Connection) -> Result<()> {
+        let has_leased_ms: bool =
+            conn.query_row("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'leased_ms'", [], |r| {
+                r.get::<_, i64>(0).map(|n| n > 0)
+            })?;
+        if !has_leased_ms {
+            conn.execute_batch("ALTER TABLE jobs ADD COLUMN leased_ms INTEGER NOT NULL DEFAULT 0")?;
+        }
+        Ok(())
     }
 
     /// The timing and retry rules.
@@ -712,7 +730,8 @@ impl Store {
             let lease_id = Self::next_counter(tx, "lease_counter")?;
             let deadline = now + ttl;
             tx.execute(
-                "UPDATE jobs SET state = 'leased', lease_id = ?2, worker_id = ?3, lease_deadline_ms = ?4, updated_ms = ?5
+                "UPDATE jobs SET state = 'leased', lease_id = ?2, worker_id = ?3, lease_deadline_ms = ?4, updated_ms = ?5,
+                                 leased_ms = ?5
                  WHERE id = ?1",
                 params![job_id, lease_id as i64, worker_id, deadline as i64, now as i64],
             )?;
@@ -1016,6 +1035,20 @@ impl Store {
             let rows = stmt
                 .query_map(params![state.map(JobState::as_str), batch.map(|b| b as i64), limit as i64], job_from_row)?;
             rows.map(|raw| finish_job(raw?)).collect()
+        })
+    }
+
+    /// Proving times (lease to accepted proof, seconds) of the last `limit` jobs of `kind` that finished, newest
+    /// first.
+    pub fn recent_proving_seconds(&self, kind: JobKind, limit: u32) -> Result<Vec<f64>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT updated_ms - leased_ms FROM jobs
+                 WHERE kind = ?1 AND state = 'done' AND leased_ms > 0
+                 ORDER BY updated_ms DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![kind.code(), limit as i64], |r| r.get::<_, i64>(0))?;
+            rows.map(|ms| Ok(ms?.max(0) as f64 / 1e3)).collect()
         })
     }
 

@@ -1,11 +1,14 @@
-//! `zkr-devnet`: the local devnet. It starts anvil as the L1, deploys the rollup's contracts, starts the L2 node
-//! following the L1's deposits, and funds the development accounts on L2 through the bridge (real Portal deposits,
-//! so every L2 balance is backed on L1). The coordinator and prover workers join it as they land. Ctrl-C stops
-//! everything it started.
+//! `zkr-devnet`: the local devnet. It starts anvil as the L1, deploys the rollup's contracts with the real batch
+//! verifier, starts the L2 node following the L1's deposits, funds development accounts on L2 through the bridge
+//! (real Portal deposits, so every L2 balance is backed on L1), starts the proving cluster (`zkr-coordinator` and N
+//! CPU `zkr-prover` workers), sends a load of transfers, and shows progress until batches are finalized on L1 with
+//! real proofs. Ctrl-C stops everything it started.
 
 #![allow(clippy::print_stdout)]
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+mod cluster;
+
+use std::{path::PathBuf, process::Command, sync::Arc, time::Duration};
 
 use alloy::{
     network::EthereumWallet,
@@ -15,7 +18,7 @@ use alloy::{
 };
 use clap::Parser;
 use eyre::{WrapErr, eyre};
-use zkr_contracts::{DeployConfig, Deployment, Portal, deploy_l1};
+use zkr_contracts::{DeployConfig, Deployment, Portal, Rollup, deploy_batch_verifier, deploy_l1};
 use zkr_devtools::Anvil;
 use zkr_node::{
     L1Config, Node, NodeConfig, RpcConfig,
@@ -23,7 +26,7 @@ use zkr_node::{
     run_sequencer, start_rpc, watch_deposits,
 };
 
-/// Starts a local devnet: anvil as the L1 with the rollup's contracts, and the L2 node.
+/// Starts a local devnet: anvil as the L1 with the rollup's contracts, the L2 node, and the proving cluster.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -43,15 +46,52 @@ struct Args {
     #[arg(long = "fund.eth", default_value_t = 100)]
     fund_eth: u64,
     /// How many development accounts are funded on L2.
-    #[arg(long = "fund.accounts", default_value_t = 4)]
+    #[arg(long = "fund.accounts", default_value_t = 2)]
     fund_accounts: usize,
     /// Seconds after which the batcher seals a batch of the blocks so far.
     #[arg(long = "batch.max-age-secs", default_value_t = 5)]
     batch_max_age_secs: u64,
-    /// Folder for the deployment file and the node's database (the database is recreated at start: the L1 is new
-    /// each run).
+    /// Folder for the deployment file, the databases and the logs (the databases are recreated at start: the L1 is
+    /// new each run).
     #[arg(long, default_value = ".devnet")]
     dir: PathBuf,
+    /// Prover workers (CPU) to start; 0 runs no cluster (batches are committed but never finalized).
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Folder of the SRS, the proving keys and the batch verifier; kept across runs (the first run makes them, which
+    /// takes several minutes).
+    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
+    keys_dir: PathBuf,
+    /// log2 rows of the chunk circuit.
+    #[arg(long, default_value_t = 16)]
+    chunk_k: u32,
+    /// Record slots per chunk.
+    #[arg(long, default_value_t = 2)]
+    chunk_slots: usize,
+    /// Chunks per batch (the aggregation of 2 needs about 20 GiB of memory on the CPU backend).
+    #[arg(long, default_value_t = 1)]
+    chunks_per_batch: usize,
+    /// log2 rows of the aggregation circuit.
+    #[arg(long, default_value_t = 20)]
+    aggregation_k: u32,
+    /// Transfers the load sends between the funded accounts.
+    #[arg(long = "load.txs", default_value_t = 4)]
+    load_txs: usize,
+    /// Milliseconds between the load's transfers.
+    #[arg(long = "load.interval-ms", default_value_t = 1_000)]
+    load_interval_ms: u64,
+    /// The coordinator's gRPC port.
+    #[arg(long = "coordinator.port", default_value_t = 50051)]
+    coordinator_port: u16,
+    /// The coordinator's HTTP port: status page, JSON and metrics.
+    #[arg(long = "status.port", default_value_t = 9102)]
+    status_port: u16,
+    /// The node's Prometheus port; the workers take the ports after the status port.
+    #[arg(long = "metrics.port", default_value_t = 9101)]
+    metrics_port: u16,
+    /// Stop (exit 0) once this many batches are finalized on L1; 0 runs until Ctrl-C.
+    #[arg(long, default_value_t = 0)]
+    exit_after_finalized: u64,
 }
 
 #[tokio::main]
@@ -85,24 +125,55 @@ async fn main() -> eyre::Result<()> {
     if database.exists() {
         std::fs::remove_file(&database).wrap_err_with(|| format!("removing {}", database.display()))?;
     }
+    let coordinator_db = args.dir.join("coordinator.sqlite");
+    for stale in [
+        coordinator_db.clone(),
+        coordinator_db.with_extension("sqlite-wal"),
+        coordinator_db.with_extension("sqlite-shm"),
+    ] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).wrap_err_with(|| format!("removing {}", stale.display()))?;
+        }
+    }
     let node_config = NodeConfig { data_dir: node_dir, ..NodeConfig::default() };
-    let spec = node_config.chain_spec();
+    let limits = BatchLimits { chunk_slots: args.chunk_slots, chunks_per_batch: args.chunks_per_batch };
+    limits.validate().map_err(|e| eyre!("batch shape: {e}"))?;
+    let mut spec = node_config.chain_spec();
+    spec.max_block_records = limits.max_records();
+    let shape = cluster::Shape {
+        chunk_k: args.chunk_k,
+        chunk_slots: args.chunk_slots,
+        chunks_per_batch: args.chunks_per_batch,
+        aggregation_k: args.aggregation_k,
+    };
     let mut genesis = spec.genesis_state()?;
     let genesis_root = B256::from(zkr_state::field::fr_to_b256(&genesis.root()?));
 
-    // anvil's first development account deploys and holds the operator roles until the node and the coordinator
-    // bring their own keys.
-    let limits = BatchLimits::default();
+    // anvil's first development account deploys and sequences; the fourth is the coordinator's prover key.
+    let prover = keys.get(3).ok_or_else(|| eyre!("anvil printed fewer than 4 development keys"))?.clone();
     let mut deploy = DeployConfig::new(genesis_root);
     deploy.chunks_per_batch = limits.chunks_per_batch as u64;
     deploy.sequencers = vec![operator.address()];
-    deploy.provers = vec![operator.address()];
+    deploy.provers = vec![operator.address(), prover.address()];
+    if args.workers > 0 {
+        let (keys_dir, fee_recipient) = (args.keys_dir.clone(), spec.fee_recipient);
+        let parts =
+            tokio::task::spawn_blocking(move || cluster::verifier_parts(shape, &keys_dir, fee_recipient)).await??;
+        let public_inputs = 6 + 4 * limits.chunks_per_batch;
+        let verifier = deploy_batch_verifier(&l1(&operator), operator.address(), &parts, public_inputs)
+            .await
+            .wrap_err("deploying the batch verifier")?;
+        tracing::info!(verifier = %verifier.verifier, parts = verifier.parts.len(), "batch verifier deployed");
+        deploy.verifier = Some(verifier.verifier);
+    }
     let deployment =
         deploy_l1(&l1(&operator), operator.address(), &deploy).await.wrap_err("deploying the L1 contracts")?;
     let deployment_file = args.dir.join("l1.json");
     deployment.save(&deployment_file)?;
 
-    let node = Arc::new(Node::open(spec, &node_config.data_dir)?);
+    let node = Arc::new(Node::open(spec.clone(), &node_config.data_dir)?);
+    zkr_node::metrics::install_prometheus(([127, 0, 0, 1], args.metrics_port).into())
+        .wrap_err("starting the node's metrics endpoint (is the port free?)")?;
     let rpc = RpcConfig { addr: ([127, 0, 0, 1], args.l2_port).into(), ..node_config.rpc.clone() };
     let (l2_addr, rpc_handle) =
         start_rpc(node.clone(), rpc).await.wrap_err("starting the L2 JSON-RPC (is the port free?)")?;
@@ -145,6 +216,62 @@ async fn main() -> eyre::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The proving cluster: the coordinator follows the Rollup and finalizes with the prover key; worker 0 also
+    // aggregates, the others prove chunks only (an aggregation holds ~11 GiB on the CPU backend).
+    let logs = args.dir.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let mut processes = Vec::new();
+    if args.workers > 0 {
+        let token_file = args.dir.join("token");
+        std::fs::write(&token_file, cluster::random_token()?)?;
+        let genesis_file = args.dir.join("genesis.json");
+        std::fs::write(&genesis_file, serde_json::to_vec_pretty(&spec.genesis())?)?;
+        let shape_args = [
+            format!("--chunk-k={}", shape.chunk_k),
+            format!("--chunk-slots={}", shape.chunk_slots),
+            format!("--aggregation-k={}", shape.aggregation_k),
+        ];
+        processes.push(cluster::Process::spawn(
+            "coordinator",
+            Command::new(cluster::binary("zkr-coordinator")?)
+                .arg("run")
+                .arg("--token-file")
+                .arg(&token_file)
+                .arg("--deployment")
+                .arg(&deployment_file)
+                .arg("--genesis")
+                .arg(&genesis_file)
+                .arg("--db")
+                .arg(&coordinator_db)
+                .arg("--keys-dir")
+                .arg(&args.keys_dir)
+                .arg("--dev-srs")
+                .args(&shape_args)
+                .args(["--poll-ms", "500"])
+                .arg(format!("--grpc.addr=127.0.0.1:{}", args.coordinator_port))
+                .arg(format!("--http.addr=127.0.0.1:{}", args.status_port))
+                .arg(format!("--l1.rpc={}", anvil.endpoint()))
+                .env("ZKR_PROVER_KEY", B256::from_slice(&prover.to_bytes()[..]).to_string()),
+            &logs,
+        )?);
+        for i in 0..args.workers {
+            let name = format!("worker-{i}");
+            let mut command = Command::new(cluster::binary("zkr-prover")?);
+            command
+                .arg(format!("--coordinator=http://127.0.0.1:{}", args.coordinator_port))
+                .arg("--token-file")
+                .arg(&token_file)
+                .arg("--keys-dir")
+                .arg(&args.keys_dir)
+                .args(["--dev-srs", "--backend", "cpu", "--name", &name])
+                .arg(format!("--metrics.addr=127.0.0.1:{}", args.status_port as usize + 1 + i));
+            if i > 0 {
+                command.args(["--kinds", "chunk"]);
+            }
+            processes.push(cluster::Process::spawn(&name, &mut command, &logs)?);
+        }
+    }
+
     let l1_block = l1(&operator).get_block_number().await?;
     print_summary(
         &deployment,
@@ -155,16 +282,109 @@ async fn main() -> eyre::Result<()> {
         &funded,
         args.fund_eth,
     );
-
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        result = sequencer => result??,
+    if !processes.is_empty() {
+        println!("  proving cluster   coordinator and {} CPU workers; logs in {}", args.workers, logs.display());
+        println!("  status page       http://127.0.0.1:{}/", args.status_port);
+        println!("  dashboards        docker compose -f deploy/docker-compose.yml up -d; http://127.0.0.1:3000");
+        println!("  ----------------------------------------------------------------");
     }
-    println!("\nstopping: L2 node, anvil (pid {}) ...", anvil.pid());
+
+    // The load: transfers between the funded accounts, one per interval.
+    let load = {
+        let node = node.clone();
+        let senders: Vec<PrivateKeySigner> = funded.iter().map(|k| (*k).clone()).collect();
+        let (count, interval, chain_id) = (args.load_txs, Duration::from_millis(args.load_interval_ms), spec.chain_id);
+        tokio::spawn(async move {
+            for i in 0..count {
+                let Some(from) = senders.get(i % senders.len().max(1)) else { return };
+                let to = senders[(i + 1) % senders.len()].address();
+                let nonce = node.pending_nonce(&from.address());
+                let tx = zkr_node::dev::signed_transfer(from, chain_id, nonce, to, 1_000_000_000_000_000);
+                if let Err(err) = node.submit(&tx) {
+                    tracing::warn!(%err, "load: a transfer was refused");
+                }
+                tokio::time::sleep(interval).await;
+            }
+            tracing::info!(transfers = count, "load sent");
+        })
+    };
+
+    let rollup = Rollup::new(deployment.rollup, l1(&operator));
+    let started = std::time::Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c, sequencer);
+    let outcome: eyre::Result<()> = loop {
+        tokio::select! {
+            result = &mut ctrl_c => break result.map_err(Into::into),
+            result = &mut sequencer => break result.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
+            _ = ticker.tick() => {}
+        }
+        if let Some(process) = processes.iter_mut().find(|p| p.name == "coordinator")
+            && let Some(status) = process.exited()
+        {
+            break Err(eyre!("the coordinator exited ({status}); its log: {}", process.log.display()));
+        }
+        for process in processes.iter_mut().filter(|p| p.name != "coordinator") {
+            if let Some(status) = process.exited() {
+                tracing::warn!(worker = process.name, %status, log = %process.log.display(), "a worker exited");
+            }
+        }
+        let committed = rollup.lastCommittedBatch().call().await.unwrap_or_default();
+        let finalized = rollup.lastFinalizedBatch().call().await.unwrap_or_default();
+        let cluster = if processes.is_empty() { String::new() } else { progress(args.status_port).await };
+        println!(
+            "[{:>5.0?}] L2 block {:>4} | batches committed {committed:>3}, finalized {finalized:>3}{cluster}",
+            started.elapsed(),
+            node.head().header.number,
+        );
+        if args.exit_after_finalized > 0 && finalized >= args.exit_after_finalized {
+            println!("{finalized} batches finalized on L1 with real proofs");
+            break Ok(());
+        }
+    };
+    load.abort();
+    println!("\nstopping: {} cluster processes, the L2 node, anvil (pid {}) ...", processes.len(), anvil.pid());
+    let stopping = tokio::task::spawn_blocking(move || {
+        for process in processes.iter_mut().rev() {
+            process.stop(Duration::from_secs(10));
+        }
+    });
+    let _ = stopping.await;
     let _ = shutdown.send(true);
     let _ = rpc_handle.stop();
     drop(anvil);
-    Ok(())
+    outcome
+}
+
+/// One line of the cluster's state from the coordinator's `/api/status`.
+async fn progress(port: u16) -> String {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(Ok((200, body))) = tokio::task::spawn_blocking(move || zkr_devtools::http_get(addr, "/api/status")).await
+    else {
+        return " | coordinator starting (loading keys)".into();
+    };
+    let Ok(status) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return " | coordinator: bad status".into();
+    };
+    let jobs = &status["jobs"];
+    let workers = status["workers"].as_array().map_or(0, |w| w.iter().filter(|w| w["connected"] == true).count());
+    let latency = status["batches"]
+        .as_array()
+        .and_then(|batches| {
+            batches.iter().find(|b| b["finalizedUnixMs"].as_u64().unwrap_or(0) > 0).map(|b| {
+                let ms = b["finalizedUnixMs"]
+                    .as_u64()
+                    .unwrap_or(0)
+                    .saturating_sub(b["committedUnixMs"].as_u64().unwrap_or(0));
+                format!(", batch {} commit to finalize {:.0} s", b["index"], ms as f64 / 1e3)
+            })
+        })
+        .unwrap_or_default();
+    format!(
+        " | jobs queued {}, proving {}, done {} | workers {workers}{latency}",
+        jobs["queued"], jobs["leased"], jobs["done"]
+    )
 }
 
 fn print_summary(

@@ -23,6 +23,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// solc refused a source or printed no bytecode.
+    #[error("solc: {0}")]
+    Solc(String),
     /// Anvil exited or closed its output before it was ready.
     #[error("anvil exited before listening; its output:\n{output}")]
     AnvilExited {

@@ -18,6 +18,9 @@ mod anvil;
 mod error;
 mod tools;
 
+mod http;
+
 pub use anvil::{Anvil, AnvilInstance};
 pub use error::{Error, Result};
+pub use http::http_get;
 pub use tools::{Tools, workspace_root};

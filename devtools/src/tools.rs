@@ -67,6 +67,35 @@ impl Tools {
         Self::existing("solc-0.8.19", dir.join("solc")).map(|_| dir)
     }
 
+    /// Compiles `source` with solc 0.8.19 (the version the generated halo2 verifiers pin), without the optimizer,
+    /// and returns the creation bytecode of its one contract. solc-js's optimizer runs out of memory on the
+    /// generated verifiers (DESIGN.md).
+    pub fn compile_solc_0_8_19(&self, source: &str) -> Result<Vec<u8>> {
+        use std::io::Write as _;
+        let solc = self.solc_0_8_19_dir()?.join("solc");
+        let io = |source| Error::Io { name: "solc", source };
+        let mut child = std::process::Command::new(&solc)
+            .args(["--bin", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(io)?;
+        child.stdin.take().ok_or_else(|| Error::Solc("no stdin".into()))?.write_all(source.as_bytes()).map_err(io)?;
+        let output = child.wait_with_output().map_err(io)?;
+        if !output.status.success() {
+            return Err(Error::Solc(String::from_utf8_lossy(&output.stderr).into_owned()));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let hex = stdout
+            .lines()
+            .skip_while(|line| !line.starts_with("Binary:"))
+            .nth(1)
+            .ok_or_else(|| Error::Solc("no bytecode in its output".into()))?
+            .trim();
+        decode_hex(hex).ok_or_else(|| Error::Solc("its bytecode is not hex".into()))
+    }
+
     fn bin(&self, name: &'static str) -> Result<PathBuf> {
         Self::existing(name, self.dir.join("bin").join(name))
     }
@@ -74,6 +103,14 @@ impl Tools {
     fn existing(name: &'static str, path: PathBuf) -> Result<PathBuf> {
         if path.is_file() { Ok(path) } else { Err(Error::ToolMissing { name, path }) }
     }
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    let hex = hex.strip_prefix("0x").unwrap_or(hex);
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

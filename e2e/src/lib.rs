@@ -5,39 +5,15 @@ mod rig;
 
 pub use rig::{ETH, GWEI, Rig, signed_transfer, wait_for};
 
-use std::{
-    io::Write,
-    process::{Command, Stdio},
-};
+use std::process::Command;
 
 use alloy::primitives::Bytes;
-use eyre::{Context, bail, eyre};
+use eyre::{Context, bail};
 use zkr_devtools::Tools;
 
 /// Compiles the generated halo2 verifier (which pins solc 0.8.19) and returns its creation bytecode.
-///
-/// solc-js's optimizer runs out of memory on these contracts, so the code is compiled without it.
 pub fn compile_generated_verifier(source: &str) -> eyre::Result<Bytes> {
-    let solc = Tools::from_env().solc_0_8_19_dir().wrap_err("solc 0.8.19 (run scripts/setup.sh)")?.join("solc");
-    let mut child = Command::new(&solc)
-        .args(["--bin", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .wrap_err_with(|| format!("running {}", solc.display()))?;
-    child.stdin.take().ok_or_else(|| eyre!("solc stdin"))?.write_all(source.as_bytes())?;
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        bail!("solc failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let stdout = String::from_utf8(output.stdout)?;
-    let hex = stdout
-        .lines()
-        .skip_while(|line| !line.starts_with("Binary:"))
-        .nth(1)
-        .ok_or_else(|| eyre!("no bytecode in solc's output"))?;
-    hex.trim().parse::<Bytes>().wrap_err("solc's bytecode")
+    Ok(Tools::from_env().compile_solc_0_8_19(source)?.into())
 }
 
 /// Builds the workspace binaries `bins` (debug profile) and returns their paths, in order. End-to-end tests run the

@@ -4,10 +4,8 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    eips::Encodable2718,
     network::EthereumWallet,
-    primitives::{Address, Bytes, TxKind, U256},
+    primitives::Bytes,
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -18,15 +16,15 @@ use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, w
 
 /// One ether in wei.
 pub const ETH: u128 = 1_000_000_000_000_000_000;
-/// One gwei in wei.
-pub const GWEI: u128 = 1_000_000_000;
+pub use zkr_node::dev::{GWEI, signed_transfer};
 
 /// anvil, the L1 contracts and a node, all running.
 #[derive(Debug)]
 pub struct Rig {
     /// The L1.
     pub anvil: AnvilInstance,
-    /// anvil's funded keys: 0 operator (sequencer), 1 depositor, 2 withdrawal payer, 3 prover.
+    /// anvil's funded keys: 0 operator (sequencer), 1 depositor, 2 withdrawal payer, 3 prover, 4 a second prover (for
+    /// tests that send `finalizeBatch` themselves beside a prover that holds key 3).
     pub keys: Vec<PrivateKeySigner>,
     /// The chain spec the node runs.
     pub spec: ChainSpec,
@@ -47,7 +45,7 @@ pub struct Rig {
 impl Rig {
     /// Starts anvil (mainnet code size limit), deploys the split verifier from `verifier_parts` (creation code) and the
     /// L1 contracts, and starts a node whose batcher commits chunks of `chunk_slots` records, `chunks_per_batch` per
-    /// batch. The prover role goes to key 3.
+    /// batch. The prover role goes to keys 3 and 4.
     pub async fn start(
         mut spec: ChainSpec,
         verifier_parts: &[Bytes],
@@ -70,7 +68,7 @@ impl Rig {
         let node = Arc::new(Node::open(spec.clone(), dir.path())?);
         let mut deploy = DeployConfig::new(node.head().header.state_root);
         deploy.sequencers = vec![operator.address()];
-        deploy.provers = vec![keys[3].address()];
+        deploy.provers = vec![keys[3].address(), keys[4].address()];
         deploy.verifier = Some(verifier.verifier);
         deploy.chunks_per_batch = chunks_per_batch as u64;
         // A fresh provider: deploy_l1 sets nonces itself, which a provider's nonce cache would not know.
@@ -122,24 +120,6 @@ impl Rig {
 
 fn l1_provider(endpoint: &str, signer: &PrivateKeySigner) -> eyre::Result<DynProvider> {
     Ok(ProviderBuilder::new().wallet(EthereumWallet::from(signer.clone())).connect_http(endpoint.parse()?).erased())
-}
-
-/// An EIP-1559 transfer of `value` wei, signed, encoded for `eth_sendRawTransaction`.
-pub fn signed_transfer(signer: &PrivateKeySigner, chain_id: u64, nonce: u64, to: Address, value: u128) -> Bytes {
-    let mut tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 10 * GWEI,
-        max_priority_fee_per_gas: 2 * GWEI,
-        to: TxKind::Call(to),
-        value: U256::from(value),
-        ..Default::default()
-    };
-    match alloy::network::TxSignerSync::sign_transaction_sync(signer, &mut tx) {
-        Ok(signature) => TxEnvelope::from(tx.into_signed(signature)).encoded_2718().into(),
-        Err(e) => panic!("signing: {e}"),
-    }
 }
 
 /// Polls `check` every 100 ms until it returns a value, or panics after `timeout`.

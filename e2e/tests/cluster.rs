@@ -1,9 +1,11 @@
 //! The proving cluster with real processes: anvil, a node, `zkr-coordinator` and `zkr-prover` workers talking gRPC.
 //! A worker is killed with SIGKILL in the middle of its proof and the coordinator is killed and restarted; the batch
 //! is still proven by the surviving worker, checked, and finalized on L1, and the killed worker's lapsed lease spent
-//! no attempt.
+//! no attempt. L1 then refuses a tampered copy of that proof, a wrong state root, and the proof offered for the next
+//! batch, without burning the gas given; and the Portal pays the batch's withdrawal.
 //!
-//! Sizes are CI's (2 record slots, 1 chunk per batch); keys are shared with `batch_proof` in `target/zkr-e2e-keys`.
+//! Sizes are CI's (2 record slots, 1 chunk per batch). Keys and the development SRS are cached in
+//! `target/zkr-e2e-keys` (or `ZKR_E2E_KEYS_DIR`) across runs: the first run spends about 6 minutes making them.
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -14,8 +16,13 @@ use std::{
 };
 
 use alloy::{
-    primitives::{B256, Bytes, U256},
+    consensus::Transaction as _,
+    eips::BlockId,
+    primitives::{Address, B256, Bytes, U256},
+    providers::Provider,
+    rpc::client::RpcClient,
     signers::local::PrivateKeySigner,
+    sol_types::SolCall,
 };
 use tonic::{Request, transport::Channel};
 use zkr_circuits::{
@@ -73,7 +80,7 @@ struct Paths {
     dir: tempfile::TempDir,
 }
 
-fn coordinator(paths: &Paths, rig: &Rig, grpc: u16) -> Process {
+fn coordinator(paths: &Paths, rig: &Rig, grpc: u16, http: u16) -> Process {
     let dir = paths.dir.path();
     Process::spawn(
         "coordinator",
@@ -91,7 +98,7 @@ fn coordinator(paths: &Paths, rig: &Rig, grpc: u16) -> Process {
             .args(["--dev-srs", "--chunk-k", "16", "--chunk-slots", "2", "--aggregation-k", "20"])
             .args(["--lease-ttl-ms", "20000", "--poll-ms", "300"])
             .arg(format!("--grpc.addr=127.0.0.1:{grpc}"))
-            .arg(format!("--metrics.addr=127.0.0.1:{}", free_port()))
+            .arg(format!("--http.addr=127.0.0.1:{http}"))
             .arg(format!("--l1.rpc={}", rig.anvil.endpoint()))
             .env("ZKR_PROVER_KEY", format!("0x{}", alloy::hex::encode(rig.keys[3].to_bytes())))
             .env("RUST_LOG", "info,zkevm_hashes=warn"),
@@ -167,7 +174,8 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     write_files(paths.dir.path(), &rig);
 
     let grpc = free_port();
-    let first_coordinator = coordinator(&paths, &rig, grpc);
+    let http = free_port();
+    let first_coordinator = coordinator(&paths, &rig, grpc, http);
     let doomed = worker(&paths, "doomed", grpc, "chunk");
 
     // One batch: a deposit to alice, then alice withdraws.
@@ -186,10 +194,11 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
         (!node.account(&alice.address()).balance.is_zero()).then_some(())
     })
     .await;
-    rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH)).unwrap();
+    let withdrawal =
+        rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH)).unwrap();
 
     // The doomed worker leases the chunk job and starts proving; it is killed mid-proof.
-    let leased = wait_for("the chunk job leased to the doomed worker", Duration::from_secs(180), || async {
+    let leased = wait_for("the chunk job leased to the doomed worker", Duration::from_secs(600), || async {
         job(grpc, "b1-c0").await.filter(|j| j.state == pb::JobState::Leased as i32 && j.worker_id.starts_with("doomed"))
     })
     .await;
@@ -207,7 +216,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
 
     // The coordinator dies too, and comes back on the same database.
     first_coordinator.kill();
-    let _coordinator = coordinator(&paths, &rig, grpc);
+    let _coordinator = coordinator(&paths, &rig, grpc, http);
 
     let rollup = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[0]));
     wait_for("batch 1 finalized on L1", Duration::from_secs(1_200), || async {
@@ -218,5 +227,122 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), batch.new_state_root);
     let agg = job(grpc, "b1-agg").await.unwrap();
     assert_eq!(agg.state, pb::JobState::Done as i32);
+
+    // The restarted coordinator's status page shows the batch, the workers and both kinds' proving latency.
+    let http_addr: std::net::SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
+    let get = |path: &'static str| tokio::task::spawn_blocking(move || zkr_devtools::http_get(http_addr, path));
+    // The coordinator records the finalization once it has the receipt, which can be a moment after L1 shows it.
+    let status = wait_for("the status page shows batch 1 finalized", Duration::from_secs(60), || async {
+        let (code, body) = get("/api/status").await.ok()?.ok()?;
+        let status: serde_json::Value = serde_json::from_str(&body).ok().filter(|_| code == 200)?;
+        let batch = status["batches"].as_array()?.iter().find(|b| b["index"] == 1)?;
+        (batch["state"] == "finalized").then_some(status)
+    })
+    .await;
+    eprintln!("status: {status:#}");
+    let kinds: Vec<&str> = status["latency"].as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["chunk", "aggregation"]);
+    let names: Vec<&str> = status["workers"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"survivor") && names.contains(&"doomed"), "{names:?}");
+    let (code, page) = get("/").await.unwrap().unwrap();
+    assert_eq!(code, 200);
+    assert!(page.contains(r#"<tr data-batch="1" class="finalized">"#));
+    let (code, metrics) = get("/metrics").await.unwrap().unwrap();
+    assert_eq!(code, 200);
+    for name in ["zkr_coordinator_job_seconds_bucket", "zkr_coordinator_batches_finalized_total"] {
+        assert!(metrics.contains(name), "{name} not exported");
+    }
+
+    // The proof the coordinator sent, read back from its finalizeBatch transaction.
+    let (_, log) = rollup
+        .BatchFinalized_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(event, _)| event.batchIndex == 1)
+        .unwrap();
+    let l1 = rig.l1(&rig.keys[0]);
+    let sent = l1.get_transaction_by_hash(log.transaction_hash.unwrap()).await.unwrap().unwrap();
+    let finalized = Rollup::finalizeBatchCall::abi_decode(sent.input()).unwrap();
+    assert_eq!(finalized.newStateRoot, batch.new_state_root);
+
+    // At the block before it landed, L1 refuses a tampered copy and a wrong state root, and takes the real proof.
+    // Key 4 is a second prover: key 3 belongs to the coordinator, whose nonces the test must not race.
+    let second = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[4]));
+    let before = BlockId::number(log.block_number.unwrap() - 1);
+    let attempt = |index: u64, call: &Rollup::finalizeBatchCall, root: B256, proof: Bytes| {
+        second
+            .finalizeBatch(index, root, call.chunkDataHashes.clone(), call.chunkWithdrawalRoots.clone(), proof)
+            .from(rig.keys[4].address())
+            .gas(3_000_000)
+    };
+    let good = finalized.proof.clone();
+    attempt(1, &finalized, finalized.newStateRoot, good.clone()).block(before).call().await.unwrap();
+    let mut tampered = good.to_vec();
+    let at = tampered.len() - 100;
+    tampered[at] ^= 1;
+    let mut wrong_root = finalized.newStateRoot;
+    wrong_root.0[31] ^= 1;
+    for (what, root, proof) in [
+        ("a tampered proof", finalized.newStateRoot, Bytes::from(tampered)),
+        ("a wrong state root", wrong_root, good.clone()),
+    ] {
+        let error = attempt(1, &finalized, root, proof).block(before).call().await.expect_err(what);
+        assert!(error.as_decoded_error::<Rollup::InvalidProof>().is_some(), "{what}: {error}");
+    }
+
+    // Batch 2 (alice pays bob twice) is committed; batch 1's proof offered for it is refused on L1, in a real
+    // transaction that reverts without burning the 3M gas given (the verifier's gas is bounded).
+    let bob = Address::repeat_byte(0xb0);
+    rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 1, bob, ETH)).unwrap();
+    rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 2, bob, ETH)).unwrap();
+    wait_for("batch 2 committed", Duration::from_secs(120), || async {
+        (rollup.lastCommittedBatch().call().await.ok()? >= 2).then_some(())
+    })
+    .await;
+    let client = RpcClient::new_http(format!("http://{}", rig.rpc_addr).parse().unwrap());
+    let next: zkr_node::BatchInfo = client.request("rollup_getBatch", (2u64,)).await.unwrap();
+    let next_call = Rollup::finalizeBatchCall {
+        batchIndex: 2,
+        newStateRoot: next.batch.new_state_root,
+        chunkDataHashes: next.chunk_data_hashes,
+        chunkWithdrawalRoots: next.chunk_withdrawal_roots,
+        proof: good.clone(),
+    };
+    let reused = attempt(2, &next_call, next_call.newStateRoot, good);
+    let error = reused.call().await.expect_err("a proof of batch 1 accepted for batch 2");
+    assert!(error.as_decoded_error::<Rollup::InvalidProof>().is_some(), "{error}");
+    let receipt = reused.send().await.unwrap().get_receipt().await.unwrap();
+    assert!(!receipt.status(), "a proof finalized another batch");
+    assert!(receipt.gas_used < 2_500_000, "the refused proof burned {} gas", receipt.gas_used);
+
+    // The Portal pays alice's withdrawal against batch 1's finalized root.
+    let proof: zkr_node::WithdrawalProof = wait_for("withdrawal final", Duration::from_secs(60), || async {
+        let found: zkr_node::WithdrawalProof = client.request("rollup_getWithdrawalProof", (withdrawal,)).await.ok()?;
+        (found.status == zkr_node::Status::Finalized).then_some(found)
+    })
+    .await;
+    let paid = Portal::new(rig.deployment.portal, rig.l1(&rig.keys[2]))
+        .finalizeWithdrawal(
+            1,
+            Portal::Withdrawal {
+                nonce: proof.withdrawal.nonce,
+                from: proof.withdrawal.from,
+                to: proof.withdrawal.to,
+                value: proof.withdrawal.value,
+            },
+            U256::from(proof.leaf_index),
+            proof.proof,
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(paid.status());
+    assert_eq!(l1.get_balance(alice.address()).await.unwrap(), U256::from(2 * ETH));
     drop(survivor);
 }

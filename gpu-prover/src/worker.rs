@@ -26,6 +26,8 @@ pub mod metric_names {
     pub const JOBS: &str = "zkr_prover_jobs_total";
     /// 1 while a job is being proven.
     pub const BUSY: &str = "zkr_prover_busy";
+    /// Every metric the worker exports (the dashboard check reads this list).
+    pub const ALL: &[&str] = &[STAGE_SECONDS, JOBS, BUSY];
 }
 
 /// What a worker is told at startup.

@@ -13,6 +13,7 @@ pub mod batcher;
 mod block;
 mod bridge;
 mod config;
+pub mod dev;
 mod error;
 mod executor;
 pub mod metrics;

@@ -38,6 +38,24 @@ pub const BATCH_REORGS: &str = "zkr_node_batch_reorgs_total";
 /// L1 gas used by batch commits.
 pub const L1_GAS: &str = "zkr_node_l1_gas_used_total";
 
+/// Every metric the node exports (the dashboard check reads this list).
+pub const ALL: &[&str] = &[
+    TX_ACCEPTED,
+    TX_REJECTED,
+    BLOCKS,
+    HEAD,
+    BLOCK_SECONDS,
+    BLOCK_TXS,
+    GAS_USED,
+    POOL,
+    DEPOSITS,
+    BATCH_RECORDS,
+    BATCH_BYTES,
+    BATCHES_COMMITTED,
+    BATCH_REORGS,
+    L1_GAS,
+];
+
 /// Serves the metrics at `http://addr/metrics`. Must be called inside a tokio runtime.
 pub fn install_prometheus(addr: SocketAddr) -> Result<(), BuildError> {
     PrometheusBuilder::new()

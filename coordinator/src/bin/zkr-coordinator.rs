@@ -69,9 +69,10 @@ struct RunArgs {
     /// gRPC listen address (workers and operators).
     #[arg(long = "grpc.addr", default_value = "127.0.0.1:50051")]
     grpc_addr: SocketAddr,
-    /// Prometheus metrics listen address.
-    #[arg(long = "metrics.addr", default_value = "127.0.0.1:9101")]
-    metrics_addr: SocketAddr,
+    /// HTTP listen address: the status page (`/`), its JSON (`/api/status`) and Prometheus metrics (`/metrics`).
+    /// Read-only and unauthenticated: bind it where only operators reach it.
+    #[arg(long = "http.addr", alias = "metrics.addr", default_value = "127.0.0.1:9102")]
+    http_addr: SocketAddr,
     /// The SQLite database.
     #[arg(long, default_value = ".zkr/coordinator.sqlite")]
     db: PathBuf,
@@ -197,7 +198,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         bail!("L1 is chain {chain_id}, the deployment file is for chain {}", deployment.chain_id);
     }
 
-    metrics::install_prometheus(args.metrics_addr).wrap_err("starting the metrics endpoint")?;
+    let metrics_handle = metrics::install_prometheus().wrap_err("installing the metrics recorder")?;
     let prover_config = ProverConfig {
         dir: args.keys_dir.clone(),
         chunk: ChunkShape { k: args.chunk_k, slots: args.chunk_slots },
@@ -235,6 +236,13 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     let mut follower = tokio::spawn(follow(Arc::clone(&coordinator), provider.clone(), chain.clone(), stop_rx.clone()));
     let mut finalizer = tokio::spawn(finalize(Arc::clone(&coordinator), provider, chain, stop_rx.clone()));
     tokio::spawn(Arc::clone(&coordinator).run_housekeeping());
+    let mut http_stop = stop_rx.clone();
+    let (http_addr, mut http) =
+        zkr_coordinator::http::start_http(args.http_addr, Arc::clone(&coordinator), Some(metrics_handle), async move {
+            let _ = http_stop.changed().await;
+        })
+        .await
+        .wrap_err_with(|| format!("binding the HTTP address {}", args.http_addr))?;
     let mut server_stop = stop_rx.clone();
     let mut server = tokio::spawn(zkr_coordinator::serve(
         args.grpc_addr,
@@ -244,13 +252,14 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
             let _ = server_stop.changed().await;
         }),
     ));
-    tracing::info!(target: "coordinator", grpc = %args.grpc_addr, metrics = %args.metrics_addr, "coordinator running");
+    tracing::info!(target: "coordinator", grpc = %args.grpc_addr, status = %format!("http://{http_addr}/"), "coordinator running");
 
     let outcome = tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
         done = &mut follower => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
         done = &mut finalizer => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
         done = &mut server => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
+        done = &mut http => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
     };
     let _ = stop_tx.send(true);
     outcome

@@ -1,5 +1,6 @@
 //! Integration tests of the coordinator.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, missing_docs)]
 
 mod grpc;
+mod http;
 mod store;

@@ -1,0 +1,162 @@
+//! The devnet's proving cluster: the batch verifier for the chosen circuit shape (made once and cached beside the
+//! keys), and the `zkr-coordinator` and `zkr-prover` processes, each logging to its own file and stopped with the
+//! devnet.
+
+use std::{
+    fs::File,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use alloy::primitives::{Address, Bytes};
+use eyre::{WrapErr, bail, eyre};
+use zkr_circuits::{
+    ChunkShape,
+    prover::{BatchProver, ProverConfig},
+};
+
+/// The circuits the cluster proves with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) chunk_k: u32,
+    pub(crate) chunk_slots: usize,
+    pub(crate) chunks_per_batch: usize,
+    pub(crate) aggregation_k: u32,
+}
+
+impl Shape {
+    pub(crate) fn prover_config(&self, keys: &Path, fee_recipient: Address) -> ProverConfig {
+        ProverConfig {
+            dir: keys.to_path_buf(),
+            chunk: ChunkShape { k: self.chunk_k, slots: self.chunk_slots },
+            chunks_per_batch: self.chunks_per_batch,
+            aggregation_k: self.aggregation_k,
+            fee_recipient,
+            dev_srs: true,
+        }
+    }
+
+    fn tag(&self) -> String {
+        format!("k{}-s{}-n{}-a{}", self.chunk_k, self.chunk_slots, self.chunks_per_batch, self.aggregation_k)
+    }
+}
+
+/// The creation code of the batch verifier's parts for `shape`: read from `keys/verifier-<shape>/` when a previous
+/// run made them, else generated from the aggregation circuit's key (made and cached on first use, minutes),
+/// split to fit mainnet's code size limit and compiled with solc 0.8.19.
+pub(crate) fn verifier_parts(shape: Shape, keys: &Path, fee_recipient: Address) -> eyre::Result<Vec<Bytes>> {
+    let dir = keys.join(format!("verifier-{}", shape.tag()));
+    let part = |i: usize| dir.join(format!("part{i}.bin"));
+    if part(0).is_file() {
+        let mut parts = Vec::new();
+        while part(parts.len()).is_file() {
+            parts.push(Bytes::from(std::fs::read(part(parts.len()))?));
+        }
+        tracing::info!(parts = parts.len(), dir = %dir.display(), "batch verifier from an earlier run");
+        return Ok(parts);
+    }
+    tracing::info!(
+        keys = %keys.display(),
+        "making the batch verifier: the aggregation keys are generated on the first run (several minutes, ~11 GiB)"
+    );
+    let started = Instant::now();
+    let source = BatchProver::load_all(&shape.prover_config(keys, fee_recipient))?.evm_verifier_source()?;
+    let split = zkr_circuits::evm::split_verifier_default(&source)?;
+    let tools = zkr_devtools::Tools::from_env();
+    let parts = split
+        .sources
+        .iter()
+        .map(|(_, source)| tools.compile_solc_0_8_19(source).map(Bytes::from))
+        .collect::<Result<Vec<_>, _>>()
+        .wrap_err("compiling the generated verifier")?;
+    // Written to a temporary folder and renamed, so an interrupted run leaves no partial verifier behind.
+    let partial = dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial)?;
+    for (i, code) in parts.iter().enumerate() {
+        std::fs::write(partial.join(format!("part{i}.bin")), code)?;
+    }
+    std::fs::rename(&partial, &dir)?;
+    tracing::info!(parts = parts.len(), took = ?started.elapsed(), "batch verifier made");
+    Ok(parts)
+}
+
+/// A process the devnet started: asked to stop with SIGTERM (workers hand their leases back), killed if it has not
+/// stopped within a few seconds, and never left running when the devnet exits.
+#[derive(Debug)]
+pub(crate) struct Process {
+    pub(crate) name: String,
+    pub(crate) log: PathBuf,
+    child: Child,
+}
+
+impl Process {
+    pub(crate) fn spawn(name: &str, command: &mut Command, logs: &Path) -> eyre::Result<Self> {
+        let log = logs.join(format!("{name}.log"));
+        let file = File::create(&log).wrap_err_with(|| format!("creating {}", log.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info,zkevm_hashes=warn".into()))
+            .spawn()
+            .wrap_err_with(|| format!("starting {name} ({:?})", command.get_program()))?;
+        Ok(Self { name: name.to_owned(), log, child })
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `Some(status)` once the process has exited.
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub(crate) fn stop(&mut self, grace: Duration) {
+        if self.exited().is_some() {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cluster's binaries, built beside the devnet's own (`scripts/devnet.sh` builds all three).
+pub(crate) fn binary(name: &str) -> eyre::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().ok_or_else(|| eyre!("the devnet's executable has no folder"))?;
+    let path = dir.join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is missing: build it with `cargo build -p zkr-coordinator -p zkr-gpu-prover` (scripts/devnet.sh does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A bearer token from the system's randomness.
+pub(crate) fn random_token() -> eyre::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 24];
+    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
