@@ -98,7 +98,7 @@ struct Args {
 async fn main() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,zkr_node=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,node::sequencer=warn,zkevm_hashes=warn".into()),
         )
         .init();
     let args = Args::parse();
@@ -312,6 +312,8 @@ async fn main() -> eyre::Result<()> {
     let rollup = Rollup::new(deployment.rollup, l1(&operator));
     let started = std::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    // A line when something changed, and at least every 30 s.
+    let (mut last_line, mut last_print) = (String::new(), std::time::Instant::now());
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c, sequencer);
     let outcome: eyre::Result<()> = loop {
@@ -333,11 +335,14 @@ async fn main() -> eyre::Result<()> {
         let committed = rollup.lastCommittedBatch().call().await.unwrap_or_default();
         let finalized = rollup.lastFinalizedBatch().call().await.unwrap_or_default();
         let cluster = if processes.is_empty() { String::new() } else { progress(args.status_port).await };
-        println!(
-            "[{:>5.0?}] L2 block {:>4} | batches committed {committed:>3}, finalized {finalized:>3}{cluster}",
-            started.elapsed(),
-            node.head().header.number,
+        let line = format!(
+            "L2 block {:>4} | batches committed {committed:>3}, finalized {finalized:>3}{cluster}",
+            node.head().header.number
         );
+        if line != last_line || last_print.elapsed() >= Duration::from_secs(30) {
+            println!("[{:>5}s] {line}", started.elapsed().as_secs());
+            (last_line, last_print) = (line, std::time::Instant::now());
+        }
         if args.exit_after_finalized > 0 && finalized >= args.exit_after_finalized {
             println!("{finalized} batches finalized on L1 with real proofs");
             break Ok(());

@@ -9,6 +9,11 @@
 //! other processes hits both alike; inputs come from a seeded rng, and every twin result is checked against the
 //! peer's. The peers are `halo2curves::msm::msm_best` and halo2-axiom's `best_fft` (its x86-64 `parallel::fft`).
 //! The twins' one-time setup (the NTT twiddle table, kept by `NttDomain`) happens before the timed runs.
+//!
+//! With a CUDA device (device 0), every size also gets a `gpu` row, checked against the peer like the twin's: the
+//! MSM with its bases resident on the device (uploaded once, outside the timing, as a prover keeps its SRS) and the
+//! scalars uploaded in every call; the NTT with the column copied to the device and back in every call. Without a
+//! device the table says why the GPU rows are missing.
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a bench binary prints its table")]
 
 use std::time::{Duration, Instant};
@@ -19,7 +24,10 @@ use halo2_proofs::{arithmetic::best_fft, fft::recursive::FFTData};
 use halo2curves::bn256::{Fr, G1, G1Affine};
 use rand::{SeedableRng, rngs::StdRng};
 use rayon::prelude::*;
-use zkr_kernels::cpu::{NttDomain, msm};
+use zkr_kernels::{
+    cpu::{NttDomain, msm},
+    gpu::Gpu,
+};
 
 const SEED: u64 = 0x006b_6572_6e65_6c73;
 
@@ -113,10 +121,11 @@ fn random_points(n: usize) -> Vec<G1Affine> {
         .collect()
 }
 
-fn bench_msm(logs: &[u32], reps: usize, rows: &mut Vec<Row>) {
+fn bench_msm(logs: &[u32], reps: usize, gpu: Option<&Gpu>, rows: &mut Vec<Row>) {
     let Some(&max) = logs.iter().max() else { return };
     let scalars = random_scalars(1 << max);
     let bases = random_points(1 << max);
+    let resident = gpu.map(|gpu| gpu.upload_bases(&bases).unwrap_or_else(|e| panic!("uploading the bases: {e}")));
     for &log_n in logs {
         let (s, b) = (&scalars[..1 << log_n], &bases[..1 << log_n]);
         let (mut peer, mut ours) = (Vec::new(), Vec::new());
@@ -151,7 +160,28 @@ fn bench_msm(logs: &[u32], reps: usize, rows: &mut Vec<Row>) {
                 zkr_kernels::cpu::window_bits(1 << log_n)
             ),
         });
-        // GPU ROW (msm): when a device is present, push a `backend: "gpu"` row here with its ratio to `peer`.
+        if let (Some(gpu), Some(resident)) = (gpu, resident.as_ref()) {
+            let expected = halo2curves::msm::msm_best(s, b);
+            // One untimed call: kernels' first launch and the allocator's first use.
+            let warm = gpu.msm(resident, s).unwrap_or_else(|e| panic!("gpu msm 2^{log_n}: {e}"));
+            let mut times = Vec::new();
+            let mut agree = warm == expected;
+            for _ in 0..reps {
+                let start = Instant::now();
+                let got = gpu.msm(resident, s).unwrap_or_else(|e| panic!("gpu msm 2^{log_n}: {e}"));
+                times.push(start.elapsed());
+                agree &= got == expected;
+            }
+            let time = median(times);
+            rows.push(Row {
+                op: "msm",
+                log_n,
+                backend: "gpu",
+                median: time,
+                ratio: Some(time.as_secs_f64() / peer.as_secs_f64()),
+                note: format!("{}bases resident, scalars uploaded", if agree { "" } else { "RESULT MISMATCH; " }),
+            });
+        }
     }
 }
 
@@ -161,7 +191,7 @@ enum Direction {
     Inverse,
 }
 
-fn bench_ntt(logs: &[u32], reps: usize, rows: &mut Vec<Row>) {
+fn bench_ntt(logs: &[u32], reps: usize, gpu: Option<&Gpu>, rows: &mut Vec<Row>) {
     let Some(&max) = logs.iter().max() else { return };
     let input = random_scalars(1 << max);
     for &log_n in logs {
@@ -229,7 +259,35 @@ fn bench_ntt(logs: &[u32], reps: usize, rows: &mut Vec<Row>) {
                 ratio: Some(ours.as_secs_f64() / peer.as_secs_f64()),
                 note,
             });
-            // GPU ROW (ntt): when a device is present, push a `backend: "gpu"` row here with its ratio to `peer`.
+            if let Some(gpu) = gpu {
+                let transform = |values: &mut [Fr]| match direction {
+                    Direction::Forward => gpu.ntt_forward(&mut [values]),
+                    Direction::Inverse => gpu.ntt_inverse(&mut [values]),
+                };
+                let mut c = input.to_vec();
+                transform(&mut c).unwrap_or_else(|e| panic!("gpu ntt 2^{log_n}: {e}"));
+                let mut times = Vec::new();
+                let mut agree = true;
+                for _ in 0..reps {
+                    c.copy_from_slice(input);
+                    let start = Instant::now();
+                    transform(&mut c).unwrap_or_else(|e| panic!("gpu ntt 2^{log_n}: {e}"));
+                    times.push(start.elapsed());
+                    agree &= c == a;
+                }
+                let time = median(times);
+                rows.push(Row {
+                    op,
+                    log_n,
+                    backend: "gpu",
+                    median: time,
+                    ratio: Some(time.as_secs_f64() / peer.as_secs_f64()),
+                    note: format!(
+                        "{}includes the copies to and from the device",
+                        if agree { "" } else { "RESULT MISMATCH; " }
+                    ),
+                });
+            }
         }
     }
 }
@@ -243,9 +301,26 @@ fn main() {
         args.reps,
         rayon::current_num_threads()
     );
+    let gpu = match Gpu::new(0) {
+        Ok(gpu) => {
+            let info = gpu.info();
+            eprintln!(
+                "GPU: {} (compute {}.{}, {:.0} GiB)",
+                info.name,
+                info.compute_capability.0,
+                info.compute_capability.1,
+                info.total_memory_bytes as f64 / f64::from(1u32 << 30)
+            );
+            Some(gpu)
+        }
+        Err(e) => {
+            eprintln!("GPU: none, so no gpu rows ({e})");
+            None
+        }
+    };
     let mut rows = Vec::new();
-    bench_msm(&args.msm, args.reps, &mut rows);
-    bench_ntt(&args.ntt, args.reps, &mut rows);
+    bench_msm(&args.msm, args.reps, gpu.as_ref(), &mut rows);
+    bench_ntt(&args.ntt, args.reps, gpu.as_ref(), &mut rows);
 
     println!("| op | log2 n | backend | median | ours / peer | note |");
     println!("|---|---:|---|---:|---:|---|");
