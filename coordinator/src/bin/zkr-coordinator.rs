@@ -298,9 +298,29 @@ async fn ctl(args: CtlArgs) -> eyre::Result<()> {
                     w.jobs.join(",")
                 );
             }
-            println!("\n{:<8} {:<11} {:<7} finalize tx", "batch", "state", "chunks");
+            println!("\n{:<8} {:<11} {:<7} {:<18} finalize tx", "batch", "state", "chunks", "commit to final");
             for b in &status.batches {
-                println!("{:<8} {:<11} {:<7} {}", b.batch_index, b.state, b.chunks, b.finalize_tx);
+                let latency = if b.finalized_unix_ms > 0 {
+                    format!("{:.1} s", b.finalized_unix_ms.saturating_sub(b.committed_unix_ms) as f64 / 1e3)
+                } else {
+                    "-".into()
+                };
+                let chunks = format!("{}/{}", b.chunks_proven, b.chunks);
+                println!("{:<8} {:<11} {:<7} {:<18} {}", b.batch_index, b.state, chunks, latency, b.finalize_tx);
+            }
+            if !status.latency.is_empty() {
+                println!("\nproving latency (lease to accepted proof, recent jobs):");
+                for l in &status.latency {
+                    let kind = pb::JobKind::try_from(l.kind).map_or("?", |k| match k {
+                        pb::JobKind::Chunk => "chunk",
+                        pb::JobKind::Aggregation => "aggregation",
+                        pb::JobKind::Unspecified => "?",
+                    });
+                    println!(
+                        "  {kind:<12} {:>4} jobs  p50 {:>8.1} s  p95 {:>8.1} s  max {:>8.1} s  last {:>8.1} s",
+                        l.samples, l.p50_seconds, l.p95_seconds, l.max_seconds, l.last_seconds
+                    );
+                }
             }
         }
         CtlAction::Jobs { state, batch, limit } => {
