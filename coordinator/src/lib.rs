@@ -25,5 +25,5 @@ pub mod store;
 
 pub use checker::{CheckError, ProofChecker};
 pub use error::{Error, Result};
-pub use server::{BearerAuth, ServeError, serve, serve_with_listener};
+pub use server::{BearerAuth, ServeError, TlsFiles, serve, serve_with_listener};
 pub use service::{Coordinator, now_ms};

@@ -1,9 +1,18 @@
 //! The gRPC server: the worker and operator services behind authentication, with message size limits, the standard
-//! health service and server reflection.
+//! health service and server reflection, over plain TCP or TLS (optionally mutual: workers present a certificate
+//! signed by the cluster's CA as well as the bearer token).
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
-use tonic::{Request, Status, service::Interceptor, transport::Server};
+use tonic::{
+    Request, Status,
+    service::Interceptor,
+    transport::{Certificate, Identity, Server, ServerTlsConfig},
+};
 use zkr_protos::{
     AUTHORIZATION,
     limits::MAX_MESSAGE_BYTES,
@@ -52,6 +61,34 @@ impl Interceptor for BearerAuth {
     }
 }
 
+/// The coordinator's TLS files (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The coordinator's certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// The CA that signs the workers' certificates: when set, every connection must present one (mTLS), health
+    /// checks included.
+    pub client_ca: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// Reads the files into a server configuration.
+    pub fn load(&self) -> Result<ServerTlsConfig, ServeError> {
+        // rustls will not choose between several compiled-in providers (alloy's HTTP client brings aws-lc-rs, tonic
+        // ring): name one for the process. An error means one is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let read =
+            |path: &Path| std::fs::read(path).map_err(|source| ServeError::Tls { path: path.to_owned(), source });
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(read(&self.cert)?, read(&self.key)?));
+        if let Some(ca) = &self.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(read(ca)?)).client_auth_optional(false);
+        }
+        Ok(config)
+    }
+}
+
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -63,6 +100,14 @@ pub enum ServeError {
         /// The error.
         source: std::io::Error,
     },
+    /// A TLS file could not be read.
+    #[error("reading {path}: {source}")]
+    Tls {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// The reflection service could not be built from the descriptors.
     #[error("reflection: {0}")]
     Reflection(String),
@@ -71,15 +116,16 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Serves both services on `addr` until `shutdown` resolves.
+/// Serves both services on `addr` until `shutdown` resolves, over TLS when `tls` is given.
 pub async fn serve(
     addr: SocketAddr,
     coordinator: Arc<Coordinator>,
     auth: BearerAuth,
+    tls: Option<ServerTlsConfig>,
     shutdown: Shutdown,
 ) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
-    serve_with_listener(listener, coordinator, auth, shutdown).await
+    serve_with_listener(listener, coordinator, auth, tls, shutdown).await
 }
 
 /// Serves both services on a bound listener (tests bind port 0 and read the address first).
@@ -87,6 +133,7 @@ pub async fn serve_with_listener(
     listener: tokio::net::TcpListener,
     coordinator: Arc<Coordinator>,
     auth: BearerAuth,
+    tls: Option<ServerTlsConfig>,
     shutdown: Shutdown,
 ) -> Result<(), ServeError> {
     let workers = ProverCoordinatorServer::from_arc(Arc::clone(&coordinator))
@@ -103,8 +150,13 @@ pub async fn serve_with_listener(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    tracing::info!(target: "coordinator::grpc", addr = ?listener.local_addr().ok(), "gRPC server listening");
-    Server::builder()
+    let mut server = Server::builder();
+    let tls_mode = if tls.is_some() { "tls" } else { "plaintext" };
+    if let Some(tls) = tls {
+        server = server.tls_config(tls)?;
+    }
+    tracing::info!(target: "coordinator::grpc", addr = ?listener.local_addr().ok(), tls = tls_mode, "gRPC server listening");
+    server
         // Health checks answer without credentials (load balancers and orchestrators probe them).
         .add_service(health)
         .add_service(tonic::service::interceptor::InterceptedService::new(reflection, auth.clone()))

@@ -98,7 +98,8 @@ struct Args {
 async fn main() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,node::sequencer=warn,zkevm_hashes=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,node::sequencer=warn,zkevm_hashes=warn".into()),
         )
         .init();
     let args = Args::parse();
@@ -349,6 +350,9 @@ async fn main() -> eyre::Result<()> {
         }
     };
     load.abort();
+    if !processes.is_empty() {
+        print!("{}", batch_summary(args.status_port).await);
+    }
     println!("\nstopping: {} cluster processes, the L2 node, anvil (pid {}) ...", processes.len(), anvil.pid());
     let stopping = tokio::task::spawn_blocking(move || {
         for process in processes.iter_mut().rev() {
@@ -390,6 +394,40 @@ async fn progress(port: u16) -> String {
         " | jobs queued {}, proving {}, done {} | workers {workers}{latency}",
         jobs["queued"], jobs["leased"], jobs["done"]
     )
+}
+
+/// The finalized batches' latencies (commit to proven, commit to finalized on L1) and their mean, from the
+/// coordinator's `/api/status`, as a markdown table.
+async fn batch_summary(port: u16) -> String {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(Ok((200, body))) = tokio::task::spawn_blocking(move || zkr_devtools::http_get(addr, "/api/status")).await
+    else {
+        return String::new();
+    };
+    let Ok(status) = serde_json::from_str::<serde_json::Value>(&body) else { return String::new() };
+    let since_commit = |b: &serde_json::Value, field: &str| {
+        let (at, committed) = (b[field].as_u64().unwrap_or(0), b["committedUnixMs"].as_u64().unwrap_or(0));
+        (at > 0 && committed > 0).then(|| at.saturating_sub(committed) as f64 / 1e3)
+    };
+    let mut rows: Vec<(u64, f64, f64)> = status["batches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            Some((b["index"].as_u64()?, since_commit(b, "provenUnixMs")?, since_commit(b, "finalizedUnixMs")?))
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    rows.sort_by_key(|r| r.0);
+    let mut out = String::from("\n| batch | commit to proven | commit to finalized |\n|---:|---:|---:|\n");
+    for (index, proven, finalized) in &rows {
+        out.push_str(&format!("| {index} | {proven:.1} s | {finalized:.1} s |\n"));
+    }
+    let mean = |f: fn(&(u64, f64, f64)) -> f64| rows.iter().map(f).sum::<f64>() / rows.len() as f64;
+    out.push_str(&format!("| mean | {:.1} s | {:.1} s |\n", mean(|r| r.1), mean(|r| r.2)));
+    out
 }
 
 fn print_summary(

@@ -4,6 +4,15 @@
 //! no attempt. L1 then refuses a tampered copy of that proof, a wrong state root, and the proof offered for the next
 //! batch, without burning the gas given; and the Portal pays the batch's withdrawal.
 //!
+//! The test also plays a rogue worker against the real coordinator (and its real proof checker), over the same gRPC:
+//! - calls without the cluster's token, or with a wrong one, are refused (`Unauthenticated`) on both services, while
+//!   the standard health check answers without one;
+//! - a message over the size limit (`zkr_protos::limits`) is refused and leaves the job as it was;
+//! - a proof that does not verify (the job's true public inputs, garbage proof bytes) is rejected and spends an
+//!   attempt, and the job goes to another worker;
+//! - the accepted proof submitted again by another session, quoting the done job's lease, is a duplicate and changes
+//!   nothing.
+//!
 //! Sizes are CI's (2 record slots, 1 chunk per batch). Keys and the development SRS are cached in
 //! `target/zkr-e2e-keys` (or `ZKR_E2E_KEYS_DIR`) across runs: the first run spends about 6 minutes making them.
 
@@ -24,7 +33,9 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
-use tonic::{Request, transport::Channel};
+use prost::Message as _;
+use tonic::{Code, Request, Status, service::interceptor::InterceptedService, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use zkr_circuits::{
     ChunkShape,
     prover::{BatchProver, ProverConfig},
@@ -33,7 +44,10 @@ use zkr_contracts::{Portal, Rollup};
 use zkr_devtools::workspace_root;
 use zkr_e2e::{ETH, Rig, signed_transfer, wait_for};
 use zkr_node::ChainSpec;
-use zkr_protos::v1::{self as pb, operator_client::OperatorClient};
+use zkr_protos::{
+    limits::MAX_MESSAGE_BYTES,
+    v1::{self as pb, operator_client::OperatorClient, prover_coordinator_client::ProverCoordinatorClient},
+};
 
 const CHUNK_SLOTS: usize = 2;
 const CHUNKS_PER_BATCH: usize = 1;
@@ -120,19 +134,90 @@ fn worker(paths: &Paths, name: &'static str, grpc: u16, kinds: &str) -> Process 
     )
 }
 
-async fn operator(
-    grpc: u16,
-) -> Option<
-    OperatorClient<
-        tonic::service::interceptor::InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, tonic::Status>>,
-    >,
-> {
-    fn auth(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-        Ok(request)
-    }
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc}")).unwrap().connect().await.ok()?;
-    Some(OperatorClient::with_interceptor(channel, auth as fn(_) -> _))
+type Authed = InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, Status>>;
+
+fn with_token(mut request: Request<()>) -> Result<Request<()>, Status> {
+    request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    Ok(request)
+}
+
+fn with_wrong_token(mut request: Request<()>) -> Result<Request<()>, Status> {
+    request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}-guess").parse().unwrap());
+    Ok(request)
+}
+
+async fn channel(grpc: u16) -> Option<Channel> {
+    Channel::from_shared(format!("http://127.0.0.1:{grpc}")).unwrap().connect().await.ok()
+}
+
+async fn operator(grpc: u16) -> Option<OperatorClient<Authed>> {
+    Some(OperatorClient::with_interceptor(channel(grpc).await?, with_token as fn(_) -> _))
+}
+
+/// A worker session that is not a `zkr-prover`: the test speaks the protocol itself, and lies. It sends messages of
+/// any size (its own encoding limit is lifted) and takes chunk jobs only.
+async fn rogue(grpc: u16) -> (ProverCoordinatorClient<Authed>, String) {
+    let mut client = ProverCoordinatorClient::with_interceptor(channel(grpc).await.unwrap(), with_token as fn(_) -> _)
+        .max_encoding_message_size(usize::MAX);
+    let registered = client
+        .register(pb::RegisterRequest {
+            name: "rogue".into(),
+            backend: pb::Backend::Cpu as i32,
+            memory_bytes: 1 << 30,
+            version: "test".into(),
+            kinds: vec![pb::JobKind::Chunk as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (client, registered.worker_id)
+}
+
+async fn submit(
+    client: &mut ProverCoordinatorClient<Authed>,
+    worker: &str,
+    job_id: &str,
+    lease_id: u64,
+    proof: pb::ChunkProof,
+) -> Result<pb::SubmitProofResponse, Status> {
+    let request = pb::SubmitProofRequest {
+        worker_id: worker.into(),
+        job_id: job_id.into(),
+        lease_id,
+        proof: Some(pb::submit_proof_request::Proof::Chunk(proof)),
+    };
+    client.submit_proof(request).await.map(tonic::Response::into_inner)
+}
+
+/// A job's row in the coordinator's database, read beside the running coordinator (the operator service does not
+/// show leases or proofs).
+#[derive(Debug, PartialEq, Eq)]
+struct StoredJob {
+    state: String,
+    attempts: u32,
+    lease_id: u64,
+    worker_id: Option<String>,
+    output: Option<Vec<u8>>,
+}
+
+fn stored_job(paths: &Paths, id: &str) -> StoredJob {
+    let db = rusqlite::Connection::open_with_flags(
+        paths.dir.path().join("coordinator.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.busy_timeout(Duration::from_secs(30)).unwrap();
+    db.query_row("SELECT state, attempts, lease_id, worker_id, output FROM jobs WHERE id = ?1", [id], |r| {
+        Ok(StoredJob {
+            state: r.get(0)?,
+            attempts: r.get(1)?,
+            lease_id: r.get::<_, i64>(2)?.try_into().unwrap(),
+            worker_id: r.get(3)?,
+            output: r.get(4)?,
+        })
+    })
+    .unwrap()
 }
 
 async fn job(grpc: u16, id: &str) -> Option<pb::JobInfo> {
@@ -176,7 +261,33 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let grpc = free_port();
     let http = free_port();
     let first_coordinator = coordinator(&paths, &rig, grpc, http);
-    let doomed = worker(&paths, "doomed", grpc, "chunk");
+
+    // Load balancers probe the standard health check without credentials; everything else needs the cluster's token,
+    // on the worker service and the operator service alike.
+    let serving = |service: &'static str| async move {
+        let mut health = HealthClient::new(channel(grpc).await?);
+        let response = health.check(HealthCheckRequest { service: service.into() }).await.ok()?;
+        Some(response.into_inner().status)
+    };
+    wait_for("the coordinator's health check answers", Duration::from_secs(300), || serving("")).await;
+    for service in ["", "zkr.prover.v1.ProverCoordinator", "zkr.prover.v1.Operator"] {
+        assert_eq!(serving(service).await, Some(ServingStatus::Serving as i32), "health of {service:?}");
+    }
+    let intruder =
+        || pb::RegisterRequest { name: "intruder".into(), backend: pb::Backend::Cpu as i32, ..Default::default() };
+    let no_token = channel(grpc).await.unwrap();
+    let wrong_token = || InterceptedService::new(no_token.clone(), with_wrong_token as fn(_) -> _);
+    let refusals = [
+        ("register, no token", ProverCoordinatorClient::new(no_token.clone()).register(intruder()).await.err()),
+        ("register, wrong token", ProverCoordinatorClient::new(wrong_token()).register(intruder()).await.err()),
+        ("status, no token", OperatorClient::new(no_token.clone()).status(pb::StatusRequest {}).await.err()),
+        ("status, wrong token", OperatorClient::new(wrong_token()).status(pb::StatusRequest {}).await.err()),
+    ];
+    for (what, refused) in refusals {
+        assert_eq!(refused.map(|e| e.code()), Some(Code::Unauthenticated), "{what}");
+    }
+    let workers = operator(grpc).await.unwrap().status(pb::StatusRequest {}).await.unwrap().into_inner().workers;
+    assert!(workers.is_empty(), "a refused call registered a worker: {workers:?}");
 
     // One batch: a deposit to alice, then alice withdraws.
     let alice = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).unwrap();
@@ -197,7 +308,52 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let withdrawal =
         rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH)).unwrap();
 
+    // The rogue leases the chunk job first (no other worker is up yet). Before it lies, it holds the job's true
+    // public inputs, computed from the witness it was given.
+    let (mut rogue_client, rogue_id) = rogue(grpc).await;
+    let leased = wait_for("the chunk job leased to the rogue", Duration::from_secs(600), || {
+        let (mut client, worker_id) = (rogue_client.clone(), rogue_id.clone());
+        async move { client.take_job(pb::TakeJobRequest { worker_id, wait_ms: 10_000 }).await.unwrap().into_inner().job }
+    })
+    .await;
+    assert_eq!((leased.job_id.as_str(), leased.attempt), ("b1-c0", 1));
+    let Some(pb::job::Input::Chunk(input)) = &leased.input else { panic!("a chunk job without a witness: {leased:?}") };
+    let witness: zkr_protocol::ChunkWitness = serde_json::from_slice(&input.witness).unwrap();
+    let instances = zkr_circuits::prover::encode_field_elements(&zkr_circuits::chunk::public_inputs(&witness));
+    let held = stored_job(&paths, "b1-c0");
+    assert_eq!((held.state.as_str(), held.attempts, held.lease_id), ("leased", 0, leased.lease_id));
+    assert_eq!(held.worker_id.as_deref(), Some(rogue_id.as_str()));
+
+    // A message over the size limit is refused before it is decoded, and changes nothing: the job stays leased to
+    // the rogue under the same lease, with no attempt spent, and the lease is still the rogue's to extend.
+    let oversized = pb::ChunkProof { instances: instances.clone(), proof: vec![7; MAX_MESSAGE_BYTES + 1] };
+    let refused = submit(&mut rogue_client, &rogue_id, "b1-c0", leased.lease_id, oversized).await.unwrap_err();
+    eprintln!("oversized submission: {:?} {}", refused.code(), refused.message());
+    assert!(matches!(refused.code(), Code::OutOfRange | Code::ResourceExhausted), "{refused:?}");
+    assert_eq!(stored_job(&paths, "b1-c0"), held, "the oversized message changed the job");
+    let lease = pb::LeaseRef { job_id: "b1-c0".into(), lease_id: leased.lease_id };
+    let beat = rogue_client
+        .heartbeat(pb::HeartbeatRequest { worker_id: rogue_id.clone(), leases: vec![lease] })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(beat.revoked.is_empty(), "the rogue lost its lease: {beat:?}");
+
+    // A proof that does not verify is rejected by the real checker (the public inputs are right, so it is the
+    // verifier that refuses) and spends an attempt; the job is queued again for another worker, after a backoff.
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let forged = pb::ChunkProof { instances, proof: garbage };
+    let response = submit(&mut rogue_client, &rogue_id, "b1-c0", leased.lease_id, forged).await.unwrap();
+    assert_eq!(response.outcome(), pb::SubmitOutcome::Rejected, "{response:?}");
+    assert_eq!(response.message, "the proof does not verify");
+    let requeued = job(grpc, "b1-c0").await.unwrap();
+    assert_eq!((requeued.state, requeued.attempts), (pb::JobState::Queued as i32, 1), "{requeued:?}");
+    assert_eq!(requeued.last_error, "the proof does not verify");
+    // The rogue takes nothing more: it leaves, so only real workers can lease the job from here on.
+    rogue_client.deregister(pb::DeregisterRequest { worker_id: rogue_id.clone() }).await.unwrap();
+
     // The doomed worker leases the chunk job and starts proving; it is killed mid-proof.
+    let doomed = worker(&paths, "doomed", grpc, "chunk");
     let leased = wait_for("the chunk job leased to the doomed worker", Duration::from_secs(600), || async {
         job(grpc, "b1-c0").await.filter(|j| j.state == pb::JobState::Leased as i32 && j.worker_id.starts_with("doomed"))
     })
@@ -212,7 +368,20 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
         job(grpc, "b1-c0").await.filter(|j| j.state == pb::JobState::Done as i32)
     })
     .await;
-    assert_eq!(done.attempts, 1, "the lapsed lease spent no attempt");
+    assert_eq!(done.attempts, 2, "the rejected proof spent an attempt and the lapsed lease none");
+
+    // The accepted proof handed in again, by another session quoting the done job's lease, is a duplicate and
+    // changes nothing: the job stays done with the same attempts and the same stored proof.
+    let accepted = stored_job(&paths, "b1-c0");
+    assert_eq!((accepted.state.as_str(), accepted.attempts), ("done", 2));
+    let proof = pb::ChunkProof::decode(accepted.output.as_deref().unwrap()).unwrap();
+    let (mut rogue_client, rogue_id) = rogue(grpc).await;
+    let response = submit(&mut rogue_client, &rogue_id, "b1-c0", accepted.lease_id, proof).await.unwrap();
+    assert_eq!(response.outcome(), pb::SubmitOutcome::Duplicate, "{response:?}");
+    let after = job(grpc, "b1-c0").await.unwrap();
+    assert_eq!((after.state, after.attempts), (pb::JobState::Done as i32, 2), "{after:?}");
+    assert_eq!(stored_job(&paths, "b1-c0"), accepted, "the duplicate changed the job");
+    rogue_client.deregister(pb::DeregisterRequest { worker_id: rogue_id }).await.unwrap();
 
     // The coordinator dies too, and comes back on the same database.
     first_coordinator.kill();

@@ -1,15 +1,15 @@
 //! The gRPC connection to the coordinator: credentials on every call, message size limits, optional TLS.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use tonic::{
     Request, Status,
     metadata::MetadataValue,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+    transport::Channel,
 };
 use zkr_protos::{
-    AUTHORIZATION, bearer, limits::MAX_MESSAGE_BYTES, v1::prover_coordinator_client::ProverCoordinatorClient,
+    AUTHORIZATION, ClientTls, bearer, limits::MAX_MESSAGE_BYTES, v1::prover_coordinator_client::ProverCoordinatorClient,
 };
 
 /// How to reach the coordinator.
@@ -19,10 +19,8 @@ pub struct ClientConfig {
     pub endpoint: String,
     /// The cluster's bearer token.
     pub token: String,
-    /// The CA certificate (PEM) that signed the coordinator's certificate (TLS).
-    pub tls_ca: Option<PathBuf>,
-    /// This worker's certificate and key (PEM), for mTLS.
-    pub tls_identity: Option<(PathBuf, PathBuf)>,
+    /// TLS (off unless a CA or an identity is given).
+    pub tls: ClientTls,
 }
 
 /// Adds the bearer token to every call.
@@ -49,20 +47,13 @@ pub type Client = ProverCoordinatorClient<InterceptedService<Channel, BearerToke
 pub fn connect(config: &ClientConfig) -> eyre::Result<Client> {
     let token: MetadataValue<_> =
         bearer(&config.token).parse().map_err(|_| eyre::eyre!("the token must be printable ASCII"))?;
-    let mut endpoint = Endpoint::from_shared(config.endpoint.clone())?
+    let endpoint = config
+        .tls
+        .endpoint(&config.endpoint)
+        .map_err(|e| eyre::eyre!(e))?
         .connect_timeout(Duration::from_secs(10))
         .tcp_keepalive(Some(Duration::from_secs(30)))
         .http2_keep_alive_interval(Duration::from_secs(30));
-    if config.tls_ca.is_some() || config.tls_identity.is_some() {
-        let mut tls = ClientTlsConfig::new();
-        if let Some(ca) = &config.tls_ca {
-            tls = tls.ca_certificate(Certificate::from_pem(std::fs::read(ca)?));
-        }
-        if let Some((cert, key)) = &config.tls_identity {
-            tls = tls.identity(Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?));
-        }
-        endpoint = endpoint.tls_config(tls)?;
-    }
     Ok(ProverCoordinatorClient::with_interceptor(endpoint.connect_lazy(), BearerToken(token))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES))

@@ -40,6 +40,46 @@ pub fn read_token(token: Option<&str>, file: Option<&std::path::Path>) -> Result
     }
 }
 
+/// The TLS side of a client connection (workers and `zkr-coordinator ctl`), as both binaries take it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTls {
+    /// The CA certificate (PEM) that signed the coordinator's certificate. Setting it (or `identity`) turns TLS on.
+    pub ca: Option<std::path::PathBuf>,
+    /// This client's certificate and private key (PEM), for a coordinator that requires mTLS.
+    pub identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The name the coordinator's certificate must carry, when it is not the endpoint's host.
+    pub domain: Option<String>,
+}
+
+impl ClientTls {
+    /// Whether TLS is on.
+    pub const fn enabled(&self) -> bool {
+        self.ca.is_some() || self.identity.is_some()
+    }
+
+    /// An endpoint for `url` (`http://` or `https://host:port`) with these TLS settings; it does not connect.
+    pub fn endpoint(&self, url: &str) -> Result<tonic::transport::Endpoint, String> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+        let mut endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| format!("endpoint {url:?}: {e}"))?;
+        if self.enabled() {
+            let read =
+                |path: &std::path::Path| std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()));
+            let mut tls = ClientTlsConfig::new();
+            if let Some(ca) = &self.ca {
+                tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+            }
+            if let Some((cert, key)) = &self.identity {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            if let Some(domain) = &self.domain {
+                tls = tls.domain_name(domain.clone());
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| format!("TLS settings: {e}"))?;
+        }
+        Ok(endpoint)
+    }
+}
+
 /// The gRPC metadata key of the cluster's bearer token.
 pub const AUTHORIZATION: &str = "authorization";
 

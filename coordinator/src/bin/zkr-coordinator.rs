@@ -23,13 +23,16 @@ use zkr_circuits::{
     prover::{BatchProver, ProverConfig},
 };
 use zkr_coordinator::{
-    BearerAuth, Coordinator,
+    BearerAuth, Coordinator, TlsFiles,
     chain::{ChainConfig, finalize, follow},
     checker::CircuitChecker,
     metrics,
     store::{Policy, Store},
 };
-use zkr_protos::v1::{self as pb, operator_client::OperatorClient};
+use zkr_protos::{
+    ClientTls,
+    v1::{self as pb, operator_client::OperatorClient},
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "zkr-coordinator", version, about = "The zkr proving coordinator")]
@@ -85,6 +88,16 @@ struct RunArgs {
     /// The deployment file `zkr-deploy` wrote.
     #[arg(long)]
     deployment: PathBuf,
+    /// The coordinator's TLS certificate chain (PEM); with `--tls.key`, the gRPC port serves TLS only.
+    #[arg(long = "tls.cert", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls.cert`.
+    #[arg(long = "tls.key", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The CA (PEM) that signs the workers' certificates: every gRPC client must present one (mTLS), on top of
+    /// the bearer token.
+    #[arg(long = "tls.client-ca", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
     /// The private key that sends `finalizeBatch` (a prover role on the Rollup), 0x-hex.
     #[arg(long, env = "ZKR_PROVER_KEY", hide_env_values = true)]
     prover_key: String,
@@ -121,9 +134,21 @@ struct RunArgs {
 struct CtlArgs {
     #[command(flatten)]
     token: TokenArgs,
-    /// The coordinator's gRPC endpoint.
+    /// The coordinator's gRPC endpoint (`https://` with TLS).
     #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
     coordinator: String,
+    /// The CA certificate (PEM) of the coordinator's TLS certificate; implies TLS.
+    #[arg(long = "tls.ca")]
+    tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM), for a coordinator that requires mTLS.
+    #[arg(long = "tls.cert", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls.cert`.
+    #[arg(long = "tls.key", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The name the coordinator's certificate carries, when it is not the endpoint's host.
+    #[arg(long = "tls.domain")]
+    tls_domain: Option<String>,
     #[command(subcommand)]
     action: CtlAction,
 }
@@ -188,6 +213,10 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         &std::fs::read(&args.genesis).wrap_err_with(|| format!("reading {}", args.genesis.display()))?,
     )
     .wrap_err("parsing the genesis file")?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: args.tls_client_ca }.load()?),
+        _ => None,
+    };
     let signer: PrivateKeySigner = args.prover_key.parse().wrap_err("parsing the prover key")?;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
@@ -248,6 +277,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         args.grpc_addr,
         coordinator,
         BearerAuth::new([token]),
+        tls,
         Box::pin(async move {
             let _ = server_stop.changed().await;
         }),
@@ -267,7 +297,10 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
 
 async fn ctl(args: CtlArgs) -> eyre::Result<()> {
     let token: tonic::metadata::MetadataValue<_> = zkr_protos::bearer(&args.token.read()?).parse()?;
-    let channel = tonic::transport::Endpoint::from_shared(args.coordinator.clone())?
+    let tls = ClientTls { ca: args.tls_ca, identity: args.tls_cert.zip(args.tls_key), domain: args.tls_domain };
+    let channel = tls
+        .endpoint(&args.coordinator)
+        .map_err(|e| eyre::eyre!(e))?
         .connect()
         .await
         .wrap_err_with(|| format!("connecting to {}", args.coordinator))?;

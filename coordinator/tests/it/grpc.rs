@@ -15,7 +15,7 @@ use zkr_protos::v1::{
     submit_proof_request::Proof,
 };
 
-const TOKEN: &str = "test-token";
+pub(crate) const TOKEN: &str = "test-token";
 
 /// Valid proofs are the bytes `ok`.
 #[derive(Debug)]
@@ -30,13 +30,17 @@ impl ProofChecker for Fake {
     }
 }
 
-struct Cluster {
-    addr: SocketAddr,
+pub(crate) struct Cluster {
+    pub(crate) addr: SocketAddr,
     coordinator: Arc<Coordinator>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn start(policy: Policy) -> Cluster {
+    start_with_tls(policy, None).await
+}
+
+pub(crate) async fn start_with_tls(policy: Policy, tls: Option<tonic::transport::ServerTlsConfig>) -> Cluster {
     let store = Arc::new(Store::in_memory(policy).unwrap());
     let setup = pb::ProverSetup {
         chunk_k: 16,
@@ -56,6 +60,7 @@ async fn start(policy: Policy) -> Cluster {
         listener,
         Arc::clone(&coordinator),
         BearerAuth::new([TOKEN.to_owned()]),
+        tls,
         shutdown,
     ));
     tokio::spawn(Arc::clone(&coordinator).run_housekeeping());

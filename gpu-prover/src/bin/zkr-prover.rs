@@ -10,7 +10,7 @@ use clap::{Parser, ValueEnum};
 use eyre::Context;
 use tokio::sync::watch;
 use zkr_gpu_prover::{Backend, ClientConfig, Worker, WorkerConfig};
-use zkr_protos::v1::JobKind;
+use zkr_protos::{ClientTls, v1::JobKind};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum BackendArg {
@@ -49,6 +49,9 @@ struct Cli {
     /// This worker's private key (PEM), for mTLS.
     #[arg(long = "tls.key", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The name the coordinator's certificate carries, when it is not the endpoint's host.
+    #[arg(long = "tls.domain")]
+    tls_domain: Option<String>,
     /// The name operators see (default: the host name and process id).
     #[arg(long)]
     name: Option<String>,
@@ -101,8 +104,7 @@ async fn main() -> eyre::Result<()> {
         client: ClientConfig {
             endpoint: cli.coordinator,
             token,
-            tls_ca: cli.tls_ca,
-            tls_identity: cli.tls_cert.zip(cli.tls_key),
+            tls: ClientTls { ca: cli.tls_ca, identity: cli.tls_cert.zip(cli.tls_key), domain: cli.tls_domain },
         },
         name: cli.name.unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id())),
         backend,
