@@ -1,9 +1,13 @@
-//! Proving benchmark on the CPU: chunk keys and proofs by record slots and k, aggregation by chunks per batch.
+//! Proving benchmark: chunk keys and proofs by record slots and k, aggregation by chunks per batch.
 //!
 //! ```text
 //! cargo bench -p zkr-circuits --bench proving -- [--chunks 2:16,4:17,8:18] [--aggregate 1,2] [--aggregation-k 20]
-//!                                                [--out target/zkr-bench]
+//!                                                [--out target/zkr-bench] [--backend cpu|gpu|auto]
 //! ```
+//!
+//! Proofs are made as the prover makes them, through `MsmKzg`: the commitments run on the MSM's CPU twin
+//! (`--backend cpu`, the default) or on the GPU with the SRS resident (`gpu`; `auto` takes the GPU when there is one).
+//! Key generation is halo2's, on the CPU, in every case.
 //!
 //! Every stage runs once (each takes seconds to many minutes) and prints one table. Peak memory is the process's
 //! resident high-water mark during the stage (`VmHWM`, reset before the stage through `/proc/self/clear_refs`), so it
@@ -15,13 +19,19 @@
 
 use std::{
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use alloy_primitives::{Address, B256};
+use halo2_base::halo2_proofs::{halo2curves::bn256::Bn256, poly::kzg::commitment::ParamsKZG};
 use zkr_circuits::{
     ChunkCircuit, ChunkShape,
     prover::{AggregationKeys, ChunkKeys, downsized, load_srs},
+};
+use zkr_kernels::{
+    gpu::{Backend, Gpu, Selected, select},
+    halo2::MsmParams,
 };
 use zkr_protocol::{ChunkWitness, DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
 use zkr_state::{Account, AccountTree};
@@ -33,6 +43,7 @@ struct Options {
     aggregate: Vec<usize>,
     aggregation_k: u32,
     out: PathBuf,
+    backend: Backend,
 }
 
 fn parse_options() -> Options {
@@ -42,6 +53,7 @@ fn parse_options() -> Options {
         aggregation_k: 20,
         // cargo runs benches in the package folder: the default is the workspace's target folder.
         out: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/zkr-bench"),
+        backend: Backend::Cpu,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -62,12 +74,21 @@ fn parse_options() -> Options {
             }
             "--aggregation-k" => options.aggregation_k = value().parse().unwrap(),
             "--out" => options.out = PathBuf::from(value()),
+            "--backend" => options.backend = value().parse().unwrap(),
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
     }
     options
+}
+
+/// `kzg` as the prover's params: on `gpu` (both bases uploaded, outside any measurement) or the CPU twin.
+fn wrap(gpu: Option<&Arc<Gpu>>, kzg: ParamsKZG<Bn256>) -> MsmParams {
+    match gpu {
+        Some(gpu) => MsmParams::on_gpu(kzg, Arc::clone(gpu)).unwrap(),
+        None => MsmParams::cpu(kzg),
+    }
 }
 
 /// Resets the process's resident high-water mark.
@@ -142,6 +163,11 @@ fn main() {
         rows.push(Row { what, seconds: time.as_secs_f64(), peak_gib: peak, note });
     };
 
+    let gpu: Option<Arc<Gpu>> = match select(options.backend).unwrap() {
+        Selected::Gpu(gpu) => Some(Arc::from(gpu)),
+        Selected::Cpu { .. } => None,
+    };
+    println!("commitments on the {}", if gpu.is_some() { "GPU" } else { "CPU twin" });
     let max_k = options.chunks.iter().map(|s| s.k).max().unwrap_or(16).max(options.aggregation_k);
     let (srs, time, peak) = measure(|| load_srs(&options.out, max_k, true).unwrap());
     row(format!("SRS 2^{max_k} (development, cached in --out)"), time, peak, String::new());
@@ -156,20 +182,22 @@ fn main() {
             }
         };
         let columns = params.base.num_advice_per_phase.iter().sum::<usize>();
-        let chunk_srs = downsized(&srs, shape.k);
-        let (keys, time, peak) = measure(|| ChunkKeys::load_or_generate(&keys_dir, &chunk_srs, params).unwrap());
+        let chunk_params = wrap(gpu.as_ref(), downsized(&srs, shape.k));
+        let (keys, time, peak) =
+            measure(|| ChunkKeys::load_or_generate(&keys_dir, chunk_params.kzg(), params).unwrap());
         row(format!("{label}: keys"), time, peak, format!("{columns} halo2-base advice columns + keccak"));
         let witness = full_chunks(shape.slots, 1).remove(0);
-        let (snark, time, peak) = measure(|| keys.prove(&chunk_srs, witness).unwrap());
+        let (snark, time, peak) = measure(|| keys.prove(&chunk_params, witness).unwrap());
         row(format!("{label}: proof"), time, peak, format!("{} bytes, verified", snark.proof.len()));
     }
 
     if !options.aggregate.is_empty() {
         let shape = options.chunks.first().copied().unwrap_or(ChunkShape { slots: 2, k: 16 });
-        let chunk_srs = downsized(&srs, shape.k);
-        let agg_srs = downsized(&srs, options.aggregation_k);
+        let chunk_params = wrap(gpu.as_ref(), downsized(&srs, shape.k));
+        let agg_params = wrap(gpu.as_ref(), downsized(&srs, options.aggregation_k));
+        let (chunk_srs, agg_srs) = (chunk_params.kzg(), agg_params.kzg());
         let params = ChunkCircuit::configure_shape(shape, FEE_RECIPIENT).unwrap();
-        let keys = ChunkKeys::load_or_generate(&keys_dir, &chunk_srs, params).unwrap();
+        let keys = ChunkKeys::load_or_generate(&keys_dir, chunk_srs, params).unwrap();
         for &chunks in &options.aggregate {
             let label = format!(
                 "aggregation of {chunks} ({} slots, k = {}), k = {}",
@@ -177,13 +205,13 @@ fn main() {
             );
             let snarks: Vec<_> = full_chunks(shape.slots, chunks)
                 .into_iter()
-                .map(|witness| keys.prove(&chunk_srs, witness).unwrap())
+                .map(|witness| keys.prove(&chunk_params, witness).unwrap())
                 .collect();
             let (agg, time, peak) =
-                measure(|| AggregationKeys::load_or_generate(&keys_dir, &agg_srs, &chunk_srs, &keys, chunks).unwrap());
+                measure(|| AggregationKeys::load_or_generate(&keys_dir, agg_srs, chunk_srs, &keys, chunks).unwrap());
             row(format!("{label}: keys"), time, peak, String::new());
-            let (proof, time, peak) = measure(|| agg.prove(&agg_srs, &chunk_srs, snarks).unwrap());
-            let source = agg.evm_verifier_source(&agg_srs);
+            let (proof, time, peak) = measure(|| agg.prove(&agg_params, chunk_srs, snarks).unwrap());
+            let source = agg.evm_verifier_source(agg_srs);
             let dir = options.out.join(format!("aggregation_n{chunks}"));
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("verifier.sol"), &source).unwrap();

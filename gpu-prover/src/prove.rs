@@ -8,17 +8,20 @@ use std::{
 use alloy_primitives::Address;
 use zkr_circuits::{
     ChunkShape,
-    prover::{BatchProof, BatchProver, ProverConfig, ProverError, decode_field_elements, encode_field_elements},
+    prover::{
+        BatchProof, BatchProver, MsmDevice, ProverConfig, ProverError, decode_field_elements, encode_field_elements,
+    },
 };
 use zkr_protocol::ChunkWitness;
 use zkr_protos::v1::{self as pb, Stage};
 
-/// Where proofs are computed.
+/// Where a worker's proofs are computed: what it registers with and labels its metrics with. The choice a worker
+/// is started with (`--prover.backend auto|gpu|cpu`) is `zkr_kernels::gpu::Backend`; this is what it came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// halo2-axiom's CPU prover.
+    /// halo2-axiom's prover with the commitments on our MSM's CPU twin.
     Cpu,
-    /// Our CUDA kernels (kernels/).
+    /// halo2-axiom's prover with the commitments on our CUDA MSM, the SRS resident on the device.
     Cuda,
 }
 
@@ -30,17 +33,38 @@ impl Backend {
             Self::Cuda => pb::Backend::Cuda,
         }
     }
+
+    /// `"cpu"` or `"cuda"`: the metrics label, the coordinator's name for the same backend.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
+
+    /// The backend of a selected device.
+    pub fn of(device: &MsmDevice) -> Self {
+        if device.gpu().is_some() { Self::Cuda } else { Self::Cpu }
+    }
 }
 
 /// The loaded keys of the cluster's setup, and the proving of jobs with them.
 #[derive(Debug)]
 pub struct ProverBackend {
     prover: BatchProver,
+    backend: Backend,
 }
 
 impl ProverBackend {
-    /// Loads (or the first time generates) the SRS and keys for `setup` from `keys_dir`.
-    pub fn load(setup: &pb::ProverSetup, keys_dir: PathBuf, dev_srs: bool) -> Result<Self, ProverError> {
+    /// Loads (or the first time generates) the SRS and keys for `setup` from `keys_dir`, proving on `device`
+    /// (selected once, before registration: [`MsmDevice::select`]). The SRS is uploaded to the GPU here; if that
+    /// fails on a device that `auto` chose, the proofs run on the CPU: [`ProverBackend::backend`] says which.
+    pub fn load(
+        setup: &pb::ProverSetup,
+        keys_dir: PathBuf,
+        dev_srs: bool,
+        device: MsmDevice,
+    ) -> Result<Self, ProverError> {
         let fee_recipient = Address::try_from(setup.fee_recipient.as_slice())
             .map_err(|_| ProverError::Encoding("the fee recipient is not 20 bytes".into()))?;
         let config = ProverConfig {
@@ -51,7 +75,14 @@ impl ProverBackend {
             fee_recipient,
             dev_srs,
         };
-        Ok(Self { prover: BatchProver::load(&config)? })
+        let prover = BatchProver::load_on(&config, device)?;
+        let backend = Backend::of(prover.device());
+        Ok(Self { prover, backend })
+    }
+
+    /// The backend the proofs run on.
+    pub const fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Proves a chunk job, reporting stages as they end.

@@ -11,6 +11,7 @@ use std::{
 
 use tokio::sync::{mpsc, watch};
 use tonic::Code;
+use zkr_circuits::prover::MsmDevice;
 use zkr_protos::v1::{self as pb, Stage, job::Input, submit_proof_request::Proof};
 
 use crate::{
@@ -20,7 +21,8 @@ use crate::{
 
 /// Worker metrics (prefix `zkr_prover_`): proving time per stage, and jobs by outcome.
 pub mod metric_names {
-    /// Proving time per `stage` and `kind`.
+    /// Proving time per `stage`, `kind` and `backend` (`cpu` or `cuda`, the values of the coordinator's
+    /// `zkr_coordinator_workers`).
     pub const STAGE_SECONDS: &str = "zkr_prover_stage_seconds";
     /// Jobs finished, by `kind` and `outcome` (accepted, rejected, duplicate, stale, failed, released).
     pub const JOBS: &str = "zkr_prover_jobs_total";
@@ -37,8 +39,9 @@ pub struct WorkerConfig {
     pub client: ClientConfig,
     /// The name the operator sees.
     pub name: String,
-    /// The proving backend.
-    pub backend: Backend,
+    /// The proving backend asked for (`--prover.backend`): `Gpu` refuses to start without a usable GPU, `Auto`
+    /// takes the GPU when there is one and otherwise the CPU.
+    pub backend: zkr_kernels::gpu::Backend,
     /// Job kinds to take; empty for all.
     pub kinds: Vec<pb::JobKind>,
     /// Where the SRS and keys are (or will be generated).
@@ -84,6 +87,10 @@ pub struct Worker {
     config: WorkerConfig,
     client: Client,
     session: Arc<Session>,
+    /// Selected when the worker is made, before it registers, and handed to the key loading.
+    device: MsmDevice,
+    /// What the worker registers with: the device's backend, then the one the loaded prover really uses.
+    backend: Backend,
 }
 
 fn memory_bytes() -> u64 {
@@ -98,23 +105,41 @@ fn memory_bytes() -> u64 {
 }
 
 impl Worker {
-    /// A worker for `config`; nothing is sent until [`Worker::run`].
+    /// A worker for `config`; nothing is sent until [`Worker::run`]. The proving device is selected here, so that
+    /// the worker registers with the backend it proves with.
+    ///
+    /// # Errors
+    ///
+    /// [`WorkerError::Config`] when `--prover.backend gpu` finds no usable GPU (with the reason), or the coordinator's
+    /// address or credentials cannot be used.
     pub fn new(config: WorkerConfig) -> Result<Self, WorkerError> {
-        if config.backend == Backend::Cuda {
-            return Err(WorkerError::Config(
-                "the CUDA backend arrives with kernels/ (not built yet); run with --backend cpu".into(),
-            ));
-        }
+        let device = MsmDevice::select(config.backend)
+            .map_err(|e| WorkerError::Config(format!("--prover.backend {}: {e}", config.backend)))?;
+        let backend = Backend::of(&device);
+        tracing::info!(
+            target: "prover::worker",
+            requested = %config.backend,
+            backend = backend.label(),
+            gpu = device.gpu().map(|info| info.name.as_str()),
+            "proving backend"
+        );
         let client = connect(&config.client).map_err(|e| WorkerError::Config(e.to_string()))?;
-        Ok(Self { config, client, session: Arc::default() })
+        Ok(Self { config, client, session: Arc::default(), device, backend })
+    }
+
+    /// The backend this worker registers with.
+    pub const fn backend(&self) -> Backend {
+        self.backend
     }
 
     async fn register(&self) -> Result<pb::RegisterResponse, tonic::Status> {
+        let gpu = self.device.gpu().filter(|_| self.backend == Backend::Cuda);
         let request = pb::RegisterRequest {
             name: self.config.name.clone(),
-            backend: self.config.backend.to_pb() as i32,
-            gpu_model: String::new(),
-            memory_bytes: memory_bytes(),
+            backend: self.backend.to_pb() as i32,
+            gpu_model: gpu.map(|info| info.name.clone()).unwrap_or_default(),
+            // Memory available to proving, as the protocol defines it: the device's on the GPU.
+            memory_bytes: gpu.map_or_else(memory_bytes, |info| info.total_memory_bytes as u64),
             version: env!("CARGO_PKG_VERSION").into(),
             kinds: self.config.kinds.iter().map(|k| *k as i32).collect(),
         };
@@ -127,7 +152,7 @@ impl Worker {
 
     /// Registers (retrying until the coordinator answers), loads the keys, and proves jobs until `shutdown` fires
     /// or the worker is drained and idle. On shutdown the job in hand is handed back and the session ended.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let registration = loop {
             match self.register().await {
                 Ok(response) => break response,
@@ -155,14 +180,37 @@ impl Worker {
         let interval = Duration::from_millis(u64::from(registration.heartbeat_interval_ms.max(100)));
         let heartbeat = tokio::spawn(Self::heartbeat_loop(self.client.clone(), Arc::clone(&self.session), interval));
 
-        let (keys_dir, dev_srs) = (self.config.keys_dir.clone(), self.config.dev_srs);
+        let (keys_dir, dev_srs, device) = (self.config.keys_dir.clone(), self.config.dev_srs, self.device.clone());
         tracing::info!(target: "prover::worker", dir = %keys_dir.display(), "loading keys (generated on first use)");
-        let backend = tokio::task::spawn_blocking(move || ProverBackend::load(&setup, keys_dir, dev_srs))
+        let loaded = tokio::task::spawn_blocking(move || ProverBackend::load(&setup, keys_dir, dev_srs, device))
             .await
-            .map_err(|e| WorkerError::Keys(e.to_string()))?
             .map_err(|e| WorkerError::Keys(e.to_string()))?;
-        let backend = Arc::new(backend);
-        tracing::info!(target: "prover::worker", "keys loaded; taking jobs");
+        let backend = match loaded {
+            Ok(backend) => Arc::new(backend),
+            Err(err) => {
+                heartbeat.abort();
+                self.deregister().await;
+                return Err(WorkerError::Keys(err.to_string()));
+            }
+        };
+        if backend.backend() != self.backend {
+            // `auto` chose the GPU but the SRS could not be uploaded: the proofs run on the CPU, so the
+            // registration must say so.
+            tracing::warn!(
+                target: "prover::worker",
+                registered = self.backend.label(),
+                backend = backend.backend().label(),
+                "the prover runs on another backend than registered; registering again"
+            );
+            self.backend = backend.backend();
+            // Releases this handle on the device; the loaded prover holds what it uses.
+            self.device = MsmDevice::cpu();
+            self.deregister().await;
+            if let Err(status) = self.register().await {
+                tracing::warn!(target: "prover::worker", %status, "registration failed; the job loop retries");
+            }
+        }
+        tracing::info!(target: "prover::worker", backend = self.backend.label(), "keys loaded; taking jobs");
 
         let (progress_tx, progress_rx) = mpsc::channel::<pb::ProgressReport>(64);
         let progress = tokio::spawn(Self::progress_loop(self.client.clone(), progress_rx));
@@ -170,11 +218,16 @@ impl Worker {
         let result = self.job_loop(&backend, &progress_tx, &mut shutdown).await;
         heartbeat.abort();
         progress.abort();
+        self.deregister().await;
+        result
+    }
+
+    /// Ends the session (best effort: a session the coordinator does not hear from lapses anyway).
+    async fn deregister(&self) {
         let worker_id = self.session.id();
         if let Err(status) = self.client.clone().deregister(pb::DeregisterRequest { worker_id }).await {
             tracing::warn!(target: "prover::worker", %status, "deregistration failed");
         }
-        result
     }
 
     async fn job_loop(
@@ -243,6 +296,7 @@ impl Worker {
         }
         self.session.revoked.store(false, Ordering::Relaxed);
         let kind = if job.kind == pb::JobKind::Aggregation as i32 { "aggregation" } else { "chunk" };
+        let backend_label = self.backend.label();
         tracing::info!(
             target: "prover::worker",
             job = %job.job_id,
@@ -258,8 +312,13 @@ impl Worker {
             let worker_id = self.session.id();
             let lease = lease.clone();
             move |stage: Stage, elapsed: Duration| {
-                metrics::histogram!(metric_names::STAGE_SECONDS, "stage" => stage.label(), "kind" => kind)
-                    .record(elapsed.as_secs_f64());
+                metrics::histogram!(
+                    metric_names::STAGE_SECONDS,
+                    "stage" => stage.label(),
+                    "kind" => kind,
+                    "backend" => backend_label
+                )
+                .record(elapsed.as_secs_f64());
                 let _ = progress.try_send(pb::ProgressReport {
                     worker_id: worker_id.clone(),
                     job_id: lease.job_id.clone(),
@@ -435,6 +494,50 @@ async fn submit_with_retries(
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             result => return result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zkr_kernels::gpu::Backend as Requested;
+
+    use super::*;
+
+    fn config(backend: Requested) -> WorkerConfig {
+        WorkerConfig {
+            // Never dialled: the client connects lazily, and these tests send nothing.
+            client: ClientConfig {
+                endpoint: "http://127.0.0.1:9".into(),
+                token: "token".into(),
+                tls: zkr_protos::ClientTls::default(),
+            },
+            name: "test".into(),
+            backend,
+            kinds: Vec::new(),
+            keys_dir: PathBuf::from("/nonexistent"),
+            dev_srs: false,
+            take_wait: Duration::from_secs(1),
+        }
+    }
+
+    /// `--prover.backend gpu` without a usable GPU stops the worker before it registers, with the reason; `auto`
+    /// registers as `cpu` there and `cpu` always does. With a GPU, `gpu` and `auto` register as `cuda`.
+    #[tokio::test]
+    async fn the_registered_backend_is_the_selected_one() {
+        assert_eq!(Worker::new(config(Requested::Cpu)).expect("cpu always works").backend(), Backend::Cpu);
+        let auto = Worker::new(config(Requested::Auto)).expect("auto always starts").backend();
+        match Worker::new(config(Requested::Gpu)) {
+            Ok(worker) => {
+                eprintln!("SKIPPED: a GPU is present, the no-device error is not reachable here");
+                assert_eq!(worker.backend(), Backend::Cuda);
+                assert_eq!(auto, Backend::Cuda);
+            }
+            Err(WorkerError::Config(message)) => {
+                assert!(message.starts_with("--prover.backend gpu: the GPU cannot be used: "), "{message}");
+                assert_eq!(auto, Backend::Cpu);
+            }
+            Err(other) => panic!("unexpected error: {other}"),
         }
     }
 }

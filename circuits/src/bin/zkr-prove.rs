@@ -1,8 +1,9 @@
-//! `zkr-prove`: proves batches on the CPU.
+//! `zkr-prove`: proves batches, with the commitments on the GPU (our CUDA MSM, SRS resident) or the CPU.
 //!
 //! ```text
 //! zkr-prove setup [--dev-srs]              # SRS and keys into --keys-dir, and the EVM verifier's Solidity (whole and split)
 //! zkr-prove batch <BATCH.json> --out <P>   # chunk proofs, aggregation, native verification; stage timings
+//!           [--prover.backend auto|gpu|cpu]  # auto (default): the GPU when one works, else the CPU
 //! ```
 //!
 //! A batch file is the JSON of the batch's chunk witnesses (`{"chunks": [ChunkWitness, ...]}`), as a prover's
@@ -17,7 +18,10 @@ use std::{
 };
 
 use alloy_primitives::Address;
-use clap::{Args, Parser, Subcommand};
+use clap::{
+    Args, Parser, Subcommand,
+    builder::{PossibleValuesParser, TypedValueParser},
+};
 use eyre::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -25,10 +29,11 @@ use zkr_circuits::{
     ChunkShape,
     prover::{BatchProver, ProverConfig, Stage},
 };
+use zkr_kernels::gpu::Backend;
 use zkr_protocol::ChunkWitness;
 
 #[derive(Debug, Parser)]
-#[command(name = "zkr-prove", version, about = "Proves rollup batches on the CPU (halo2, KZG on BN254)")]
+#[command(name = "zkr-prove", version, about = "Proves rollup batches (halo2, KZG on BN254) on the GPU or the CPU")]
 struct Cli {
     #[command(flatten)]
     prover: ProverArgs,
@@ -59,6 +64,16 @@ struct ProverArgs {
     /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
     #[arg(long, global = true)]
     dev_srs: bool,
+    /// Where the proofs' commitments run: `gpu` (fails without a usable GPU), `cpu`, or `auto` (the GPU when one
+    /// works, else the CPU, saying why).
+    #[arg(
+        long = "prover.backend",
+        env = "ZKR_PROVER_BACKEND",
+        default_value_t = Backend::Auto,
+        value_parser = backend_parser(),
+        global = true
+    )]
+    backend: Backend,
 }
 
 impl ProverArgs {
@@ -116,6 +131,11 @@ struct ProofFile {
     verifier_calldata: String,
 }
 
+/// `auto`, `gpu` or `cpu` (listed in `--help`), parsed by the kernels' `Backend`.
+fn backend_parser() -> impl TypedValueParser<Value = Backend> {
+    PossibleValuesParser::new(["auto", "gpu", "cpu"]).try_map(|s| s.parse::<Backend>())
+}
+
 fn main() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
@@ -128,9 +148,13 @@ fn main() -> eyre::Result<()> {
     let started = Instant::now();
     let spinner = ProgressBar::new_spinner().with_message("loading (or generating) the SRS and keys");
     spinner.enable_steady_tick(Duration::from_millis(200));
-    let prover = BatchProver::load(&config).wrap_err("loading the prover")?;
+    let prover = BatchProver::load_with_backend(&config, cli.prover.backend).wrap_err("loading the prover")?;
     spinner.finish_and_clear();
     timings.push(("SRS and keys".into(), started.elapsed()));
+    match prover.device().gpu() {
+        Some(gpu) => eprintln!("backend: {} ({})", prover.backend(), gpu.name),
+        None => eprintln!("backend: {}", prover.backend()),
+    }
 
     match cli.command {
         Command::Setup { verifier_dir, verifier_parts } => {

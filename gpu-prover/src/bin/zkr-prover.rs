@@ -2,25 +2,20 @@
 //!
 //! ```text
 //! zkr-prover --coordinator http://127.0.0.1:50051 --token-file token --keys-dir .zkr/keys [--dev-srs]
+//!            [--prover.backend auto|gpu|cpu]
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::{
+    Parser, ValueEnum,
+    builder::{PossibleValuesParser, TypedValueParser},
+};
 use eyre::Context;
 use tokio::sync::watch;
-use zkr_gpu_prover::{Backend, ClientConfig, Worker, WorkerConfig};
+use zkr_gpu_prover::{ClientConfig, Worker, WorkerConfig};
+use zkr_kernels::gpu::Backend;
 use zkr_protos::{ClientTls, v1::JobKind};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BackendArg {
-    /// CUDA when a GPU and our kernels are available, else the CPU.
-    Auto,
-    /// The CPU prover.
-    Cpu,
-    /// The CUDA kernels (fails when unavailable).
-    Gpu,
-}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum KindArg {
@@ -55,9 +50,17 @@ struct Cli {
     /// The name operators see (default: the host name and process id).
     #[arg(long)]
     name: Option<String>,
-    /// Where to prove.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-    backend: BackendArg,
+    /// Where the proofs' commitments run: `gpu` (our CUDA MSM with the SRS resident; the worker does not start
+    /// without a usable GPU), `cpu` (the MSM's CPU twin), or `auto` (the GPU when one works, else the CPU, logging
+    /// why). The worker registers with the backend it uses.
+    #[arg(
+        long = "prover.backend",
+        alias = "backend",
+        env = "ZKR_PROVER_BACKEND",
+        default_value_t = Backend::Auto,
+        value_parser = backend_parser()
+    )]
+    backend: Backend,
     /// Job kinds to take (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     kinds: Vec<KindArg>,
@@ -70,6 +73,11 @@ struct Cli {
     /// Serve Prometheus metrics on this address.
     #[arg(long = "metrics.addr")]
     metrics_addr: Option<SocketAddr>,
+}
+
+/// `auto`, `gpu` or `cpu` (listed in `--help`), parsed by the kernels' `Backend`.
+fn backend_parser() -> impl TypedValueParser<Value = Backend> {
+    PossibleValuesParser::new(["auto", "gpu", "cpu"]).try_map(|s| s.parse::<Backend>())
 }
 
 fn host_name() -> String {
@@ -85,11 +93,6 @@ async fn main() -> eyre::Result<()> {
         .init();
     let cli = Cli::parse();
     let token = zkr_protos::read_token(cli.token.as_deref(), cli.token_file.as_deref()).map_err(|e| eyre::eyre!(e))?;
-    let backend = match cli.backend {
-        // No CUDA backend is built yet (kernels/), so auto means the CPU.
-        BackendArg::Auto | BackendArg::Cpu => Backend::Cpu,
-        BackendArg::Gpu => Backend::Cuda,
-    };
     if let Some(addr) = cli.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
@@ -107,7 +110,7 @@ async fn main() -> eyre::Result<()> {
             tls: ClientTls { ca: cli.tls_ca, identity: cli.tls_cert.zip(cli.tls_key), domain: cli.tls_domain },
         },
         name: cli.name.unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id())),
-        backend,
+        backend: cli.backend,
         kinds: cli
             .kinds
             .iter()
