@@ -40,6 +40,55 @@ pub fn read_token(token: Option<&str>, file: Option<&std::path::Path>) -> Result
     }
 }
 
+/// Command-line argument groups shared by the cluster's binaries (feature `cli`): the token and a client's TLS.
+#[cfg(feature = "cli")]
+pub mod cli {
+    use std::path::PathBuf;
+
+    use crate::ClientTls;
+
+    /// `--token` / `--token-file` (or `ZKR_TOKEN` / `ZKR_TOKEN_FILE`).
+    #[derive(Debug, Clone, Default, clap::Args)]
+    pub struct TokenArgs {
+        /// The cluster's bearer token.
+        #[arg(long, env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
+        pub token: Option<String>,
+        /// A file holding the cluster's bearer token.
+        #[arg(long, env = "ZKR_TOKEN_FILE")]
+        pub token_file: Option<PathBuf>,
+    }
+
+    impl TokenArgs {
+        /// The token, from the flag or the file ([`crate::read_token`]).
+        pub fn read(&self) -> Result<String, String> {
+            crate::read_token(self.token.as_deref(), self.token_file.as_deref())
+        }
+    }
+
+    /// `--tls.ca`, `--tls.cert`, `--tls.key`, `--tls.domain`: how a client reaches a coordinator that serves TLS.
+    #[derive(Debug, Clone, Default, clap::Args)]
+    pub struct ClientTlsArgs {
+        /// The CA certificate (PEM) of the coordinator's TLS certificate; implies TLS.
+        #[arg(long = "tls.ca")]
+        pub tls_ca: Option<PathBuf>,
+        /// This client's certificate (PEM), for a coordinator that requires mTLS.
+        #[arg(long = "tls.cert", requires = "tls_key")]
+        pub tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of `--tls.cert`.
+        #[arg(long = "tls.key", requires = "tls_cert")]
+        pub tls_key: Option<PathBuf>,
+        /// The name the coordinator's certificate carries, when it is not the endpoint's host.
+        #[arg(long = "tls.domain")]
+        pub tls_domain: Option<String>,
+    }
+
+    impl From<ClientTlsArgs> for ClientTls {
+        fn from(args: ClientTlsArgs) -> Self {
+            Self { ca: args.tls_ca, identity: args.tls_cert.zip(args.tls_key), domain: args.tls_domain }
+        }
+    }
+}
+
 /// The TLS side of a client connection (workers and `zkr-coordinator ctl`), as both binaries take it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientTls {

@@ -31,6 +31,7 @@ use zkr_coordinator::{
 };
 use zkr_protos::{
     ClientTls,
+    cli::{ClientTlsArgs, TokenArgs},
     v1::{self as pb, operator_client::OperatorClient},
 };
 
@@ -47,22 +48,6 @@ enum Command {
     Run(Box<RunArgs>),
     /// Operator commands against a running coordinator.
     Ctl(CtlArgs),
-}
-
-#[derive(Debug, Args)]
-struct TokenArgs {
-    /// The cluster's bearer token.
-    #[arg(long, env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
-    token: Option<String>,
-    /// A file holding the cluster's bearer token.
-    #[arg(long, env = "ZKR_TOKEN_FILE")]
-    token_file: Option<PathBuf>,
-}
-
-impl TokenArgs {
-    fn read(&self) -> eyre::Result<String> {
-        zkr_protos::read_token(self.token.as_deref(), self.token_file.as_deref()).map_err(|e| eyre::eyre!(e))
-    }
 }
 
 #[derive(Debug, Args)]
@@ -137,18 +122,8 @@ struct CtlArgs {
     /// The coordinator's gRPC endpoint (`https://` with TLS).
     #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
     coordinator: String,
-    /// The CA certificate (PEM) of the coordinator's TLS certificate; implies TLS.
-    #[arg(long = "tls.ca")]
-    tls_ca: Option<PathBuf>,
-    /// A client certificate (PEM), for a coordinator that requires mTLS.
-    #[arg(long = "tls.cert", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// The private key (PEM) of `--tls.cert`.
-    #[arg(long = "tls.key", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// The name the coordinator's certificate carries, when it is not the endpoint's host.
-    #[arg(long = "tls.domain")]
-    tls_domain: Option<String>,
+    #[command(flatten)]
+    tls: ClientTlsArgs,
     #[command(subcommand)]
     action: CtlAction,
 }
@@ -207,7 +182,7 @@ async fn main() -> eyre::Result<()> {
 }
 
 async fn run(args: RunArgs) -> eyre::Result<()> {
-    let token = args.token.read()?;
+    let token = args.token.read().map_err(|e| eyre::eyre!(e))?;
     let deployment = zkr_contracts::Deployment::load(&args.deployment).wrap_err("reading the deployment file")?;
     let genesis: zkr_protocol::Genesis = serde_json::from_slice(
         &std::fs::read(&args.genesis).wrap_err_with(|| format!("reading {}", args.genesis.display()))?,
@@ -296,9 +271,9 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
 }
 
 async fn ctl(args: CtlArgs) -> eyre::Result<()> {
-    let token: tonic::metadata::MetadataValue<_> = zkr_protos::bearer(&args.token.read()?).parse()?;
-    let tls = ClientTls { ca: args.tls_ca, identity: args.tls_cert.zip(args.tls_key), domain: args.tls_domain };
-    let channel = tls
+    let token: tonic::metadata::MetadataValue<_> =
+        zkr_protos::bearer(&args.token.read().map_err(|e| eyre::eyre!(e))?).parse()?;
+    let channel = ClientTls::from(args.tls)
         .endpoint(&args.coordinator)
         .map_err(|e| eyre::eyre!(e))?
         .connect()

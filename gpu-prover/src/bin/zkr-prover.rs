@@ -15,7 +15,10 @@ use eyre::Context;
 use tokio::sync::watch;
 use zkr_gpu_prover::{ClientConfig, Worker, WorkerConfig};
 use zkr_kernels::gpu::Backend;
-use zkr_protos::{ClientTls, v1::JobKind};
+use zkr_protos::{
+    cli::{ClientTlsArgs, TokenArgs},
+    v1::JobKind,
+};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum KindArg {
@@ -29,24 +32,10 @@ struct Cli {
     /// The coordinator's gRPC endpoint.
     #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
     coordinator: String,
-    /// The cluster's bearer token.
-    #[arg(long, env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
-    token: Option<String>,
-    /// A file holding the cluster's bearer token.
-    #[arg(long, env = "ZKR_TOKEN_FILE")]
-    token_file: Option<PathBuf>,
-    /// The CA certificate (PEM) of the coordinator's TLS certificate; implies TLS.
-    #[arg(long = "tls.ca")]
-    tls_ca: Option<PathBuf>,
-    /// This worker's certificate (PEM), for mTLS.
-    #[arg(long = "tls.cert", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// This worker's private key (PEM), for mTLS.
-    #[arg(long = "tls.key", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// The name the coordinator's certificate carries, when it is not the endpoint's host.
-    #[arg(long = "tls.domain")]
-    tls_domain: Option<String>,
+    #[command(flatten)]
+    token: TokenArgs,
+    #[command(flatten)]
+    tls: ClientTlsArgs,
     /// The name operators see (default: the host name and process id).
     #[arg(long)]
     name: Option<String>,
@@ -92,7 +81,7 @@ async fn main() -> eyre::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let cli = Cli::parse();
-    let token = zkr_protos::read_token(cli.token.as_deref(), cli.token_file.as_deref()).map_err(|e| eyre::eyre!(e))?;
+    let token = cli.token.read().map_err(|e| eyre::eyre!(e))?;
     if let Some(addr) = cli.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
@@ -104,11 +93,7 @@ async fn main() -> eyre::Result<()> {
             .wrap_err("starting the metrics endpoint")?;
     }
     let config = WorkerConfig {
-        client: ClientConfig {
-            endpoint: cli.coordinator,
-            token,
-            tls: ClientTls { ca: cli.tls_ca, identity: cli.tls_cert.zip(cli.tls_key), domain: cli.tls_domain },
-        },
+        client: ClientConfig { endpoint: cli.coordinator, token, tls: cli.tls.into() },
         name: cli.name.unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id())),
         backend: cli.backend,
         kinds: cli
