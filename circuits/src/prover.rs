@@ -646,7 +646,8 @@ pub enum Stage {
 /// Both SRSs are wrapped once, at load time, in the [`MsmParams`] of the prover's [`MsmDevice`]. On the GPU both
 /// bases of both SRSs stay resident on the device (128 bytes a point: 128 MiB for the aggregation SRS at k = 20,
 /// 8 MiB for a chunk's at k = 16). On the CPU the params keep a host copy of `g_lagrange` (64 bytes a point: 64 MiB
-/// at k = 20 and 4 MiB at k = 16) on top of the `ParamsKZG` itself.
+/// at k = 20 and 4 MiB at k = 16) on top of the `ParamsKZG` itself, made by the first proof with that SRS (a
+/// prover that only verifies, such as the coordinator's, never makes it).
 #[derive(Debug)]
 pub struct BatchProver {
     config: ProverConfig,

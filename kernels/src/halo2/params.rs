@@ -1,6 +1,10 @@
 //! [`MsmKzg`] and its prover parameters [`MsmParams`].
 
-use std::{io, sync::Arc, time::Instant};
+use std::{
+    io,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use ff::{Field, PrimeField};
 use group::Curve;
@@ -55,10 +59,10 @@ impl CommitmentScheme for MsmKzg {
 enum Engine {
     /// On the device, over bases uploaded once.
     Gpu { gpu: Arc<Gpu>, g: Arc<DeviceBases>, g_lagrange: Arc<DeviceBases> },
-    /// With the CPU twin; `g` is read from the wrapped params, `g_lagrange` is a copy (halo2 does not expose it).
-    Cpu { g_lagrange: Arc<[G1Affine]> },
-    /// By the wrapped `ParamsKZG` itself: only if the Lagrange bases could not be read out of it.
-    Halo2,
+    /// With the CPU twin; `g` is read from the wrapped params, `g_lagrange` is a copy (halo2 does not expose it),
+    /// made by the first Lagrange commitment and shared by clones, so params that only verify (the coordinator's)
+    /// never pay for it. `None` when the bases could not be read out of the params: halo2 then commits itself.
+    Cpu { g_lagrange: Arc<OnceLock<Option<Vec<G1Affine>>>> },
 }
 
 impl Engine {
@@ -66,7 +70,6 @@ impl Engine {
         match self {
             Self::Gpu { .. } => "gpu",
             Self::Cpu { .. } => "cpu",
-            Self::Halo2 => "halo2",
         }
     }
 }
@@ -94,7 +97,7 @@ impl Basis {
 /// With the GPU backend both SRS bases (`g` and `g_lagrange`, 64 bytes a point each) are uploaded once, by the
 /// constructor, and stay on the device as long as this value or a clone of it lives; clones share them. With the
 /// CPU backend a copy of `g_lagrange` is kept on the host (halo2 offers no access to its own), which costs
-/// another 64 bytes a point.
+/// another 64 bytes a point, from the first Lagrange commitment on.
 ///
 /// `Params::read`, `ParamsProver::new` and `MsmKzg::new_params` cannot take a backend, so they give CPU params;
 /// read a [`ParamsKZG`] and call [`MsmParams::new`] to choose.
@@ -158,8 +161,7 @@ impl MsmParams {
         self.kzg
     }
 
-    /// What computes the commitments: `"gpu"`, `"cpu"`, or `"halo2"` (the wrapped params themselves, only when the
-    /// Lagrange bases could not be read out of them). The label for logs and metrics.
+    /// What computes the commitments: `"gpu"` or `"cpu"`. The label for logs and metrics.
     pub fn backend_name(&self) -> &'static str {
         self.engine.name()
     }
@@ -191,8 +193,10 @@ impl MsmParams {
                 })
             }
             (Engine::Cpu { .. }, Basis::Monomial) => cpu::msm(scalars, &self.kzg.get_g()[..scalars.len()]),
-            (Engine::Cpu { g_lagrange }, Basis::Lagrange) => cpu::msm(scalars, &g_lagrange[..scalars.len()]),
-            (Engine::Halo2, _) => self.halo2_msm(basis, scalars),
+            (Engine::Cpu { g_lagrange }, Basis::Lagrange) => match self.lagrange_copy(g_lagrange) {
+                Some(bases) => cpu::msm(scalars, &bases[..scalars.len()]),
+                None => self.halo2_msm(basis, scalars),
+            },
         };
         tracing::trace!(
             target: TARGET,
@@ -205,6 +209,18 @@ impl MsmParams {
         result
     }
 
+    /// The host copy of the Lagrange bases for the CPU twin, made on first use.
+    fn lagrange_copy<'a>(&self, cell: &'a OnceLock<Option<Vec<G1Affine>>>) -> Option<&'a [G1Affine]> {
+        cell.get_or_init(|| match lagrange_bases(&self.kzg) {
+            Ok(bases) => Some(bases),
+            Err(err) => {
+                tracing::warn!(target: TARGET, %err, "cannot read the Lagrange bases; halo2 computes the commitments");
+                None
+            }
+        })
+        .as_deref()
+    }
+
     /// The wrapped params' own commitment (halo2's `best_multiexp`).
     fn halo2_msm(&self, basis: Basis, scalars: &[Fr]) -> G1 {
         match basis {
@@ -215,15 +231,8 @@ impl MsmParams {
 }
 
 fn cpu_engine(kzg: &ParamsKZG<Bn256>) -> Engine {
-    let engine = match lagrange_bases(kzg) {
-        Ok(g_lagrange) => Engine::Cpu { g_lagrange: g_lagrange.into() },
-        Err(err) => {
-            tracing::warn!(target: TARGET, %err, "cannot read the Lagrange bases; halo2 computes the commitments");
-            Engine::Halo2
-        }
-    };
-    tracing::info!(target: TARGET, k = kzg.k(), backend = engine.name(), "KZG params ready");
-    engine
+    tracing::info!(target: TARGET, k = kzg.k(), backend = "cpu", "KZG params ready");
+    Engine::Cpu { g_lagrange: Arc::default() }
 }
 
 fn gpu_engine(kzg: &ParamsKZG<Bn256>, gpu: Arc<Gpu>) -> Result<Engine> {
@@ -363,7 +372,7 @@ impl<'params> Params<'params, G1Affine> for MsmParams {
                     cpu_engine(&self.kzg)
                 }
             },
-            Engine::Cpu { .. } | Engine::Halo2 => cpu_engine(&self.kzg),
+            Engine::Cpu { .. } => cpu_engine(&self.kzg),
         };
     }
 
