@@ -8,9 +8,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What can go wrong in the coordinator.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The database failed.
+    /// The SQLite database failed.
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The Postgres database failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// No Postgres connection could be had from the pool in time.
+    #[error("postgres connection pool: {0}")]
+    Pool(String),
     /// The database holds something this version does not understand.
     #[error("database holds an unknown {0}")]
     Corrupt(String),

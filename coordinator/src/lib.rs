@@ -5,7 +5,8 @@
 //!  L1 Rollup (BatchCommitted) + node (rollup_getBatch)
 //!        |  committed chunks --> prover's replica of the state --> chunk witnesses
 //!        v
-//!  store (SQLite): batches, jobs, leases, workers <---- gRPC (zkr.prover.v1) ----> workers (gpu-prover/)
+//!  store: batches, jobs, leases, workers <---- gRPC (zkr.prover.v1) ----> workers (gpu-prover/)
+//!  (SQLite, or Postgres shared by several coordinators)
 //!        |  all chunk proofs verified --> aggregation job --> batch proof verified
 //!        v
 //!  finalizer: Rollup.finalizeBatch in batch order, retried, re-sent after a reorg

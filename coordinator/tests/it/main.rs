@@ -3,5 +3,7 @@
 
 mod grpc;
 mod http;
+mod pg;
+mod shared;
 mod store;
 mod tls;

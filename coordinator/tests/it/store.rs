@@ -1,4 +1,5 @@
-//! The job state machine: leases, fencing, retries, lapsed leases, duplicates, restarts.
+//! The job state machine: leases, fencing, retries, lapsed leases, duplicates, restarts. Every test runs on both
+//! backends: `store::sqlite::*` and `store::postgres::*`.
 
 use zkr_coordinator::store::{
     JobKind, JobState, Policy, Store, SubmitCheck, WorkerSpec, aggregation_job_id, chunk_job_id,
@@ -22,11 +23,9 @@ fn batch(store: &Store, index: u64, chunks: usize, now: u64) {
     assert!(store.add_batch(index, b"meta", inputs, now).unwrap());
 }
 
-#[test]
-fn chunk_proofs_then_aggregation_then_proven() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 2, 0);
-    let w = worker(&store, "w", 0);
+fn chunk_proofs_then_aggregation_then_proven(store: &Store) {
+    batch(store, 1, 2, 0);
+    let w = worker(store, "w", 0);
 
     let a = store.take_job(&w, 1).unwrap().unwrap();
     let b = store.take_job(&w, 1).unwrap().unwrap();
@@ -57,30 +56,24 @@ fn chunk_proofs_then_aggregation_then_proven() {
     assert_eq!(store.batch(1).unwrap().unwrap().finalized_ms, 9);
 }
 
-#[test]
-fn a_batch_is_added_once() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 4, 1, 0);
+fn a_batch_is_added_once(store: &Store) {
+    batch(store, 4, 1, 0);
     assert!(!store.add_batch(4, b"meta", vec![b"other".to_vec(), b"x".to_vec()], 1).unwrap());
     assert_eq!(store.list_jobs(None, Some(4), 10).unwrap().len(), 1);
     assert_eq!(store.last_batch().unwrap(), Some(4));
 }
 
-#[test]
-fn lower_batches_go_first() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 7, 1, 0);
-    batch(&store, 3, 1, 0);
-    let w = worker(&store, "w", 0);
+fn lower_batches_go_first(store: &Store) {
+    batch(store, 7, 1, 0);
+    batch(store, 3, 1, 0);
+    let w = worker(store, "w", 0);
     assert_eq!(store.take_job(&w, 1).unwrap().unwrap().job_id, chunk_job_id(3, 0));
 }
 
-#[test]
-fn a_lapsed_lease_requeues_without_spending_an_attempt_and_its_late_result_is_dropped() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 1, 0);
-    let dead = worker(&store, "dead", 0);
-    let live = worker(&store, "live", 0);
+fn a_lapsed_lease_requeues_without_spending_an_attempt_and_its_late_result_is_dropped(store: &Store) {
+    batch(store, 1, 1, 0);
+    let dead = worker(store, "dead", 0);
+    let live = worker(store, "live", 0);
     let first = store.take_job(&dead, 0).unwrap().unwrap();
 
     // The live worker keeps heartbeating; the dead one does not.
@@ -104,11 +97,9 @@ fn a_lapsed_lease_requeues_without_spending_an_attempt_and_its_late_result_is_dr
     assert_eq!(store.job_output(&second.job_id).unwrap().unwrap(), b"proof");
 }
 
-#[test]
-fn heartbeats_extend_leases_and_report_revoked_ones() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 2, 0);
-    let w = worker(&store, "w", 0);
+fn heartbeats_extend_leases_and_report_revoked_ones(store: &Store) {
+    batch(store, 1, 2, 0);
+    let w = worker(store, "w", 0);
     let a = store.take_job(&w, 0).unwrap().unwrap();
     let b = store.take_job(&w, 0).unwrap().unwrap();
     let held = vec![(a.job_id.clone(), a.lease_id), (b.job_id.clone(), b.lease_id)];
@@ -122,11 +113,9 @@ fn heartbeats_extend_leases_and_report_revoked_ones() {
     assert!(!outcome.draining);
 }
 
-#[test]
-fn duplicate_submissions_change_nothing() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 1, 0);
-    let w = worker(&store, "w", 0);
+fn duplicate_submissions_change_nothing(store: &Store) {
+    batch(store, 1, 1, 0);
+    let w = worker(store, "w", 0);
     let lease = store.take_job(&w, 0).unwrap().unwrap();
     store.accept(&lease.job_id, lease.lease_id, b"first", 1).unwrap();
     assert_eq!(store.check_submission(&w, &lease.job_id, lease.lease_id, 2).unwrap(), SubmitCheck::Duplicate);
@@ -136,12 +125,10 @@ fn duplicate_submissions_change_nothing() {
     assert_eq!(store.list_jobs(None, Some(1), 10).unwrap().len(), 2);
 }
 
-#[test]
-fn rejected_proofs_spend_attempts_with_backoff_go_elsewhere_and_drain_the_worker() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 2, 0);
-    let bad = worker(&store, "bad", 0);
-    let good = worker(&store, "good", 0);
+fn rejected_proofs_spend_attempts_with_backoff_go_elsewhere_and_drain_the_worker(store: &Store) {
+    batch(store, 1, 2, 0);
+    let bad = worker(store, "bad", 0);
+    let good = worker(store, "good", 0);
 
     let lease = store.take_job(&bad, 0).unwrap().unwrap();
     assert_eq!(
@@ -166,11 +153,9 @@ fn rejected_proofs_spend_attempts_with_backoff_go_elsewhere_and_drain_the_worker
     assert!(store.take_job(&bad, 10_000).unwrap().is_none());
 }
 
-#[test]
-fn retryable_failures_fail_the_job_when_out_of_attempts_and_requeue_restores_it() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 1, 0);
-    let w = worker(&store, "w", 0);
+fn retryable_failures_fail_the_job_when_out_of_attempts_and_requeue_restores_it(store: &Store) {
+    batch(store, 1, 1, 0);
+    let w = worker(store, "w", 0);
     let mut now = 0;
     for attempt in 1..=3 {
         now += 10_000;
@@ -182,29 +167,25 @@ fn retryable_failures_fail_the_job_when_out_of_attempts_and_requeue_restores_it(
     }
     store.expire(now + 100_000).unwrap();
     assert!(store.take_job(&w, now + 100_000).is_err(), "the session lapsed meanwhile");
-    let w = worker(&store, "w", now + 100_000);
+    let w = worker(store, "w", now + 100_000);
     assert!(store.take_job(&w, now + 100_000).unwrap().is_none(), "failed jobs are not handed out");
     let job = store.requeue("b1-c0", now + 100_001).unwrap();
     assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
     assert_eq!(store.take_job(&w, now + 100_002).unwrap().unwrap().attempt, 1);
 }
 
-#[test]
-fn non_retryable_failures_fail_at_once() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 1, 0);
-    let w = worker(&store, "w", 0);
+fn non_retryable_failures_fail_at_once(store: &Store) {
+    batch(store, 1, 1, 0);
+    let w = worker(store, "w", 0);
     let lease = store.take_job(&w, 0).unwrap().unwrap();
     assert_eq!(store.fail(&lease.job_id, lease.lease_id, false, "bad witness", 1).unwrap(), Some(JobState::Failed));
     // A failure quoting an old lease changes nothing.
     assert_eq!(store.fail(&lease.job_id, lease.lease_id, true, "again", 2).unwrap(), None);
 }
 
-#[test]
-fn deregistering_and_releasing_requeue_without_spending_attempts() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 2, 0);
-    let w = worker(&store, "w", 0);
+fn deregistering_and_releasing_requeue_without_spending_attempts(store: &Store) {
+    batch(store, 1, 2, 0);
+    let w = worker(store, "w", 0);
     let a = store.take_job(&w, 0).unwrap().unwrap();
     let b = store.take_job(&w, 0).unwrap().unwrap();
     assert!(store.release(&w, &a.job_id, a.lease_id, 1).unwrap());
@@ -217,24 +198,20 @@ fn deregistering_and_releasing_requeue_without_spending_attempts() {
     assert!(store.take_job(&w, 3).is_err(), "the session ended");
 }
 
-#[test]
-fn workers_take_only_the_kinds_they_announce() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 1, 0);
+fn workers_take_only_the_kinds_they_announce(store: &Store) {
+    batch(store, 1, 1, 0);
     let spec = WorkerSpec { name: "agg".into(), kinds: vec![JobKind::Aggregation], ..Default::default() };
     let aggregator = store.register_worker(&spec, 0).unwrap().id;
-    let chunker = worker(&store, "any", 0);
+    let chunker = worker(store, "any", 0);
     assert!(store.take_job(&aggregator, 1).unwrap().is_none());
     let lease = store.take_job(&chunker, 1).unwrap().unwrap();
     store.accept(&lease.job_id, lease.lease_id, b"p", 2).unwrap();
     assert_eq!(store.take_job(&aggregator, 3).unwrap().unwrap().kind, JobKind::Aggregation);
 }
 
-#[test]
-fn drained_workers_finish_but_take_nothing_new() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 2, 0);
-    let w = worker(&store, "gpu-7", 0);
+fn drained_workers_finish_but_take_nothing_new(store: &Store) {
+    batch(store, 1, 2, 0);
+    let w = worker(store, "gpu-7", 0);
     let held = store.take_job(&w, 0).unwrap().unwrap();
     assert_eq!(store.drain("gpu-7").unwrap().len(), 1);
     assert!(store.heartbeat(&w, &[(held.job_id.clone(), held.lease_id)], 1).unwrap().draining);
@@ -243,11 +220,9 @@ fn drained_workers_finish_but_take_nothing_new() {
     assert!(store.drain("nobody").is_err());
 }
 
-#[test]
-fn operators_cannot_requeue_or_cancel_done_jobs() {
-    let store = Store::in_memory(policy()).unwrap();
-    batch(&store, 1, 1, 0);
-    let w = worker(&store, "w", 0);
+fn operators_cannot_requeue_or_cancel_done_jobs(store: &Store) {
+    batch(store, 1, 1, 0);
+    let w = worker(store, "w", 0);
     let lease = store.take_job(&w, 0).unwrap().unwrap();
     store.accept(&lease.job_id, lease.lease_id, b"p", 1).unwrap();
     assert!(store.requeue(&lease.job_id, 2).unwrap_err().is_invalid_request());
@@ -255,12 +230,10 @@ fn operators_cannot_requeue_or_cancel_done_jobs() {
     assert!(store.requeue("nope", 2).unwrap_err().is_invalid_request());
 }
 
-#[test]
-fn state_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("coordinator.sqlite");
+/// `open` opens the same database each time.
+fn state_survives_a_restart(open: &dyn Fn() -> Store) {
     let (w, lease) = {
-        let store = Store::open(&path, policy()).unwrap();
+        let store = open();
         batch(&store, 1, 2, 0);
         let w = worker(&store, "w", 0);
         let lease = store.take_job(&w, 0).unwrap().unwrap();
@@ -270,7 +243,7 @@ fn state_survives_a_restart() {
         // Dropped without any shutdown step, as a killed process would.
     };
     // Down for longer than a lease: the restart gives the workers a full lease period before anything lapses.
-    let store = Store::open(&path, policy()).unwrap();
+    let store = open();
     store.resume(60_000).unwrap();
     assert!(store.expire(60_000 + TTL - 1).unwrap().is_empty());
     let counts: std::collections::HashMap<_, _> = store.job_counts().unwrap().into_iter().collect();
@@ -290,3 +263,58 @@ fn backoff_doubles_up_to_the_cap() {
     let p = policy();
     assert_eq!([1, 2, 3, 4, 40].map(|n| p.backoff_ms(n)), [1_000, 2_000, 4_000, 4_000, 4_000]);
 }
+
+/// Runs each test on an SQLite store in memory and on a fresh Postgres database.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::Store::in_memory(super::policy()).unwrap());
+                }
+            )*
+
+            #[test]
+            fn state_survives_a_restart() {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("coordinator.sqlite");
+                super::state_survives_a_restart(&|| super::Store::open(&path, super::policy()).unwrap());
+            }
+        }
+
+        mod postgres {
+            use crate::pg::TestDb;
+
+            $(
+                #[test]
+                fn $name() {
+                    let Some(db) = TestDb::create(stringify!($name)) else { return };
+                    super::$name(&db.store(super::policy()));
+                }
+            )*
+
+            #[test]
+            fn state_survives_a_restart() {
+                let Some(db) = TestDb::create("state_survives_a_restart") else { return };
+                super::state_survives_a_restart(&|| db.store(super::policy()));
+            }
+        }
+    };
+}
+
+on_both_backends!(
+    chunk_proofs_then_aggregation_then_proven,
+    a_batch_is_added_once,
+    lower_batches_go_first,
+    a_lapsed_lease_requeues_without_spending_an_attempt_and_its_late_result_is_dropped,
+    heartbeats_extend_leases_and_report_revoked_ones,
+    duplicate_submissions_change_nothing,
+    rejected_proofs_spend_attempts_with_backoff_go_elsewhere_and_drain_the_worker,
+    retryable_failures_fail_the_job_when_out_of_attempts_and_requeue_restores_it,
+    non_retryable_failures_fail_at_once,
+    deregistering_and_releasing_requeue_without_spending_attempts,
+    workers_take_only_the_kinds_they_announce,
+    drained_workers_finish_but_take_nothing_new,
+    operators_cannot_requeue_or_cancel_done_jobs,
+);

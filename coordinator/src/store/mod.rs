@@ -1,6 +1,7 @@
-//! The coordinator's durable state: jobs, leases, workers and batches in SQLite.
+//! The coordinator's durable state: jobs, leases, workers and batches, in SQLite (one coordinator) or Postgres
+//! (several coordinators sharing one database).
 //!
-//! Every state change is one SQLite transaction, so a coordinator killed at any point restarts into a consistent
+//! Every state change is one database transaction, so a coordinator killed at any point restarts into a consistent
 //! state: a job is queued, leased (its lease lapses and it is queued again), or done with its verified proof stored.
 //!
 //! ```text
@@ -16,9 +17,17 @@
 //! releases quote it, and only the job's current lease is honoured, so a result from a lapsed lease is dropped even if
 //! the job was leased again meanwhile.
 
-use std::{path::Path, sync::Mutex};
+mod postgres;
+pub(crate) mod sql;
+mod sqlite;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
+
+use sql::{Row, Tx, args};
 
 use crate::{Error, Result};
 
@@ -272,93 +281,135 @@ pub struct BatchRecord {
     pub finalize_tx: Option<String>,
 }
 
-/// The store: one SQLite database (a file, or memory in tests).
+/// Where the store lives: `--db` of `zkr-coordinator run`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file: one coordinator.
+    Sqlite(PathBuf),
+    /// A Postgres database (`postgres://user:password@host:port/dbname`): any number of coordinators.
+    Postgres(String),
+}
+
+impl FromStr for Location {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Self::Postgres(s.to_owned())
+        } else {
+            Self::Sqlite(PathBuf::from(s))
+        })
+    }
+}
+
+/// Shows where the store is without the Postgres password.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => write!(f, "{}://***@{}", &url[..scheme], &url[at + 1..]),
+                _ => f.write_str(url),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// The store: an SQLite database (a file, or memory in tests) for one coordinator, or a Postgres database shared by
+/// several. Its calls block: async code runs them on tokio's blocking pool.
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
     policy: Policy,
 }
 
-const SCHEMA: &str = r"
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    kind INTEGER NOT NULL,
-    batch_index INTEGER NOT NULL,
-    chunk_index INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    lease_id INTEGER NOT NULL DEFAULT 0,
-    worker_id TEXT,
-    lease_deadline_ms INTEGER NOT NULL DEFAULT 0,
-    not_before_ms INTEGER NOT NULL DEFAULT 0,
-    avoid_worker TEXT,
-    input BLOB NOT NULL,
-    output BLOB,
-    last_error TEXT,
-    created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    leased_ms INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, batch_index, chunk_index);
-CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_index, kind, chunk_index);
-CREATE TABLE IF NOT EXISTS workers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    gpu_model TEXT NOT NULL,
-    memory_bytes INTEGER NOT NULL,
-    version TEXT NOT NULL,
-    kinds INTEGER NOT NULL,
-    registered_ms INTEGER NOT NULL,
-    last_seen_ms INTEGER NOT NULL,
-    draining INTEGER NOT NULL DEFAULT 0,
-    gone INTEGER NOT NULL DEFAULT 0,
-    rejections INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_index INTEGER PRIMARY KEY,
-    state TEXT NOT NULL,
-    chunks INTEGER NOT NULL,
-    meta BLOB NOT NULL,
-    committed_ms INTEGER NOT NULL,
-    proven_ms INTEGER NOT NULL DEFAULT 0,
-    finalized_ms INTEGER NOT NULL DEFAULT 0,
-    finalize_tx TEXT,
-    proof BLOB
-);
-";
+/// The right to follow L1 and finalize, held by one coordinator of those sharing a store (see [`Store::try_lead`]).
+pub struct Leader {
+    session: Option<::postgres::Client>,
+}
+
+impl fmt::Debug for Leader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Leader").field("postgres", &self.session.is_some()).finish()
+    }
+}
+
+impl Leader {
+    /// Whether the lock is still held. On Postgres it asks the server (an error means the session is gone, and the
+    /// lock with it); on SQLite the one coordinator always leads.
+    pub fn still_leads(&mut self) -> Result<bool> {
+        match &mut self.session {
+            None => Ok(true),
+            Some(client) => postgres::Postgres::still_leads(client),
+        }
+    }
+}
 
 const JOB_COLUMNS: &str = "id, kind, state, batch_index, chunk_index, attempts, lease_id, worker_id, \
                            lease_deadline_ms, last_error, created_ms, updated_ms, leased_ms";
 
-fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRecord, i64, String)> {
-    Ok((
-        JobRecord {
-            id: row.get(0)?,
-            kind: JobKind::Chunk,
-            state: JobState::Queued,
-            batch_index: row.get::<_, i64>(3)? as u64,
-            chunk_index: row.get::<_, i64>(4)? as u32,
-            attempts: row.get::<_, i64>(5)? as u32,
-            lease_id: row.get::<_, i64>(6)? as u64,
-            worker_id: row.get(7)?,
-            lease_deadline_ms: row.get::<_, i64>(8)? as u64,
-            last_error: row.get(9)?,
-            created_ms: row.get::<_, i64>(10)? as u64,
-            updated_ms: row.get::<_, i64>(11)? as u64,
-            leased_ms: row.get::<_, i64>(12)? as u64,
-        },
-        row.get(1)?,
-        row.get(2)?,
-    ))
+const BATCH_COLUMNS: &str = "batch_index, state, chunks, meta, committed_ms, proven_ms, finalized_ms, finalize_tx";
+
+fn job_from_row(row: &Row) -> Result<JobRecord> {
+    Ok(JobRecord {
+        id: row.text(0)?,
+        kind: JobKind::from_code(row.int(1)?)?,
+        state: JobState::parse(&row.text(2)?)?,
+        batch_index: row.u64(3)?,
+        chunk_index: row.u32(4)?,
+        attempts: row.u32(5)?,
+        lease_id: row.u64(6)?,
+        worker_id: row.opt_text(7)?,
+        lease_deadline_ms: row.u64(8)?,
+        last_error: row.opt_text(9)?,
+        created_ms: row.u64(10)?,
+        updated_ms: row.u64(11)?,
+        leased_ms: row.u64(12)?,
+    })
 }
 
-fn finish_job(raw: (JobRecord, i64, String)) -> Result<JobRecord> {
-    let (mut job, kind, state) = raw;
-    job.kind = JobKind::from_code(kind)?;
-    job.state = JobState::parse(&state)?;
-    Ok(job)
+fn batch_from_row(row: &Row) -> Result<BatchRecord> {
+    Ok(BatchRecord {
+        index: row.u64(0)?,
+        state: row.text(1)?,
+        chunks: row.u32(2)?,
+        meta: row.blob(3)?,
+        committed_ms: row.u64(4)?,
+        proven_ms: row.u64(5)?,
+        finalized_ms: row.u64(6)?,
+        finalize_tx: row.opt_text(7)?,
+    })
+}
+
+fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
+    Ok(WorkerRecord {
+        id: row.text(0)?,
+        spec: WorkerSpec {
+            name: row.text(1)?,
+            backend: row.text(2)?,
+            gpu_model: row.text(3)?,
+            memory_bytes: row.u64(4)?,
+            version: row.text(5)?,
+            kinds: kinds_from_mask(row.int(6)?),
+        },
+        registered_ms: row.u64(7)?,
+        last_seen_ms: row.u64(8)?,
+        draining: row.flag(9)?,
+        gone: row.flag(10)?,
+        rejections: row.u32(11)?,
+    })
 }
 
 fn kinds_mask(kinds: &[JobKind]) -> i64 {
@@ -370,42 +421,39 @@ fn kinds_from_mask(mask: i64) -> Vec<JobKind> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the SQLite database at `path`.
     pub fn open(path: &Path, policy: Policy) -> Result<Self> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::Io(parent.display().to_string(), e))?;
-        }
-        let conn = Connection::open(path)?;
-        // WAL: readers (the status page) do not block the writer; NORMAL sync is durable across process crashes.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Self::init(conn, policy)
+        Self::init(Backend::Sqlite(sqlite::Sqlite::open(path)?), policy)
     }
 
-    /// A store in memory (tests).
+    /// Connects to a Postgres database (`postgres://user:password@host:port/dbname`) that several coordinators may
+    /// share, creating the tables where they are missing.
+    pub fn connect(url: &str, policy: Policy) -> Result<Self> {
+        Self::init(Backend::Postgres(postgres::Postgres::connect(url)?), policy)
+    }
+
+    /// Opens the store at `location`.
+    pub fn open_at(location: &Location, policy: Policy) -> Result<Self> {
+        match location {
+            Location::Sqlite(path) => Self::open(path, policy),
+            Location::Postgres(url) => Self::connect(url, policy),
+        }
+    }
+
+    /// An SQLite store in memory (tests).
     pub fn in_memory(policy: Policy) -> Result<Self> {
-        Self::init(Connection::open_in_memory()?, policy)
+        Self::init(Backend::Sqlite(sqlite::Sqlite::in_memory()?), policy)
     }
 
-    fn init(conn: Connection, policy: Policy) -> Result<Self> {
-        conn.execute_batch(SCHEMA)?;
-        Self::migrate(&conn)?;
-        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('lease_counter', 0), ('worker_counter', 0)", [])?;
-        Ok(Self { conn: Mutex::new(conn), policy })
-    }
-
-    /// Brings a database made by an older coordinator up to this schema. Columns are only ever added, with defaults,
-    /// so an older database opens without losing anything.
-    fn migrate(conn: &Connection) -> Result<()> {
-        let has_leased_ms: bool =
-            conn.query_row("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'leased_ms'", [], |r| {
-                r.get::<_, i64>(0).map(|n| n > 0)
-            })?;
-        if !has_leased_ms {
-            conn.execute_batch("ALTER TABLE jobs ADD COLUMN leased_ms INTEGER NOT NULL DEFAULT 0")?;
-        }
-        Ok(())
+    fn init(backend: Backend, policy: Policy) -> Result<Self> {
+        let store = Self { backend, policy };
+        store.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('lease_counter', 0), ('worker_counter', 0) ON CONFLICT DO NOTHING",
+                &[],
+            )
+        })?;
+        Ok(store)
     }
 
     /// The timing and retry rules.
@@ -413,23 +461,40 @@ impl Store {
         &self.policy
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn.lock().map_err(|_| Error::Poisoned)?;
-        let tx = conn.transaction()?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// `sqlite` or `postgres`.
+    pub const fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.conn.lock().map_err(|_| Error::Poisoned)?;
-        f(&conn)
+    /// Takes the right to follow L1 and finalize, if no other coordinator holds it: on Postgres, a session-level
+    /// advisory lock on a connection of its own, released when the [`Leader`] is dropped or the connection dies; on
+    /// SQLite, always granted (one coordinator per database).
+    pub fn try_lead(&self) -> Result<Option<Leader>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Some(Leader { session: None })),
+            Backend::Postgres(db) => Ok(db.try_lead()?.map(|client| Leader { session: Some(client) })),
+        }
     }
 
-    fn next_counter(tx: &Transaction<'_>, key: &str) -> Result<u64> {
-        let value: i64 =
-            tx.query_row("UPDATE meta SET value = value + 1 WHERE key = ?1 RETURNING value", [key], |r| r.get(0))?;
-        Ok(value as u64)
+    fn write<T>(&self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write(&mut f),
+            Backend::Postgres(db) => db.write(&mut f),
+        }
+    }
+
+    fn read<T>(&self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.read(&mut f),
+            Backend::Postgres(db) => db.read(&mut f),
+        }
+    }
+
+    fn next_counter(tx: &mut dyn Tx, key: &str) -> Result<u64> {
+        tx.query_one("UPDATE meta SET value = value + 1 WHERE key = $1 RETURNING value", args![key])?.u64(0)
     }
 
     // ----- batches -----
@@ -439,25 +504,16 @@ impl Store {
     pub fn add_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64) -> Result<bool> {
         self.write(|tx| {
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO batches (batch_index, state, chunks, meta, committed_ms)
-                 VALUES (?1, 'proving', ?2, ?3, ?4)",
-                params![index as i64, chunk_inputs.len() as i64, meta, now as i64],
+                "INSERT INTO batches (batch_index, state, chunks, meta, committed_ms) VALUES ($1, 'proving', $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                args![index, chunk_inputs.len() as u64, meta, now],
             )?;
             if inserted == 0 {
                 return Ok(false);
             }
-            for (chunk, input) in chunk_inputs.into_iter().enumerate() {
-                Self::insert_job(
-                    tx,
-                    &NewJob {
-                        id: chunk_job_id(index, chunk as u32),
-                        kind: JobKind::Chunk,
-                        batch_index: index,
-                        chunk_index: chunk as u32,
-                        input,
-                    },
-                    now,
-                )?;
+            for (chunk, input) in chunk_inputs.iter().enumerate() {
+                let chunk = chunk as u32;
+                Self::insert_job(tx, &chunk_job_id(index, chunk), JobKind::Chunk, index, chunk, input, now)?;
             }
             Ok(true)
         })
@@ -468,78 +524,80 @@ impl Store {
     pub fn add_finalized_batch(&self, index: u64, meta: &[u8], now: u64) -> Result<bool> {
         self.write(|tx| {
             Ok(tx.execute(
-                "INSERT OR IGNORE INTO batches (batch_index, state, chunks, meta, committed_ms, finalized_ms)
-                 VALUES (?1, 'finalized', 0, ?2, ?3, ?3)",
-                params![index as i64, meta, now as i64],
+                "INSERT INTO batches (batch_index, state, chunks, meta, committed_ms, finalized_ms)
+                 VALUES ($1, 'finalized', 0, $2, $3, $3) ON CONFLICT DO NOTHING",
+                args![index, meta, now],
             )? == 1)
         })
     }
 
-    fn insert_job(tx: &Transaction<'_>, job: &NewJob, now: u64) -> Result<()> {
+    fn insert_job(
+        tx: &mut dyn Tx,
+        id: &str,
+        kind: JobKind,
+        batch_index: u64,
+        chunk_index: u32,
+        input: &[u8],
+        now: u64,
+    ) -> Result<()> {
         tx.execute(
-            "INSERT OR IGNORE INTO jobs (id, kind, batch_index, chunk_index, state, input, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6)",
-            params![job.id, job.kind.code(), job.batch_index as i64, job.chunk_index as i64, job.input, now as i64],
+            "INSERT INTO jobs (id, kind, batch_index, chunk_index, state, input, created_ms, updated_ms)
+             VALUES ($1, $2, $3, $4, 'queued', $5, $6, $6) ON CONFLICT DO NOTHING",
+            args![id, kind.code(), batch_index, chunk_index, input, now],
         )?;
         Ok(())
     }
 
     /// A batch.
     pub fn batch(&self, index: u64) -> Result<Option<BatchRecord>> {
-        self.read(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT batch_index, state, chunks, meta, committed_ms, proven_ms, finalized_ms, finalize_tx
-                     FROM batches WHERE batch_index = ?1",
-                    [index as i64],
-                    batch_from_row,
-                )
-                .optional()?)
+        self.read(|tx| {
+            tx.query_opt(&format!("SELECT {BATCH_COLUMNS} FROM batches WHERE batch_index = $1"), args![index])?
+                .as_ref()
+                .map(batch_from_row)
+                .transpose()
         })
     }
 
     /// The newest `limit` batches, newest first.
     pub fn recent_batches(&self, limit: u32) -> Result<Vec<BatchRecord>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT batch_index, state, chunks, meta, committed_ms, proven_ms, finalized_ms, finalize_tx
-                 FROM batches ORDER BY batch_index DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit as i64], batch_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        self.read(|tx| {
+            tx.query(&format!("SELECT {BATCH_COLUMNS} FROM batches ORDER BY batch_index DESC LIMIT $1"), args![limit])?
+                .iter()
+                .map(batch_from_row)
+                .collect()
         })
     }
 
     /// The highest batch index known, if any.
     pub fn last_batch(&self) -> Result<Option<u64>> {
-        self.read(|conn| {
-            let max: Option<i64> = conn.query_row("SELECT MAX(batch_index) FROM batches", [], |r| r.get(0))?;
-            Ok(max.map(|m| m as u64))
-        })
+        self.read(|tx| Ok(tx.query_one("SELECT MAX(batch_index) FROM batches", &[])?.opt_int(0)?.map(|m| m as u64)))
     }
 
     /// The batch proof of a proven batch.
     pub fn batch_proof(&self, index: u64) -> Result<Option<Vec<u8>>> {
-        self.read(|conn| {
-            Ok(conn
-                .query_row("SELECT proof FROM batches WHERE batch_index = ?1", [index as i64], |r| r.get(0))
-                .optional()?
+        self.read(|tx| {
+            Ok(tx
+                .query_opt("SELECT proof FROM batches WHERE batch_index = $1", args![index])?
+                .map(|row| row.opt_blob(0))
+                .transpose()?
                 .flatten())
         })
     }
 
     /// The lowest proven batch that is not finalized yet, with its proof: the next to finalize.
     pub fn next_to_finalize(&self) -> Result<Option<(BatchRecord, Vec<u8>)>> {
-        self.read(|conn| {
-            let row = conn
-                .query_row(
-                    "SELECT batch_index, state, chunks, meta, committed_ms, proven_ms, finalized_ms, finalize_tx, proof
-                     FROM batches WHERE state IN ('proven', 'finalizing') ORDER BY batch_index LIMIT 1",
-                    [],
-                    |r| Ok((batch_from_row(r)?, r.get::<_, Option<Vec<u8>>>(8)?)),
-                )
-                .optional()?;
-            Ok(row.and_then(|(batch, proof)| proof.map(|p| (batch, p))))
+        self.read(|tx| {
+            let Some(row) = tx.query_opt(
+                &format!(
+                    "SELECT {BATCH_COLUMNS}, proof FROM batches WHERE state IN ('proven', 'finalizing')
+                     ORDER BY batch_index LIMIT 1"
+                ),
+                &[],
+            )?
+            else {
+                return Ok(None);
+            };
+            row.opt_blob(8)?.map(|proof| batch_from_row(&row).map(|batch| (batch, proof))).transpose()
         })
     }
 
@@ -547,8 +605,8 @@ impl Store {
     pub fn set_finalizing(&self, index: u64, tx_hash: &str) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE batches SET state = 'finalizing', finalize_tx = ?2 WHERE batch_index = ?1 AND state != 'finalized'",
-                params![index as i64, tx_hash],
+                "UPDATE batches SET state = 'finalizing', finalize_tx = $2 WHERE batch_index = $1 AND state != 'finalized'",
+                args![index, tx_hash],
             )?;
             Ok(())
         })
@@ -558,8 +616,8 @@ impl Store {
     pub fn set_finalized(&self, index: u64, now: u64) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE batches SET state = 'finalized', finalized_ms = ?2 WHERE batch_index = ?1 AND state != 'finalized'",
-                params![index as i64, now as i64],
+                "UPDATE batches SET state = 'finalized', finalized_ms = $2 WHERE batch_index = $1 AND state != 'finalized'",
+                args![index, now],
             )?;
             Ok(())
         })
@@ -571,8 +629,8 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "UPDATE batches SET state = 'proven', finalize_tx = NULL
-                 WHERE batch_index = ?1 AND state IN ('finalizing', 'finalized')",
-                [index as i64],
+                 WHERE batch_index = $1 AND state IN ('finalizing', 'finalized')",
+                args![index],
             )?;
             Ok(())
         })
@@ -587,16 +645,16 @@ impl Store {
             let id = format!("{}-{seq}", sanitize(&spec.name));
             tx.execute(
                 "INSERT INTO workers (id, name, backend, gpu_model, memory_bytes, version, kinds, registered_ms, last_seen_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-                params![
-                    id,
-                    spec.name,
-                    spec.backend,
-                    spec.gpu_model,
-                    spec.memory_bytes as i64,
-                    spec.version,
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                args![
+                    &id,
+                    &spec.name,
+                    &spec.backend,
+                    &spec.gpu_model,
+                    spec.memory_bytes,
+                    &spec.version,
                     kinds_mask(&spec.kinds),
-                    now as i64
+                    now
                 ],
             )?;
             Ok(WorkerRecord {
@@ -611,19 +669,18 @@ impl Store {
         })
     }
 
-    fn live_worker(tx: &Transaction<'_>, worker_id: &str, now: u64) -> Result<(i64, bool)> {
-        let row: Option<(i64, bool, bool)> = tx
-            .query_row("SELECT kinds, draining, gone FROM workers WHERE id = ?1", [worker_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        match row {
+    /// Marks a live worker seen; returns the kinds it takes and whether it is draining.
+    fn live_worker(tx: &mut dyn Tx, worker_id: &str, now: u64) -> Result<(i64, bool)> {
+        let seen = tx.query_opt(
+            "UPDATE workers SET last_seen_ms = $2 WHERE id = $1 AND gone = 0 RETURNING kinds, draining",
+            args![worker_id, now],
+        )?;
+        if let Some(row) = seen {
+            return Ok((row.int(0)?, row.flag(1)?));
+        }
+        match tx.query_opt("SELECT gone FROM workers WHERE id = $1", args![worker_id])? {
             None => Err(Error::UnknownWorker(worker_id.to_owned())),
-            Some((_, _, true)) => Err(Error::WorkerGone(worker_id.to_owned())),
-            Some((kinds, draining, false)) => {
-                tx.execute("UPDATE workers SET last_seen_ms = ?2 WHERE id = ?1", params![worker_id, now as i64])?;
-                Ok((kinds, draining))
-            }
+            Some(_) => Err(Error::WorkerGone(worker_id.to_owned())),
         }
     }
 
@@ -635,9 +692,9 @@ impl Store {
             let mut revoked = Vec::new();
             for (job_id, lease_id) in leases {
                 let extended = tx.execute(
-                    "UPDATE jobs SET lease_deadline_ms = ?4, updated_ms = ?5
-                     WHERE id = ?1 AND lease_id = ?2 AND worker_id = ?3 AND state = 'leased'",
-                    params![job_id, *lease_id as i64, worker_id, (now + ttl) as i64, now as i64],
+                    "UPDATE jobs SET lease_deadline_ms = $4, updated_ms = $5
+                     WHERE id = $1 AND lease_id = $2 AND worker_id = $3 AND state = 'leased'",
+                    args![job_id, *lease_id, worker_id, now + ttl, now],
                 )?;
                 if extended == 0 {
                     revoked.push((job_id.clone(), *lease_id));
@@ -650,24 +707,26 @@ impl Store {
     /// Ends a worker session; the leases it holds go back to the queue with no attempt spent.
     pub fn deregister(&self, worker_id: &str, now: u64) -> Result<Vec<String>> {
         self.write(|tx| {
-            tx.execute("UPDATE workers SET gone = 1, last_seen_ms = ?2 WHERE id = ?1", params![worker_id, now as i64])?;
+            tx.execute("UPDATE workers SET gone = 1, last_seen_ms = $2 WHERE id = $1", args![worker_id, now])?;
             Self::requeue_held(tx, worker_id, now)
         })
     }
 
-    fn requeue_held(tx: &Transaction<'_>, worker_id: &str, now: u64) -> Result<Vec<String>> {
-        let mut stmt = tx.prepare(
-            "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_deadline_ms = 0, updated_ms = ?2
-             WHERE worker_id = ?1 AND state = 'leased' RETURNING id",
-        )?;
-        let ids = stmt.query_map(params![worker_id, now as i64], |r| r.get(0))?;
-        Ok(ids.collect::<rusqlite::Result<Vec<String>>>()?)
+    fn requeue_held(tx: &mut dyn Tx, worker_id: &str, now: u64) -> Result<Vec<String>> {
+        tx.query(
+            "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_deadline_ms = 0, updated_ms = $2
+             WHERE worker_id = $1 AND state = 'leased' RETURNING id",
+            args![worker_id, now],
+        )?
+        .iter()
+        .map(|row| row.text(0))
+        .collect()
     }
 
     /// Drains a worker, by session id or by name (every live session of that name).
     pub fn drain(&self, worker: &str) -> Result<Vec<WorkerRecord>> {
         let changed = self.write(|tx| {
-            Ok(tx.execute("UPDATE workers SET draining = 1 WHERE (id = ?1 OR name = ?1) AND gone = 0", [worker])?)
+            tx.execute("UPDATE workers SET draining = 1 WHERE (id = $1 OR name = $1) AND gone = 0", args![worker])
         })?;
         if changed == 0 {
             return Err(Error::UnknownWorker(worker.to_owned()));
@@ -677,38 +736,24 @@ impl Store {
 
     /// Every worker session that is not gone, then the gone ones seen in the last hour.
     pub fn workers(&self) -> Result<Vec<WorkerRecord>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare(
+        self.read(|tx| {
+            tx.query(
                 "SELECT id, name, backend, gpu_model, memory_bytes, version, kinds, registered_ms, last_seen_ms,
                         draining, gone, rejections
-                 FROM workers ORDER BY gone, registered_ms",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(WorkerRecord {
-                    id: r.get(0)?,
-                    spec: WorkerSpec {
-                        name: r.get(1)?,
-                        backend: r.get(2)?,
-                        gpu_model: r.get(3)?,
-                        memory_bytes: r.get::<_, i64>(4)? as u64,
-                        version: r.get(5)?,
-                        kinds: kinds_from_mask(r.get(6)?),
-                    },
-                    registered_ms: r.get::<_, i64>(7)? as u64,
-                    last_seen_ms: r.get::<_, i64>(8)? as u64,
-                    draining: r.get(9)?,
-                    gone: r.get(10)?,
-                    rejections: r.get::<_, i64>(11)? as u32,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                 FROM workers ORDER BY gone, registered_ms, id",
+                &[],
+            )?
+            .iter()
+            .map(worker_from_row)
+            .collect()
         })
     }
 
     // ----- jobs -----
 
     /// Leases the next job the worker can take: the lowest batch first, a job that refused this worker's proof last
-    /// only when nothing else is ready. `None` if nothing is ready or the worker is draining.
+    /// only when nothing else is ready. `None` if nothing is ready or the worker is draining. On Postgres, a job
+    /// another coordinator is leasing at this moment is passed over.
     pub fn take_job(&self, worker_id: &str, now: u64) -> Result<Option<Lease>> {
         let ttl = self.policy.lease_ttl_ms;
         self.write(|tx| {
@@ -716,58 +761,58 @@ impl Store {
             if draining {
                 return Ok(None);
             }
-            let picked: Option<(String, i64, i64, i64, i64)> = tx
-                .query_row(
-                    "SELECT id, kind, batch_index, chunk_index, attempts FROM jobs
-                     WHERE state = 'queued' AND not_before_ms <= ?1 AND (kind & ?2) != 0
-                     ORDER BY (avoid_worker IS NOT NULL AND avoid_worker = ?3), batch_index, kind, chunk_index
-                     LIMIT 1",
-                    params![now as i64, kinds, worker_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )
-                .optional()?;
-            let Some((job_id, kind, batch_index, chunk_index, attempts)) = picked else { return Ok(None) };
+            let picked = tx.query_opt(
+                &format!(
+                    "SELECT id, kind, batch_index, chunk_index, attempts, input FROM jobs
+                     WHERE state = 'queued' AND not_before_ms <= $1 AND (kind & $2) != 0
+                     ORDER BY (avoid_worker IS NOT NULL AND avoid_worker = $3), batch_index, kind, chunk_index
+                     LIMIT 1{}",
+                    tx.skip_locked()
+                ),
+                args![now, kinds, worker_id],
+            )?;
+            let Some(row) = picked else { return Ok(None) };
+            let (job_id, kind, batch_index) = (row.text(0)?, JobKind::from_code(row.int(1)?)?, row.u64(2)?);
             let lease_id = Self::next_counter(tx, "lease_counter")?;
             let deadline = now + ttl;
             tx.execute(
-                "UPDATE jobs SET state = 'leased', lease_id = ?2, worker_id = ?3, lease_deadline_ms = ?4, updated_ms = ?5,
-                                 leased_ms = ?5
-                 WHERE id = ?1",
-                params![job_id, lease_id as i64, worker_id, deadline as i64, now as i64],
+                "UPDATE jobs SET state = 'leased', lease_id = $2, worker_id = $3, lease_deadline_ms = $4, updated_ms = $5,
+                                 leased_ms = $5
+                 WHERE id = $1",
+                args![&job_id, lease_id, worker_id, deadline, now],
             )?;
-            let kind = JobKind::from_code(kind)?;
             let inputs = match kind {
-                JobKind::Chunk => {
-                    vec![tx.query_row("SELECT input FROM jobs WHERE id = ?1", [&job_id], |r| r.get(0))?]
-                }
-                JobKind::Aggregation => Self::chunk_outputs(tx, batch_index as u64)?,
+                JobKind::Chunk => vec![row.blob(5)?],
+                JobKind::Aggregation => Self::chunk_outputs(tx, batch_index)?,
             };
             Ok(Some(Lease {
                 job_id,
                 lease_id,
                 kind,
-                batch_index: batch_index as u64,
-                chunk_index: chunk_index as u32,
+                batch_index,
+                chunk_index: row.u32(3)?,
                 deadline_ms: deadline,
-                attempt: attempts as u32 + 1,
+                attempt: row.u32(4)? + 1,
                 inputs,
             }))
         })
     }
 
-    fn chunk_outputs(tx: &Transaction<'_>, batch_index: u64) -> Result<Vec<Vec<u8>>> {
-        let mut stmt = tx.prepare(
-            "SELECT output FROM jobs WHERE batch_index = ?1 AND kind = ?2 AND state = 'done' ORDER BY chunk_index",
-        )?;
-        let rows = stmt.query_map(params![batch_index as i64, JobKind::Chunk.code()], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<Vec<u8>>>>()?)
+    fn chunk_outputs(tx: &mut dyn Tx, batch_index: u64) -> Result<Vec<Vec<u8>>> {
+        tx.query(
+            "SELECT output FROM jobs WHERE batch_index = $1 AND kind = $2 AND state = 'done' ORDER BY chunk_index",
+            args![batch_index, JobKind::Chunk.code()],
+        )?
+        .iter()
+        .map(|row| row.blob(0))
+        .collect()
     }
 
     /// Classifies a submission before its proof is checked.
     pub fn check_submission(&self, worker_id: &str, job_id: &str, lease_id: u64, now: u64) -> Result<SubmitCheck> {
         self.write(|tx| {
             Self::live_worker(tx, worker_id, now)?;
-            let job = Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
+            let job = Self::job_tx(tx, job_id, false)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
             Ok(if job.state == JobState::Done {
                 SubmitCheck::Duplicate
             } else if job.state == JobState::Leased
@@ -786,7 +831,7 @@ impl Store {
     /// job is created; for an aggregation job, the batch becomes proven.
     pub fn accept(&self, job_id: &str, lease_id: u64, output: &[u8], now: u64) -> Result<SubmitCheck> {
         self.write(|tx| {
-            let job = Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
+            let job = Self::job_tx(tx, job_id, true)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
             if job.state == JobState::Done {
                 return Ok(SubmitCheck::Duplicate);
             }
@@ -794,43 +839,44 @@ impl Store {
                 return Ok(SubmitCheck::Stale);
             }
             tx.execute(
-                "UPDATE jobs SET state = 'done', output = ?2, attempts = attempts + 1, lease_deadline_ms = 0,
-                        last_error = NULL, updated_ms = ?3
-                 WHERE id = ?1",
-                params![job_id, output, now as i64],
+                "UPDATE jobs SET state = 'done', output = $2, attempts = attempts + 1, lease_deadline_ms = 0,
+                        last_error = NULL, updated_ms = $3
+                 WHERE id = $1",
+                args![job_id, output, now],
             )?;
             match job.kind {
                 JobKind::Chunk => {
-                    let (chunks, done): (i64, i64) = tx.query_row(
-                        "SELECT b.chunks, (SELECT COUNT(*) FROM jobs j
-                                           WHERE j.batch_index = b.batch_index AND j.kind = ?2 AND j.state = 'done')
-                         FROM batches b WHERE b.batch_index = ?1",
-                        params![job.batch_index as i64, JobKind::Chunk.code()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
+                    // The batch row is locked before counting: of two coordinators accepting the batch's last two
+                    // chunks at once, the second counts after the first committed, so exactly one creates the
+                    // aggregation job.
+                    let chunks = tx
+                        .query_one(
+                            &format!("SELECT chunks FROM batches WHERE batch_index = $1{}", tx.for_update()),
+                            args![job.batch_index],
+                        )?
+                        .u64(0)?;
+                    let done = tx
+                        .query_one(
+                            "SELECT COUNT(*) FROM jobs WHERE batch_index = $1 AND kind = $2 AND state = 'done'",
+                            args![job.batch_index, JobKind::Chunk.code()],
+                        )?
+                        .u64(0)?;
                     if done == chunks {
-                        Self::insert_job(
-                            tx,
-                            &NewJob {
-                                id: aggregation_job_id(job.batch_index),
-                                kind: JobKind::Aggregation,
-                                batch_index: job.batch_index,
-                                chunk_index: 0,
-                                input: Vec::new(),
-                            },
-                            now,
-                        )?;
+                        let id = aggregation_job_id(job.batch_index);
+                        Self::insert_job(tx, &id, JobKind::Aggregation, job.batch_index, 0, &[], now)?;
                     }
                 }
                 JobKind::Aggregation => {
                     tx.execute(
-                        "UPDATE batches SET state = 'proven', proven_ms = ?2, proof = ?3
-                         WHERE batch_index = ?1 AND state = 'proving'",
-                        params![job.batch_index as i64, now as i64, output],
+                        "UPDATE batches SET state = 'proven', proven_ms = $2, proof = $3
+                         WHERE batch_index = $1 AND state = 'proving'",
+                        args![job.batch_index, now, output],
                     )?;
                 }
             }
-            Ok(SubmitCheck::Current(Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?))
+            Ok(SubmitCheck::Current(
+                Self::job_tx(tx, job_id, false)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?,
+            ))
         })
     }
 
@@ -849,9 +895,9 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "UPDATE workers SET rejections = rejections + 1,
-                        draining = CASE WHEN rejections + 1 >= ?2 THEN 1 ELSE draining END
-                 WHERE id = ?1",
-                params![worker_id, policy.max_rejections as i64],
+                        draining = CASE WHEN rejections + 1 >= $2 THEN 1 ELSE draining END
+                 WHERE id = $1",
+                args![worker_id, policy.max_rejections],
             )?;
             Self::spend_attempt(tx, &policy, job_id, lease_id, true, reason, Some(worker_id), now)
         })
@@ -873,7 +919,7 @@ impl Store {
 
     #[allow(clippy::too_many_arguments)]
     fn spend_attempt(
-        tx: &Transaction<'_>,
+        tx: &mut dyn Tx,
         policy: &Policy,
         job_id: &str,
         lease_id: u64,
@@ -882,25 +928,17 @@ impl Store {
         avoid_worker: Option<&str>,
         now: u64,
     ) -> Result<Option<JobState>> {
-        let Some(job) = Self::job_tx(tx, job_id)? else { return Err(Error::UnknownJob(job_id.to_owned())) };
+        let Some(job) = Self::job_tx(tx, job_id, true)? else { return Err(Error::UnknownJob(job_id.to_owned())) };
         if job.state != JobState::Leased || job.lease_id != lease_id {
             return Ok(None);
         }
         let spent = job.attempts + 1;
         let state = if retryable && spent < policy.max_attempts { JobState::Queued } else { JobState::Failed };
         tx.execute(
-            "UPDATE jobs SET state = ?2, attempts = ?3, worker_id = NULL, lease_deadline_ms = 0, not_before_ms = ?4,
-                    avoid_worker = COALESCE(?5, avoid_worker), last_error = ?6, updated_ms = ?7
-             WHERE id = ?1",
-            params![
-                job_id,
-                state.as_str(),
-                spent as i64,
-                (now + policy.backoff_ms(spent)) as i64,
-                avoid_worker,
-                reason,
-                now as i64
-            ],
+            "UPDATE jobs SET state = $2, attempts = $3, worker_id = NULL, lease_deadline_ms = 0, not_before_ms = $4,
+                    avoid_worker = COALESCE($5, avoid_worker), last_error = $6, updated_ms = $7
+             WHERE id = $1",
+            args![job_id, state.as_str(), spent, now + policy.backoff_ms(spent), avoid_worker, reason, now],
         )?;
         Ok(Some(state))
     }
@@ -910,9 +948,9 @@ impl Store {
     pub fn release(&self, worker_id: &str, job_id: &str, lease_id: u64, now: u64) -> Result<bool> {
         self.write(|tx| {
             let released = tx.execute(
-                "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_deadline_ms = 0, updated_ms = ?4
-                 WHERE id = ?1 AND lease_id = ?2 AND worker_id = ?3 AND state = 'leased'",
-                params![job_id, lease_id as i64, worker_id, now as i64],
+                "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_deadline_ms = 0, updated_ms = $4
+                 WHERE id = $1 AND lease_id = $2 AND worker_id = $3 AND state = 'leased'",
+                args![job_id, lease_id, worker_id, now],
             )?;
             Ok(released == 1)
         })
@@ -925,10 +963,10 @@ impl Store {
         let ttl = self.policy.lease_ttl_ms;
         self.write(|tx| {
             tx.execute(
-                "UPDATE jobs SET lease_deadline_ms = MAX(lease_deadline_ms, ?1) WHERE state = 'leased'",
-                [(now + ttl) as i64],
+                "UPDATE jobs SET lease_deadline_ms = $1 WHERE state = 'leased' AND lease_deadline_ms < $1",
+                args![now + ttl],
             )?;
-            tx.execute("UPDATE workers SET last_seen_ms = MAX(last_seen_ms, ?1) WHERE gone = 0", [now as i64])?;
+            tx.execute("UPDATE workers SET last_seen_ms = $1 WHERE gone = 0 AND last_seen_ms < $1", args![now])?;
             Ok(())
         })
     }
@@ -938,16 +976,16 @@ impl Store {
     pub fn expire(&self, now: u64) -> Result<Vec<String>> {
         let ttl = self.policy.lease_ttl_ms;
         self.write(|tx| {
-            let mut stmt = tx.prepare(
-                "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_deadline_ms = 0, updated_ms = ?1
-                 WHERE state = 'leased' AND lease_deadline_ms < ?1 RETURNING id",
-            )?;
-            let ids = stmt.query_map([now as i64], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-            drop(stmt);
-            tx.execute(
-                "UPDATE workers SET gone = 1 WHERE gone = 0 AND last_seen_ms + ?2 < ?1",
-                params![now as i64, ttl as i64],
-            )?;
+            let ids = tx
+                .query(
+                    "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_deadline_ms = 0, updated_ms = $1
+                     WHERE state = 'leased' AND lease_deadline_ms < $1 RETURNING id",
+                    args![now],
+                )?
+                .iter()
+                .map(|row| row.text(0))
+                .collect::<Result<Vec<_>>>()?;
+            tx.execute("UPDATE workers SET gone = 1 WHERE gone = 0 AND last_seen_ms + $2 < $1", args![now, ttl])?;
             Ok(ids)
         })
     }
@@ -955,24 +993,24 @@ impl Store {
     /// Puts a job back in the queue with a fresh retry budget (an operator's decision).
     pub fn requeue(&self, job_id: &str, now: u64) -> Result<JobRecord> {
         self.write(|tx| {
-            let job = Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
+            let job = Self::job_tx(tx, job_id, true)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
             if job.state == JobState::Done {
                 return Err(Error::InvalidTransition { job: job_id.to_owned(), from: job.state, to: JobState::Queued });
             }
             tx.execute(
                 "UPDATE jobs SET state = 'queued', attempts = 0, worker_id = NULL, lease_deadline_ms = 0,
-                        not_before_ms = 0, avoid_worker = NULL, updated_ms = ?2
-                 WHERE id = ?1",
-                params![job_id, now as i64],
+                        not_before_ms = 0, avoid_worker = NULL, updated_ms = $2
+                 WHERE id = $1",
+                args![job_id, now],
             )?;
-            Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))
+            Self::job_tx(tx, job_id, false)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))
         })
     }
 
     /// Stops a job (an operator's decision); a worker proving it learns at its next heartbeat.
     pub fn cancel(&self, job_id: &str, now: u64) -> Result<JobRecord> {
         self.write(|tx| {
-            let job = Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
+            let job = Self::job_tx(tx, job_id, true)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
             if job.state == JobState::Done {
                 return Err(Error::InvalidTransition {
                     job: job_id.to_owned(),
@@ -981,106 +1019,118 @@ impl Store {
                 });
             }
             tx.execute(
-                "UPDATE jobs SET state = 'cancelled', worker_id = NULL, lease_deadline_ms = 0, updated_ms = ?2
-                 WHERE id = ?1",
-                params![job_id, now as i64],
+                "UPDATE jobs SET state = 'cancelled', worker_id = NULL, lease_deadline_ms = 0, updated_ms = $2
+                 WHERE id = $1",
+                args![job_id, now],
             )?;
-            Self::job_tx(tx, job_id)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))
+            Self::job_tx(tx, job_id, false)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))
         })
     }
 
-    fn job_tx(conn: &Connection, job_id: &str) -> Result<Option<JobRecord>> {
-        let raw = conn
-            .query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), [job_id], job_from_row)
-            .optional()?;
-        raw.map(finish_job).transpose()
+    /// A job, its row locked until the transaction ends when `lock` (so what is read stays true while it is
+    /// changed).
+    fn job_tx(tx: &mut dyn Tx, job_id: &str, lock: bool) -> Result<Option<JobRecord>> {
+        let lock = if lock { tx.for_update() } else { "" };
+        tx.query_opt(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{lock}"), args![job_id])?
+            .as_ref()
+            .map(job_from_row)
+            .transpose()
     }
 
     /// A job.
     pub fn job(&self, job_id: &str) -> Result<Option<JobRecord>> {
-        self.read(|conn| Self::job_tx(conn, job_id))
+        self.read(|tx| Self::job_tx(tx, job_id, false))
     }
 
     /// A job's input (the encoded witness of a chunk job).
     pub fn job_input(&self, job_id: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|conn| {
-            Ok(conn.query_row("SELECT input FROM jobs WHERE id = ?1", [job_id], |r| r.get(0)).optional()?)
+        self.read(|tx| {
+            tx.query_opt("SELECT input FROM jobs WHERE id = $1", args![job_id])?.map(|r| r.blob(0)).transpose()
         })
     }
 
     /// The accepted chunk proofs of a batch, in chunk order.
     pub fn chunk_proofs(&self, batch_index: u64) -> Result<Vec<Vec<u8>>> {
-        let mut conn = self.conn.lock().map_err(|_| Error::Poisoned)?;
-        let tx = conn.transaction()?;
-        let proofs = Self::chunk_outputs(&tx, batch_index)?;
-        tx.commit()?;
-        Ok(proofs)
+        self.read(|tx| Self::chunk_outputs(tx, batch_index))
     }
 
     /// A job's stored proof.
     pub fn job_output(&self, job_id: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|conn| {
-            Ok(conn.query_row("SELECT output FROM jobs WHERE id = ?1", [job_id], |r| r.get(0)).optional()?.flatten())
+        self.read(|tx| {
+            Ok(tx
+                .query_opt("SELECT output FROM jobs WHERE id = $1", args![job_id])?
+                .map(|r| r.opt_blob(0))
+                .transpose()?
+                .flatten())
         })
     }
 
     /// Jobs, newest first, optionally of one state and one batch.
     pub fn list_jobs(&self, state: Option<JobState>, batch: Option<u64>, limit: u32) -> Result<Vec<JobRecord>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs
-                 WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR batch_index = ?2)
-                 ORDER BY batch_index DESC, kind DESC, chunk_index DESC LIMIT ?3"
-            ))?;
-            let rows = stmt
-                .query_map(params![state.map(JobState::as_str), batch.map(|b| b as i64), limit as i64], job_from_row)?;
-            rows.map(|raw| finish_job(raw?)).collect()
+        self.read(|tx| {
+            let rows = match (state, batch) {
+                (None, None) => tx.query(
+                    &format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs
+                         ORDER BY batch_index DESC, kind DESC, chunk_index DESC LIMIT $1"
+                    ),
+                    args![limit],
+                )?,
+                (Some(state), None) => tx.query(
+                    &format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1
+                         ORDER BY batch_index DESC, kind DESC, chunk_index DESC LIMIT $2"
+                    ),
+                    args![state.as_str(), limit],
+                )?,
+                (None, Some(batch)) => tx.query(
+                    &format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs WHERE batch_index = $1
+                         ORDER BY batch_index DESC, kind DESC, chunk_index DESC LIMIT $2"
+                    ),
+                    args![batch, limit],
+                )?,
+                (Some(state), Some(batch)) => tx.query(
+                    &format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 AND batch_index = $2
+                         ORDER BY batch_index DESC, kind DESC, chunk_index DESC LIMIT $3"
+                    ),
+                    args![state.as_str(), batch, limit],
+                )?,
+            };
+            rows.iter().map(job_from_row).collect()
         })
     }
 
     /// Proving times (lease to accepted proof, seconds) of the last `limit` jobs of `kind` that finished, newest
     /// first.
     pub fn recent_proving_seconds(&self, kind: JobKind, limit: u32) -> Result<Vec<f64>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare(
+        self.read(|tx| {
+            tx.query(
                 "SELECT updated_ms - leased_ms FROM jobs
-                 WHERE kind = ?1 AND state = 'done' AND leased_ms > 0
-                 ORDER BY updated_ms DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![kind.code(), limit as i64], |r| r.get::<_, i64>(0))?;
-            rows.map(|ms| Ok(ms?.max(0) as f64 / 1e3)).collect()
+                 WHERE kind = $1 AND state = 'done' AND leased_ms > 0
+                 ORDER BY updated_ms DESC LIMIT $2",
+                args![kind.code(), limit],
+            )?
+            .iter()
+            .map(|row| Ok(row.int(0)?.max(0) as f64 / 1e3))
+            .collect()
         })
     }
 
     /// Jobs in each state.
     pub fn job_counts(&self) -> Result<Vec<(JobState, u64)>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        self.read(|tx| {
             let mut counts: Vec<(JobState, u64)> = JobState::ALL.iter().map(|s| (*s, 0)).collect();
-            for row in rows {
-                let (state, count) = row?;
-                let state = JobState::parse(&state)?;
+            for row in tx.query("SELECT state, COUNT(*) FROM jobs GROUP BY state", &[])? {
+                let state = JobState::parse(&row.text(0)?)?;
                 if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == state) {
-                    slot.1 = count as u64;
+                    slot.1 = row.u64(1)?;
                 }
             }
             Ok(counts)
         })
     }
-}
-
-fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRecord> {
-    Ok(BatchRecord {
-        index: r.get::<_, i64>(0)? as u64,
-        state: r.get(1)?,
-        chunks: r.get::<_, i64>(2)? as u32,
-        meta: r.get(3)?,
-        committed_ms: r.get::<_, i64>(4)? as u64,
-        proven_ms: r.get::<_, i64>(5)? as u64,
-        finalized_ms: r.get::<_, i64>(6)? as u64,
-        finalize_tx: r.get(7)?,
-    })
 }
 
 /// The id of a batch's chunk job.
