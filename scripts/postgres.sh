@@ -5,14 +5,14 @@
 #   scripts/postgres.sh start   # prints `export ZKR_TEST_POSTGRES_URL=postgres://...`; eval it
 #   scripts/postgres.sh stop
 #
-# The server lives in $ZKR_PG_DIR (default .zkr/postgres) and listens on 127.0.0.1:$ZKR_PG_PORT (default 55432).
+# The server lives in $ZKR_PG_DIR (default /tmp/zkr-postgres-PORT: outside the checkout, whose folders the server's
+# user may not be allowed to enter) and listens on 127.0.0.1:$ZKR_PG_PORT (default 55432).
 # It needs Debian's postgresql package (scripts/test.sh installs it). Run as root, the server runs as the package's
 # `postgres` user, since PostgreSQL refuses to run as root.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dir="${ZKR_PG_DIR:-$root/.zkr/postgres}"
 port="${ZKR_PG_PORT:-55432}"
+dir="${ZKR_PG_DIR:-${TMPDIR:-/tmp}/zkr-postgres-$port}"
 
 bindir=""
 if command -v pg_config >/dev/null && [[ -x "$(pg_config --bindir)/initdb" ]]; then

@@ -12,12 +12,14 @@ step() {
 step "toolchain (scripts/setup.sh)"
 # Debian packages the checks use where the machine lacks them: jq reads the forge artifacts (scripts/contracts.sh),
 # python3 and curl fetch and patch zkevm-hashes (scripts/vendor.sh), g++ preprocesses for nvcc (scripts/kernels.sh),
-# and chromium renders the coordinator's status page in a test (coordinator/tests/it/http.rs), which fails rather
-# than skips when ZKR_REQUIRE_CHROMIUM is set.
+# chromium renders the coordinator's status page in a test (coordinator/tests/it/http.rs), which fails rather
+# than skips when ZKR_REQUIRE_CHROMIUM is set, and postgresql serves the coordinator's shared-store tests
+# (scripts/postgres.sh), which fail rather than skip when ZKR_REQUIRE_POSTGRES is set.
 missing=()
 for cmd in jq python3 curl g++ chromium; do
   command -v "$cmd" >/dev/null || missing+=("$cmd")
 done
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -48,6 +50,11 @@ step "forge tests (unit, fuzz, invariants)"
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "PostgreSQL test server (scripts/postgres.sh)"
+eval "$(./scripts/postgres.sh start)"
+export ZKR_REQUIRE_POSTGRES=1
+trap './scripts/postgres.sh stop' EXIT
 
 step "cargo nextest"
 cargo nextest run --workspace --locked --profile ci

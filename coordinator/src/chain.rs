@@ -27,7 +27,11 @@ use zkr_contracts::Rollup;
 use zkr_protocol::{Genesis, Replayer};
 use zkr_protos::v1 as pb;
 
-use crate::{Coordinator, metrics, service::now_ms};
+use crate::{
+    Coordinator, metrics,
+    service::now_ms,
+    store::{Leader, Store},
+};
 
 /// What the follower and the finalizer need to know.
 #[derive(Debug, Clone)]
@@ -83,6 +87,119 @@ pub enum ChainError {
     Store(#[from] crate::Error),
 }
 
+/// How often a standing-by coordinator asks for the leader lock, and the leader checks that it still holds it.
+pub const LEADER_CHECK: Duration = Duration::from_secs(5);
+
+/// Runs the follower and the finalizer while this coordinator leads, until `shutdown` fires.
+///
+/// Coordinators that share a Postgres store serve workers alike, but only one at a time follows L1 and sends
+/// finalizations (two finalizers would race for the same batch and waste gas on reverts). The leader is whoever
+/// holds the store's leader lock ([`Store::try_lead`]); the others ask again every [`LEADER_CHECK`], so one takes
+/// over within seconds of the leader dying or losing the database. A leader that finds its lock gone stops both
+/// tasks and stands by. On SQLite the one coordinator always leads.
+pub async fn lead(
+    coordinator: Arc<Coordinator>,
+    provider: DynProvider,
+    config: ChainConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ChainError> {
+    let mut standing_by = false;
+    loop {
+        let leader = match coordinator.with_store(Store::try_lead).await {
+            Ok(Some(leader)) => leader,
+            Ok(None) => {
+                ::metrics::gauge!(metrics::LEADER).set(0.0);
+                if !standing_by {
+                    tracing::info!(target: "coordinator::chain", "another coordinator leads: serving workers, standing by to follow L1");
+                    standing_by = true;
+                }
+                if wait_or_stop(LEADER_CHECK, &mut shutdown).await {
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(err) => {
+                tracing::warn!(target: "coordinator::chain", %err, "could not ask for the leader lock; asking again");
+                if wait_or_stop(LEADER_CHECK, &mut shutdown).await {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        standing_by = false;
+        tracing::info!(target: "coordinator::chain", store = coordinator.store().backend_name(), "leading: following L1 and finalizing");
+        ::metrics::gauge!(metrics::LEADER).set(1.0);
+        let outcome = lead_while_held(&coordinator, &provider, &config, &mut shutdown, leader).await;
+        ::metrics::gauge!(metrics::LEADER).set(0.0);
+        match outcome {
+            Leading::Stopped(result) => return result,
+            Leading::Lost => {
+                tracing::warn!(target: "coordinator::chain", "the leader lock is lost: stopped following L1 and finalizing");
+            }
+        }
+    }
+}
+
+enum Leading {
+    /// Shut down, or the follower or finalizer stopped for good.
+    Stopped(Result<(), ChainError>),
+    /// The lock went (the database session ended).
+    Lost,
+}
+
+async fn lead_while_held(
+    coordinator: &Arc<Coordinator>,
+    provider: &DynProvider,
+    config: &ChainConfig,
+    shutdown: &mut watch::Receiver<bool>,
+    leader: Leader,
+) -> Leading {
+    let (stop, stopped) = watch::channel(false);
+    let mut follower = tokio::spawn(follow(Arc::clone(coordinator), provider.clone(), config.clone(), stopped.clone()));
+    let mut finalizer = tokio::spawn(finalize(Arc::clone(coordinator), provider.clone(), config.clone(), stopped));
+    let joined = |done: Result<Result<(), ChainError>, tokio::task::JoinError>| {
+        done.map_err(|e| ChainError::Store(crate::Error::Task(e.to_string()))).and_then(|r| r)
+    };
+    let mut leader = Some(leader);
+    let outcome = loop {
+        tokio::select! {
+            done = &mut follower => break Leading::Stopped(joined(done)),
+            done = &mut finalizer => break Leading::Stopped(joined(done)),
+            stop = wait_or_stop(LEADER_CHECK, shutdown) => {
+                if stop {
+                    break Leading::Stopped(Ok(()));
+                }
+                let Some(mut held) = leader.take() else { break Leading::Lost };
+                let check = tokio::task::spawn_blocking(move || {
+                    let still = held.still_leads();
+                    (held, still)
+                })
+                .await;
+                match check {
+                    Ok((held, Ok(true))) => leader = Some(held),
+                    Ok((_, Ok(false))) => break Leading::Lost,
+                    Ok((_, Err(err))) => {
+                        tracing::warn!(target: "coordinator::chain", %err, "the leader's database session failed");
+                        break Leading::Lost;
+                    }
+                    Err(err) => break Leading::Stopped(Err(ChainError::Store(crate::Error::Task(err.to_string())))),
+                }
+            }
+        }
+    };
+    // Both tasks stop at their next await; the one that ended already is finished.
+    let _ = stop.send(true);
+    for task in [follower, finalizer] {
+        // A finished task was polled to its end above (polling it again would panic) or ended on its own.
+        if !task.is_finished()
+            && let Err(err) = joined(task.await)
+        {
+            tracing::warn!(target: "coordinator::chain", %err, "stopping after the leader lock");
+        }
+    }
+    outcome
+}
+
 /// Follows the Rollup until `shutdown` fires. L1 errors are retried; an unprovable batch stops the follower.
 pub async fn follow(
     coordinator: Arc<Coordinator>,
@@ -90,7 +207,10 @@ pub async fn follow(
     config: ChainConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ChainError> {
-    let mut replica = rebuild_replica(&coordinator, &config)?;
+    let mut replica = {
+        let config = config.clone();
+        coordinator.with_store(move |store| Ok(rebuild_replica(store, &config))).await??
+    };
     let rollup = Rollup::new(config.rollup, &provider);
     loop {
         match follow_once(&coordinator, &provider, &rollup, &config, &mut replica).await {
@@ -133,9 +253,8 @@ fn replayer(config: &ChainConfig) -> Result<Replayer, ChainError> {
 }
 
 /// The replica, advanced through every batch the store knows.
-fn rebuild_replica(coordinator: &Coordinator, config: &ChainConfig) -> Result<Replayer, ChainError> {
+fn rebuild_replica(store: &Store, config: &ChainConfig) -> Result<Replayer, ChainError> {
     let mut replica = replayer(config)?;
-    let store = coordinator.store();
     let last = store.last_batch()?.unwrap_or(0);
     for index in 1..=last {
         let batch = store.batch(index)?.ok_or_else(|| ChainError::Unprovable {
@@ -164,8 +283,7 @@ async fn follow_once(
     let at = BlockId::number(confirmed);
     let committed = rollup.lastCommittedBatch().block(at).call().await?;
     let finalized = rollup.lastFinalizedBatch().block(at).call().await?;
-    let store = coordinator.store();
-    let mut next = store.last_batch()?.map_or(1, |b| b + 1);
+    let mut next = coordinator.with_store(Store::last_batch).await?.map_or(1, |b| b + 1);
     while next <= committed {
         let onchain = rollup.batches(next).block(at).call().await?;
         let (chunks, commit_block) = committed_chunks(provider, config, next, confirmed).await?;
@@ -191,11 +309,11 @@ async fn follow_once(
         let meta_json = serde_json::to_vec(&meta).unwrap_or_default();
         if next <= finalized {
             // Finalized before this coordinator saw it: kept only so the replica can be rebuilt.
-            store.add_finalized_batch(next, &meta_json, now_ms())?;
+            coordinator.with_store(move |store| store.add_finalized_batch(next, &meta_json, now_ms())).await?;
         } else {
             let inputs: Vec<Vec<u8>> = witnesses.iter().map(|w| serde_json::to_vec(w).unwrap_or_default()).collect();
             let jobs = inputs.len();
-            store.add_batch(next, &meta_json, inputs, now_ms())?;
+            coordinator.with_store(move |store| store.add_batch(next, &meta_json, inputs, now_ms())).await?;
             coordinator.notify_ready();
             tracing::info!(target: "coordinator::chain", index = next, jobs, %new_state_root, "batch committed; chunk jobs queued");
         }
@@ -274,18 +392,27 @@ async fn finalize_once(
     provider: &DynProvider,
     rollup: &Rollup::RollupInstance<&DynProvider>,
 ) -> Result<(), FollowError> {
-    let store = coordinator.store();
     let on_l1 = rollup.lastFinalizedBatch().call().await?;
     // Finalizations a reorg undid are sent again.
-    for batch in store.recent_batches(64)? {
-        if batch.state == "finalized" && batch.index > on_l1 {
-            tracing::warn!(target: "coordinator::finalizer", index = batch.index, "finalization undone by an L1 reorg; sending again");
-            store.unset_finalizing(batch.index)?;
-        }
+    let undone = coordinator
+        .with_store(move |store| {
+            let mut undone = Vec::new();
+            for batch in store.recent_batches(64)? {
+                if batch.state == "finalized" && batch.index > on_l1 {
+                    store.unset_finalizing(batch.index)?;
+                    undone.push(batch.index);
+                }
+            }
+            Ok(undone)
+        })
+        .await?;
+    for index in undone {
+        tracing::warn!(target: "coordinator::finalizer", index, "finalization undone by an L1 reorg; sending again");
     }
-    let Some((batch, proof)) = store.next_to_finalize()? else { return Ok(()) };
+    let Some((batch, proof)) = coordinator.with_store(Store::next_to_finalize).await? else { return Ok(()) };
     if batch.index <= on_l1 {
-        store.set_finalized(batch.index, now_ms())?;
+        let index = batch.index;
+        coordinator.with_store(move |store| store.set_finalized(index, now_ms())).await?;
         let latency = now_ms().saturating_sub(batch.committed_ms) as f64 / 1000.0;
         ::metrics::counter!(metrics::BATCHES_FINALIZED).increment(1);
         ::metrics::histogram!(metrics::BATCH_FINALIZE_SECONDS).record(latency);
@@ -304,7 +431,8 @@ async fn finalize_once(
             }
             Some(_) => {
                 tracing::warn!(target: "coordinator::finalizer", index = batch.index, %tx, "finalization reverted; sending again");
-                store.unset_finalizing(batch.index)?;
+                let index = batch.index;
+                coordinator.with_store(move |store| store.unset_finalizing(index)).await?;
             }
             None if provider.get_transaction_by_hash(tx).await?.is_some() => return Ok(()),
             None => {
@@ -327,7 +455,8 @@ async fn finalize_once(
     );
     let pending = call.send().await?;
     let tx = *pending.tx_hash();
-    store.set_finalizing(batch.index, &tx.to_string())?;
+    let index = batch.index;
+    coordinator.with_store(move |store| store.set_finalizing(index, &tx.to_string())).await?;
     tracing::info!(target: "coordinator::finalizer", index = batch.index, %tx, "finalization sent");
     Ok(())
 }

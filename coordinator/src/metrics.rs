@@ -35,6 +35,8 @@ pub const STALE_SUBMISSIONS: &str = "zkr_coordinator_stale_submissions_total";
 pub const BATCHES_FINALIZED: &str = "zkr_coordinator_batches_finalized_total";
 /// L1 gas used by finalization transactions.
 pub const L1_GAS: &str = "zkr_coordinator_l1_gas_used_total";
+/// 1 while this coordinator leads (follows L1 and finalizes), 0 while it stands by.
+pub const LEADER: &str = "zkr_coordinator_leader";
 
 /// Every metric name this crate exports (the dashboard check reads this list).
 pub const ALL: &[&str] = &[
@@ -52,6 +54,7 @@ pub const ALL: &[&str] = &[
     STALE_SUBMISSIONS,
     BATCHES_FINALIZED,
     L1_GAS,
+    LEADER,
 ];
 
 pub use zkr_protos::PROVING_BUCKETS;
@@ -86,6 +89,7 @@ fn describe() {
     describe_counter!(STALE_SUBMISSIONS, "Submissions quoting a lease that was no longer current");
     describe_counter!(BATCHES_FINALIZED, "Batches finalized on L1");
     describe_counter!(L1_GAS, "L1 gas used by finalization transactions");
+    describe_gauge!(LEADER, "1 while this coordinator follows L1 and finalizes, 0 while another one does");
 }
 
 /// Refreshes the gauges from the store.

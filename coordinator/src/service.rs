@@ -59,10 +59,7 @@ impl Coordinator {
 
     /// What the coordinator is doing now (the status page and the operator's `Status`).
     pub async fn snapshot(&self) -> crate::Result<Snapshot> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || Snapshot::read(&store, now_ms()))
-            .await
-            .map_err(|e| crate::Error::Task(e.to_string()))?
+        self.with_store(|store| Snapshot::read(store, now_ms())).await
     }
 
     /// Wakes workers waiting in `TakeJob`.
@@ -98,15 +95,21 @@ impl Coordinator {
         }
     }
 
+    /// Runs store calls on tokio's blocking pool: they wait on SQLite's lock or on Postgres round trips, and the sync
+    /// Postgres client must not run on an async worker thread.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> crate::Result<T> + Send + 'static,
+    ) -> crate::Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| crate::Error::Task(e.to_string()))?
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> crate::Result<T> + Send + 'static,
     ) -> Result<T, Status> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| Status::internal(format!("task failed: {e}")))?
-            .map_err(to_status)
+        self.with_store(f).await.map_err(to_status)
     }
 
     fn lease_to_job(lease: Lease) -> Result<pb::Job, Status> {

@@ -32,6 +32,14 @@ pub enum Error {
         /// What anvil printed.
         output: String,
     },
+    /// A test needs the Postgres test server and none is configured.
+    #[error(
+        "ZKR_REQUIRE_POSTGRES is set but ZKR_TEST_POSTGRES_URL is not: eval \"$(scripts/postgres.sh start)\" first"
+    )]
+    PostgresMissing,
+    /// The Postgres test server refused a request.
+    #[error("postgres test server: {0}")]
+    Postgres(String),
     /// Anvil did not report a listening address in time.
     #[error("anvil was not listening after {timeout:?}")]
     AnvilTimeout {

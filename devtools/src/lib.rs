@@ -19,8 +19,10 @@ mod error;
 mod tools;
 
 mod http;
+mod postgres;
 
 pub use anvil::{Anvil, AnvilInstance};
 pub use error::{Error, Result};
 pub use http::http_get;
+pub use postgres::{REQUIRE_POSTGRES, TEST_POSTGRES_URL, TestDatabase, off_runtime};
 pub use tools::{Tools, workspace_root};

@@ -1,6 +1,7 @@
-//! Helpers of the end-to-end tests (in `tests/`): the chain rig, the generated verifier's compilation, and the
-//! workspace's binaries.
+//! Helpers of the end-to-end tests (in `tests/`): the chain rig, the proving cluster's processes and clients, the
+//! generated verifier's compilation, and the workspace's binaries.
 
+pub mod cluster;
 mod rig;
 
 pub use rig::{ETH, GWEI, Rig, signed_transfer, wait_for};

@@ -34,8 +34,8 @@ pub struct Rig {
     pub rpc_addr: SocketAddr,
     /// The L1 contracts.
     pub deployment: Deployment,
-    /// The batch verifier's parts.
-    pub verifier: VerifierDeployment,
+    /// The batch verifier's parts; `None` when the Rollup was deployed without one (finalization disabled).
+    pub verifier: Option<VerifierDeployment>,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
     /// The RPC server stops when its handle is dropped.
@@ -45,7 +45,9 @@ pub struct Rig {
 impl Rig {
     /// Starts anvil (mainnet code size limit), deploys the split verifier from `verifier_parts` (creation code) and the
     /// L1 contracts, and starts a node whose batcher commits chunks of `chunk_slots` records, `chunks_per_batch` per
-    /// batch. The prover role goes to keys 3 and 4.
+    /// batch. The prover role goes to keys 3 and 4. With no `verifier_parts` the Rollup is deployed without a
+    /// verifier, as an operator may before the keys exist: batches are committed, and finalization is refused until
+    /// the owner sets one (for tests that never finalize, and need no aggregation keys).
     pub async fn start(
         mut spec: ChainSpec,
         verifier_parts: &[Bytes],
@@ -59,17 +61,22 @@ impl Rig {
         let operator = keys[0].clone();
         let l1 = l1_provider(anvil.endpoint(), &operator)?;
         let public_inputs = 6 + 4 * chunks_per_batch;
-        let verifier = deploy_batch_verifier(&l1, operator.address(), verifier_parts, public_inputs).await?;
-        for part in &verifier.parts {
-            eyre::ensure!(l1.get_code_at(*part).await?.len() <= MAX_CODE_SIZE, "a verifier part is over the limit");
-        }
+        let verifier = if verifier_parts.is_empty() {
+            None
+        } else {
+            let verifier = deploy_batch_verifier(&l1, operator.address(), verifier_parts, public_inputs).await?;
+            for part in &verifier.parts {
+                eyre::ensure!(l1.get_code_at(*part).await?.len() <= MAX_CODE_SIZE, "a verifier part is over the limit");
+            }
+            Some(verifier)
+        };
 
         let dir = tempfile::tempdir()?;
         let node = Arc::new(Node::open(spec.clone(), dir.path())?);
         let mut deploy = DeployConfig::new(node.head().header.state_root);
         deploy.sequencers = vec![operator.address()];
         deploy.provers = vec![keys[3].address(), keys[4].address()];
-        deploy.verifier = Some(verifier.verifier);
+        deploy.verifier = verifier.as_ref().map(|v| v.verifier);
         deploy.chunks_per_batch = chunks_per_batch as u64;
         // A fresh provider: deploy_l1 sets nonces itself, which a provider's nonce cache would not know.
         let deployment = deploy_l1(&l1_provider(anvil.endpoint(), &operator)?, operator.address(), &deploy).await?;

@@ -18,11 +18,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command},
-    time::Duration,
-};
+use std::{path::PathBuf, process::Command, time::Duration};
 
 use alloy::{
     consensus::Transaction as _,
@@ -34,15 +30,18 @@ use alloy::{
     sol_types::SolCall,
 };
 use prost::Message as _;
-use tonic::{Code, Request, Status, service::interceptor::InterceptedService, transport::Channel};
+use tonic::{Code, Request, Status, service::interceptor::InterceptedService};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use zkr_circuits::{
     ChunkShape,
     prover::{BatchProver, ProverConfig},
 };
 use zkr_contracts::{Portal, Rollup};
-use zkr_devtools::workspace_root;
-use zkr_e2e::{ETH, Rig, signed_transfer, wait_for};
+use zkr_e2e::{
+    ETH, Rig,
+    cluster::{self, Authed, Process, TOKEN, channel, free_port, job, keys_dir, operator, rogue, write_files},
+    signed_transfer, wait_for,
+};
 use zkr_node::ChainSpec;
 use zkr_protos::{
     limits::MAX_MESSAGE_BYTES,
@@ -51,43 +50,6 @@ use zkr_protos::{
 
 const CHUNK_SLOTS: usize = 2;
 const CHUNKS_PER_BATCH: usize = 1;
-const TOKEN: &str = "cluster-test-token";
-
-fn keys_dir() -> PathBuf {
-    std::env::var_os("ZKR_E2E_KEYS_DIR").map_or_else(|| workspace_root().join("target/zkr-e2e-keys"), PathBuf::from)
-}
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing running.
-struct Process {
-    name: &'static str,
-    child: Child,
-}
-
-impl Process {
-    fn spawn(name: &'static str, command: &mut Command) -> Self {
-        let child = command.spawn().unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        eprintln!("started {name} (pid {})", child.id());
-        Self { name, child }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        let status = self.child.wait().unwrap();
-        eprintln!("killed {} with SIGKILL ({status})", self.name);
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 struct Paths {
     coordinator: PathBuf,
     prover: PathBuf,
@@ -95,28 +57,8 @@ struct Paths {
 }
 
 fn coordinator(paths: &Paths, rig: &Rig, grpc: u16, http: u16) -> Process {
-    let dir = paths.dir.path();
-    Process::spawn(
-        "coordinator",
-        Command::new(&paths.coordinator)
-            .args(["run", "--token-file"])
-            .arg(dir.join("token"))
-            .arg("--deployment")
-            .arg(dir.join("l1.json"))
-            .arg("--genesis")
-            .arg(dir.join("genesis.json"))
-            .arg("--db")
-            .arg(dir.join("coordinator.sqlite"))
-            .arg("--keys-dir")
-            .arg(keys_dir())
-            .args(["--dev-srs", "--chunk-k", "16", "--chunk-slots", "2", "--aggregation-k", "20"])
-            .args(["--lease-ttl-ms", "20000", "--poll-ms", "300"])
-            .arg(format!("--grpc.addr=127.0.0.1:{grpc}"))
-            .arg(format!("--http.addr=127.0.0.1:{http}"))
-            .arg(format!("--l1.rpc={}", rig.anvil.endpoint()))
-            .env("ZKR_PROVER_KEY", format!("0x{}", alloy::hex::encode(rig.keys[3].to_bytes())))
-            .env("RUST_LOG", "info,zkevm_hashes=warn"),
-    )
+    let db = paths.dir.path().join("coordinator.sqlite");
+    cluster::coordinator("coordinator", &paths.coordinator, paths.dir.path(), rig, (grpc, http), db.to_str().unwrap())
 }
 
 fn worker(paths: &Paths, name: &'static str, grpc: u16, kinds: &str) -> Process {
@@ -134,44 +76,9 @@ fn worker(paths: &Paths, name: &'static str, grpc: u16, kinds: &str) -> Process 
     )
 }
 
-type Authed = InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, Status>>;
-
-fn with_token(mut request: Request<()>) -> Result<Request<()>, Status> {
-    request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    Ok(request)
-}
-
 fn with_wrong_token(mut request: Request<()>) -> Result<Request<()>, Status> {
     request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}-guess").parse().unwrap());
     Ok(request)
-}
-
-async fn channel(grpc: u16) -> Option<Channel> {
-    Channel::from_shared(format!("http://127.0.0.1:{grpc}")).unwrap().connect().await.ok()
-}
-
-async fn operator(grpc: u16) -> Option<OperatorClient<Authed>> {
-    Some(OperatorClient::with_interceptor(channel(grpc).await?, with_token as fn(_) -> _))
-}
-
-/// A worker session that is not a `zkr-prover`: the test speaks the protocol itself, and lies. It sends messages of
-/// any size (its own encoding limit is lifted) and takes chunk jobs only.
-async fn rogue(grpc: u16) -> (ProverCoordinatorClient<Authed>, String) {
-    let mut client = ProverCoordinatorClient::with_interceptor(channel(grpc).await.unwrap(), with_token as fn(_) -> _)
-        .max_encoding_message_size(usize::MAX);
-    let registered = client
-        .register(pb::RegisterRequest {
-            name: "rogue".into(),
-            backend: pb::Backend::Cpu as i32,
-            memory_bytes: 1 << 30,
-            version: "test".into(),
-            kinds: vec![pb::JobKind::Chunk as i32],
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    (client, registered.worker_id)
 }
 
 async fn submit(
@@ -218,18 +125,6 @@ fn stored_job(paths: &Paths, id: &str) -> StoredJob {
         })
     })
     .unwrap()
-}
-
-async fn job(grpc: u16, id: &str) -> Option<pb::JobInfo> {
-    let mut client = operator(grpc).await?;
-    let jobs = client.list_jobs(pb::ListJobsRequest { state: 0, batch_index: Some(1), limit: 10 }).await.ok()?;
-    jobs.into_inner().jobs.into_iter().find(|j| j.job_id == id)
-}
-
-fn write_files(dir: &Path, rig: &Rig) {
-    std::fs::write(dir.join("token"), TOKEN).unwrap();
-    std::fs::write(dir.join("genesis.json"), serde_json::to_vec(&rig.spec.genesis()).unwrap()).unwrap();
-    rig.deployment.save(dir.join("l1.json")).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -346,7 +241,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let response = submit(&mut rogue_client, &rogue_id, "b1-c0", leased.lease_id, forged).await.unwrap();
     assert_eq!(response.outcome(), pb::SubmitOutcome::Rejected, "{response:?}");
     assert_eq!(response.message, "the proof does not verify");
-    let requeued = job(grpc, "b1-c0").await.unwrap();
+    let requeued = job(grpc, 1, "b1-c0").await.unwrap();
     assert_eq!((requeued.state, requeued.attempts), (pb::JobState::Queued as i32, 1), "{requeued:?}");
     assert_eq!(requeued.last_error, "the proof does not verify");
     // The rogue takes nothing more: it leaves, so only real workers can lease the job from here on.
@@ -355,7 +250,9 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     // The doomed worker leases the chunk job and starts proving; it is killed mid-proof.
     let doomed = worker(&paths, "doomed", grpc, "chunk");
     let leased = wait_for("the chunk job leased to the doomed worker", Duration::from_secs(600), || async {
-        job(grpc, "b1-c0").await.filter(|j| j.state == pb::JobState::Leased as i32 && j.worker_id.starts_with("doomed"))
+        job(grpc, 1, "b1-c0")
+            .await
+            .filter(|j| j.state == pb::JobState::Leased as i32 && j.worker_id.starts_with("doomed"))
     })
     .await;
     eprintln!("chunk job leased to {}", leased.worker_id);
@@ -365,7 +262,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     // The survivor takes the job once the lease lapses, proves it, and the coordinator accepts it.
     let survivor = worker(&paths, "survivor", grpc, "");
     let done = wait_for("the chunk job proven by the survivor", Duration::from_secs(600), || async {
-        job(grpc, "b1-c0").await.filter(|j| j.state == pb::JobState::Done as i32)
+        job(grpc, 1, "b1-c0").await.filter(|j| j.state == pb::JobState::Done as i32)
     })
     .await;
     assert_eq!(done.attempts, 2, "the rejected proof spent an attempt and the lapsed lease none");
@@ -378,7 +275,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let (mut rogue_client, rogue_id) = rogue(grpc).await;
     let response = submit(&mut rogue_client, &rogue_id, "b1-c0", accepted.lease_id, proof).await.unwrap();
     assert_eq!(response.outcome(), pb::SubmitOutcome::Duplicate, "{response:?}");
-    let after = job(grpc, "b1-c0").await.unwrap();
+    let after = job(grpc, 1, "b1-c0").await.unwrap();
     assert_eq!((after.state, after.attempts), (pb::JobState::Done as i32, 2), "{after:?}");
     assert_eq!(stored_job(&paths, "b1-c0"), accepted, "the duplicate changed the job");
     rogue_client.deregister(pb::DeregisterRequest { worker_id: rogue_id }).await.unwrap();
@@ -394,7 +291,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     .await;
     let batch = rig.node.batch(1).unwrap().unwrap();
     assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), batch.new_state_root);
-    let agg = job(grpc, "b1-agg").await.unwrap();
+    let agg = job(grpc, 1, "b1-agg").await.unwrap();
     assert_eq!(agg.state, pb::JobState::Done as i32);
 
     // The restarted coordinator's status page shows the batch, the workers and both kinds' proving latency.

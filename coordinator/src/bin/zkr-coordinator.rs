@@ -24,10 +24,10 @@ use zkr_circuits::{
 };
 use zkr_coordinator::{
     BearerAuth, Coordinator, TlsFiles,
-    chain::{ChainConfig, finalize, follow},
+    chain::{ChainConfig, lead},
     checker::CircuitChecker,
     metrics,
-    store::{Policy, Store},
+    store::{Location, Policy, Store},
 };
 use zkr_protos::{
     ClientTls,
@@ -61,9 +61,10 @@ struct RunArgs {
     /// Read-only and unauthenticated: bind it where only operators reach it.
     #[arg(long = "http.addr", alias = "metrics.addr", default_value = "127.0.0.1:9102")]
     http_addr: SocketAddr,
-    /// The SQLite database.
-    #[arg(long, default_value = ".zkr/coordinator.sqlite")]
-    db: PathBuf,
+    /// The store: an SQLite file (one coordinator), or a Postgres URL (`postgres://user:password@host/db`) that
+    /// several coordinators share, each serving workers while one of them follows L1 and finalizes.
+    #[arg(long, env = "ZKR_COORDINATOR_DB", hide_env_values = true, default_value = ".zkr/coordinator.sqlite")]
+    db: Location,
     /// L1 JSON-RPC endpoint.
     #[arg(long = "l1.rpc", env = "ZKR_L1_RPC", default_value = "http://127.0.0.1:8545")]
     l1_rpc: String,
@@ -221,9 +222,17 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         fee_recipient: genesis.fee_recipient.to_vec(),
     };
     let policy = Policy { lease_ttl_ms: args.lease_ttl_ms, max_attempts: args.max_attempts, ..Policy::default() };
-    let store = Arc::new(Store::open(&args.db, policy)?);
-    // Time spent down (or loading keys) does not count against the workers.
-    store.resume(zkr_coordinator::now_ms())?;
+    let location = args.db.clone();
+    let store = tokio::task::spawn_blocking(move || -> zkr_coordinator::Result<Store> {
+        let store = Store::open_at(&location, policy)?;
+        // Time spent down (or loading keys) does not count against the workers.
+        store.resume(zkr_coordinator::now_ms())?;
+        Ok(store)
+    })
+    .await?
+    .wrap_err_with(|| format!("opening the store at {}", args.db))?;
+    tracing::info!(target: "coordinator", db = %args.db, "store open");
+    let store = Arc::new(store);
     let coordinator = Arc::new(Coordinator::new(store, Arc::new(CircuitChecker::new(prover)), setup));
 
     let chain = ChainConfig {
@@ -237,8 +246,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         max_block_range: 10_000,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut follower = tokio::spawn(follow(Arc::clone(&coordinator), provider.clone(), chain.clone(), stop_rx.clone()));
-    let mut finalizer = tokio::spawn(finalize(Arc::clone(&coordinator), provider, chain, stop_rx.clone()));
+    let mut chain_tasks = tokio::spawn(lead(Arc::clone(&coordinator), provider, chain, stop_rx.clone()));
     tokio::spawn(Arc::clone(&coordinator).run_housekeeping());
     let mut http_stop = stop_rx.clone();
     let (http_addr, mut http) =
@@ -261,8 +269,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
 
     let outcome = tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
-        done = &mut follower => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
-        done = &mut finalizer => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
+        done = &mut chain_tasks => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
         done = &mut server => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
         done = &mut http => done.map_err(eyre::Report::from).and_then(|r| r.map_err(Into::into)),
     };

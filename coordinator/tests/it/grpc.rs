@@ -32,7 +32,7 @@ impl ProofChecker for Fake {
 
 pub(crate) struct Cluster {
     pub(crate) addr: SocketAddr,
-    coordinator: Arc<Coordinator>,
+    pub(crate) coordinator: Arc<Coordinator>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -41,7 +41,11 @@ async fn start(policy: Policy) -> Cluster {
 }
 
 pub(crate) async fn start_with_tls(policy: Policy, tls: Option<tonic::transport::ServerTlsConfig>) -> Cluster {
-    let store = Arc::new(Store::in_memory(policy).unwrap());
+    start_on(Arc::new(Store::in_memory(policy).unwrap()), tls).await
+}
+
+/// A coordinator serving on a free port over `store`, which other coordinators may share.
+pub(crate) async fn start_on(store: Arc<Store>, tls: Option<tonic::transport::ServerTlsConfig>) -> Cluster {
     let setup = pb::ProverSetup {
         chunk_k: 16,
         chunk_slots: 2,
@@ -67,7 +71,7 @@ pub(crate) async fn start_with_tls(policy: Policy, tls: Option<tonic::transport:
     Cluster { addr, coordinator, _stop: stop }
 }
 
-type Authed = InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, tonic::Status>>;
+pub(crate) type Authed = InterceptedService<Channel, fn(Request<()>) -> Result<Request<()>, tonic::Status>>;
 
 fn with_token(mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
     request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
@@ -78,16 +82,16 @@ async fn channel(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
 }
 
-async fn worker_client(addr: SocketAddr) -> ProverCoordinatorClient<Authed> {
+pub(crate) async fn worker_client(addr: SocketAddr) -> ProverCoordinatorClient<Authed> {
     ProverCoordinatorClient::with_interceptor(channel(addr).await, with_token as fn(_) -> _)
         .max_encoding_message_size(usize::MAX)
 }
 
-async fn operator_client(addr: SocketAddr) -> OperatorClient<Authed> {
+pub(crate) async fn operator_client(addr: SocketAddr) -> OperatorClient<Authed> {
     OperatorClient::with_interceptor(channel(addr).await, with_token as fn(_) -> _)
 }
 
-async fn register(client: &mut ProverCoordinatorClient<Authed>, name: &str) -> String {
+pub(crate) async fn register(client: &mut ProverCoordinatorClient<Authed>, name: &str) -> String {
     let request = pb::RegisterRequest {
         name: name.into(),
         backend: pb::Backend::Cpu as i32,
@@ -100,11 +104,11 @@ async fn register(client: &mut ProverCoordinatorClient<Authed>, name: &str) -> S
     response.worker_id
 }
 
-async fn take(client: &mut ProverCoordinatorClient<Authed>, worker: &str, wait_ms: u32) -> Option<pb::Job> {
+pub(crate) async fn take(client: &mut ProverCoordinatorClient<Authed>, worker: &str, wait_ms: u32) -> Option<pb::Job> {
     client.take_job(pb::TakeJobRequest { worker_id: worker.into(), wait_ms }).await.unwrap().into_inner().job
 }
 
-async fn submit(
+pub(crate) async fn submit(
     client: &mut ProverCoordinatorClient<Authed>,
     worker: &str,
     job: &pb::Job,
@@ -120,7 +124,7 @@ async fn submit(
     pb::SubmitOutcome::try_from(outcome).unwrap()
 }
 
-fn chunk_proof(bytes: &[u8]) -> Proof {
+pub(crate) fn chunk_proof(bytes: &[u8]) -> Proof {
     Proof::Chunk(pb::ChunkProof { instances: vec![vec![1; 32]], proof: bytes.to_vec() })
 }
 
@@ -130,7 +134,7 @@ fn add_batch(cluster: &Cluster, index: u64, chunks: usize) {
     cluster.coordinator.notify_ready();
 }
 
-fn fast_policy() -> Policy {
+pub(crate) fn fast_policy() -> Policy {
     Policy { lease_ttl_ms: 600, max_attempts: 3, backoff_base_ms: 50, backoff_max_ms: 200, max_rejections: 3 }
 }
 

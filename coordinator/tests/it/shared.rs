@@ -173,3 +173,64 @@ fn an_unreachable_database_is_a_clear_error() {
     let err = Store::connect("postgres://zkr@127.0.0.1:1/zkr?sslmode=bogus", policy()).unwrap_err().to_string();
     assert!(err.contains("postgres"), "{err}");
 }
+
+/// Two coordinators serving gRPC over one database, as behind a load balancer: a worker's calls land on either, and
+/// the queue, leases and fencing are one.
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_on_two_coordinators_share_one_queue_and_their_leases() {
+    use zkr_protos::v1 as pb;
+
+    use crate::grpc::{chunk_proof, fast_policy, operator_client, register, start_on, submit, take, worker_client};
+
+    let Some(db) = TestDb::create("workers_on_two_coordinators") else { return };
+    let a = start_on(Arc::new(db.store(fast_policy())), None).await;
+    let b = start_on(Arc::new(db.store(fast_policy())), None).await;
+    let (mut on_a, mut on_b) = (worker_client(a.addr).await, worker_client(b.addr).await);
+    let first = register(&mut on_a, "first").await;
+    let second = register(&mut on_b, "second").await;
+    assert_ne!(first, second, "session ids come from one counter");
+
+    // A batch recorded through coordinator A is handed out by coordinator B.
+    let store = Arc::clone(a.coordinator.store());
+    tokio::task::spawn_blocking(move || {
+        store.add_batch(1, b"{}", vec![b"witness 0".to_vec(), b"witness 1".to_vec()], zkr_coordinator::now_ms())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let job0 = take(&mut on_b, &second, 2_000).await.expect("a job through B");
+    let job1 = take(&mut on_a, &first, 2_000).await.expect("the other job through A");
+    assert_ne!(job0.job_id, job1.job_id);
+    assert!(take(&mut on_b, &second, 0).await.is_none(), "nothing is handed out twice");
+
+    // The first worker's connection moves to B: its lease, granted by A, is honoured there, and its session too.
+    let mut moved = worker_client(b.addr).await;
+    let beat = moved
+        .heartbeat(pb::HeartbeatRequest {
+            worker_id: first.clone(),
+            leases: vec![pb::LeaseRef { job_id: job1.job_id.clone(), lease_id: job1.lease_id }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(beat.revoked.is_empty(), "{beat:?}");
+    assert_eq!(submit(&mut moved, &first, &job1, chunk_proof(b"ok")).await, pb::SubmitOutcome::Accepted);
+    // A duplicate through the other coordinator is a duplicate too.
+    assert_eq!(submit(&mut on_a, &first, &job1, chunk_proof(b"ok")).await, pb::SubmitOutcome::Duplicate);
+    assert_eq!(submit(&mut on_b, &second, &job0, chunk_proof(b"ok")).await, pb::SubmitOutcome::Accepted);
+
+    // The aggregation job, created by whichever coordinator accepted the last chunk, is handed out by either.
+    let agg = take(&mut on_a, &first, 2_000).await.expect("the aggregation job");
+    assert_eq!(agg.kind, pb::JobKind::Aggregation as i32);
+    let batch =
+        zkr_protos::v1::submit_proof_request::Proof::Batch(pb::BatchProof { instances: vec![], proof: b"ok".to_vec() });
+    assert_eq!(submit(&mut on_b, &first, &agg, batch).await, pb::SubmitOutcome::Accepted);
+
+    // Both coordinators report the same cluster.
+    for addr in [a.addr, b.addr] {
+        let status = operator_client(addr).await.status(pb::StatusRequest {}).await.unwrap().into_inner();
+        assert_eq!((status.done, status.queued, status.leased), (3, 0, 0));
+        assert_eq!(status.workers.len(), 2);
+        assert_eq!(status.batches[0].state, "proven");
+    }
+}
