@@ -44,6 +44,26 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Sends SIGINT, as Ctrl-C would, and waits up to `timeout` for the process to exit; returns how it exited.
+    pub fn interrupt(mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "sending SIGINT to {}", self.name);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Ok(None) => panic!("{} still running {timeout:?} after SIGINT", self.name),
+                Err(e) => panic!("waiting for {}: {e}", self.name),
+            }
+        }
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -324,7 +324,7 @@ impl fmt::Debug for Location {
 #[derive(Debug)]
 enum Backend {
     Sqlite(sqlite::Sqlite),
-    Postgres(postgres::Postgres),
+    Postgres(Box<postgres::Postgres>),
 }
 
 /// The store: an SQLite database (a file, or memory in tests) for one coordinator, or a Postgres database shared by
@@ -337,7 +337,7 @@ pub struct Store {
 
 /// The right to follow L1 and finalize, held by one coordinator of those sharing a store (see [`Store::try_lead`]).
 pub struct Leader {
-    session: Option<::postgres::Client>,
+    session: Option<postgres::Session>,
 }
 
 impl fmt::Debug for Leader {
@@ -429,7 +429,7 @@ impl Store {
     /// Connects to a Postgres database (`postgres://user:password@host:port/dbname`) that several coordinators may
     /// share, creating the tables where they are missing.
     pub fn connect(url: &str, policy: Policy) -> Result<Self> {
-        Self::init(Backend::Postgres(postgres::Postgres::connect(url)?), policy)
+        Self::init(Backend::Postgres(Box::new(postgres::Postgres::connect(url)?)), policy)
     }
 
     /// Opens the store at `location`.

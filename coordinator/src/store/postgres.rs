@@ -9,7 +9,12 @@
 //! The sync `postgres` client runs its own small runtime per connection: the store is called from tokio's blocking
 //! pool (`spawn_blocking`), never from an async task.
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{
+    collections::HashMap,
+    fmt,
+    ops::{Deref, DerefMut},
+    time::Duration,
+};
 
 use postgres::{
     Client, GenericClient, NoTls, Statement,
@@ -83,9 +88,49 @@ const MAX_TRIES: u32 = 5;
 /// Connections per coordinator: the blocking pool runs store calls in parallel, Postgres serializes what must be.
 const POOL_SIZE: u32 = 16;
 
+/// A connection that may be dropped anywhere. Closing a sync `postgres::Client` sends the server a goodbye through
+/// the client's own runtime, which panics on a tokio worker thread; a `Session` dropped where a runtime runs closes
+/// its client on a thread of its own.
+pub(crate) struct Session(Option<Client>);
+
+impl Session {
+    fn new(client: Client) -> Self {
+        Self(Some(client))
+    }
+}
+
+impl Deref for Session {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.0.as_ref().unwrap_or_else(|| unreachable!("a session's client is only taken by its drop"))
+    }
+}
+
+impl DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().unwrap_or_else(|| unreachable!("a session's client is only taken by its drop"))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closing = std::thread::Builder::new().name("postgres-close".into()).spawn(move || drop(client));
+            if let Err(err) = closing {
+                // No thread to close it on: leak the client; the server drops the session with the socket.
+                tracing::warn!(target: "coordinator::store", %err, "could not close a Postgres connection");
+            }
+        } else {
+            drop(client);
+        }
+    }
+}
+
 /// A pooled connection and the statements prepared on it.
 pub(crate) struct PgConn {
-    client: Client,
+    client: Session,
     statements: HashMap<String, Statement>,
 }
 
@@ -98,7 +143,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {
-        Ok(PgConn { client: self.config.connect(NoTls)?, statements: HashMap::new() })
+        Ok(PgConn { client: Session::new(self.config.connect(NoTls)?), statements: HashMap::new() })
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
@@ -114,6 +159,8 @@ impl r2d2::ManageConnection for Manager {
 pub(crate) struct Postgres {
     pool: r2d2::Pool<Manager>,
     config: postgres::Config,
+    /// The session a standby coordinator asks for the leader lock on, kept between its tries.
+    candidate: std::sync::Mutex<Option<Session>>,
 }
 
 impl fmt::Debug for Postgres {
@@ -144,7 +191,7 @@ impl Postgres {
         }
         // One connection first, on this thread: a wrong address or password fails at once with Postgres's own
         // words, rather than after the pool's timeout. It creates the schema, under a lock.
-        let mut client = config.connect(NoTls)?;
+        let mut client = Session::new(config.connect(NoTls)?);
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(SCHEMA)?;
@@ -156,7 +203,7 @@ impl Postgres {
             .connection_timeout(Duration::from_secs(15))
             .build(Manager { config: config.clone() })
             .map_err(pool_error)?;
-        let db = Self { pool, config };
+        let db = Self { pool, config, candidate: std::sync::Mutex::new(None) };
         Ok(db)
     }
 
@@ -187,27 +234,40 @@ impl Postgres {
     pub(crate) fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get().map_err(pool_error)?;
         let PgConn { client, statements } = &mut *conn;
-        f(&mut PgTx { client, statements })
+        f(&mut PgTx { client: &mut **client, statements })
     }
 
     /// Takes the leader lock on a connection of its own, if no other session holds it. The lock is held as long as
     /// that connection lives: a coordinator that dies, or loses its database, hands it on. The session asks the
     /// server to probe it often, so a leader cut off by the network loses the lock in about half a minute rather
     /// than after the server's default two hours.
-    pub(crate) fn try_lead(&self) -> Result<Option<Client>> {
+    pub(crate) fn try_lead(&self) -> Result<Option<Session>> {
+        let kept = self.candidate.lock().map_err(|_| Error::Poisoned)?.take();
+        let mut session = match kept {
+            Some(session) if !session.is_closed() => session,
+            _ => self.lock_session()?,
+        };
+        let held: bool = session.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK])?.get(0);
+        if held {
+            return Ok(Some(session));
+        }
+        *self.candidate.lock().map_err(|_| Error::Poisoned)? = Some(session);
+        Ok(None)
+    }
+
+    fn lock_session(&self) -> Result<Session> {
         let mut config = self.config.clone();
         config.keepalives(true).keepalives_idle(Duration::from_secs(10)).keepalives_interval(Duration::from_secs(5));
         config.keepalives_retries(3);
-        let mut client = config.connect(NoTls)?;
-        client.batch_execute(
+        let mut session = Session::new(config.connect(NoTls)?);
+        session.batch_execute(
             "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;",
         )?;
-        let held: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK])?.get(0);
-        Ok(held.then_some(client))
+        Ok(session)
     }
 
     /// Whether the leader's connection still holds the lock.
-    pub(crate) fn still_leads(client: &mut Client) -> Result<bool> {
+    pub(crate) fn still_leads(client: &mut Session) -> Result<bool> {
         let row = client.query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
                             AND ((classid::bigint << 32) | objid::bigint) = $1)",

@@ -176,13 +176,18 @@ fn an_unreachable_database_is_a_clear_error() {
 
 /// Two coordinators serving gRPC over one database, as behind a load balancer: a worker's calls land on either, and
 /// the queue, leases and fencing are one.
-#[tokio::test(flavor = "multi_thread")]
-async fn workers_on_two_coordinators_share_one_queue_and_their_leases() {
+#[test]
+fn workers_on_two_coordinators_share_one_queue_and_their_leases() {
+    let Some(db) = TestDb::create("workers_on_two_coordinators") else { return };
+    // The runtime (and the coordinators' housekeeping on it) ends before the database is dropped.
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(two_coordinators(&db));
+}
+
+async fn two_coordinators(db: &TestDb) {
     use zkr_protos::v1 as pb;
 
     use crate::grpc::{chunk_proof, fast_policy, operator_client, register, start_on, submit, take, worker_client};
 
-    let Some(db) = TestDb::create("workers_on_two_coordinators") else { return };
     let a = start_on(Arc::new(db.store(fast_policy())), None).await;
     let b = start_on(Arc::new(db.store(fast_policy())), None).await;
     let (mut on_a, mut on_b) = (worker_client(a.addr).await, worker_client(b.addr).await);
@@ -232,5 +237,31 @@ async fn workers_on_two_coordinators_share_one_queue_and_their_leases() {
         assert_eq!((status.done, status.queued, status.leased), (3, 0, 0));
         assert_eq!(status.workers.len(), 2);
         assert_eq!(status.batches[0].state, "proven");
+    }
+}
+
+/// A coordinator's store and its leader lock end inside the tokio runtime (the process shutting down, a lost lock):
+/// closing their Postgres connections there must not panic, and the lock goes to the next coordinator.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_and_its_leader_lock_are_dropped_inside_the_runtime() {
+    let Some(db) = TestDb::create("a_store_and_its_leader_lock_are_dropped") else { return };
+    let store = Arc::new(db.store(policy()));
+    let leader = {
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || store.try_lead().unwrap()).await.unwrap().expect("leads")
+    };
+    // Its pool holds connections too; both are dropped on a runtime worker thread.
+    drop(leader);
+    drop(store);
+    let next = Arc::new(db.store(policy()));
+    let mut waited = 0;
+    loop {
+        let next = Arc::clone(&next);
+        if tokio::task::spawn_blocking(move || next.try_lead().unwrap()).await.unwrap().is_some() {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 50, "the dropped leader's lock was never released");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
