@@ -16,6 +16,10 @@
 //! Fencing: every lease of any job takes a new, larger `lease_id` from one counter. Submissions, failures and
 //! releases quote it, and only the job's current lease is honoured, so a result from a lapsed lease is dropped even if
 //! the job was leased again meanwhile.
+//!
+//! On Postgres the same rows are shared by several coordinators: each operation locks what it reads before it
+//! changes it, so two coordinators see the diagram above as one (see `postgres.rs`, and
+//! `tests/it/shared.rs` for the races it is tested against). One of them leads ([`Store::try_lead`]).
 
 mod postgres;
 pub(crate) mod sql;
