@@ -106,25 +106,25 @@ pub async fn lead(
     let mut standing_by = false;
     loop {
         let leader = match coordinator.with_store(Store::try_lead).await {
-            Ok(Some(leader)) => leader,
+            Ok(Some(leader)) => Some(leader),
             Ok(None) => {
                 ::metrics::gauge!(metrics::LEADER).set(0.0);
                 if !standing_by {
                     tracing::info!(target: "coordinator::chain", "another coordinator leads: serving workers, standing by to follow L1");
                     standing_by = true;
                 }
-                if wait_or_stop(LEADER_CHECK, &mut shutdown).await {
-                    return Ok(());
-                }
-                continue;
+                None
             }
             Err(err) => {
                 tracing::warn!(target: "coordinator::chain", %err, "could not ask for the leader lock; asking again");
-                if wait_or_stop(LEADER_CHECK, &mut shutdown).await {
-                    return Ok(());
-                }
-                continue;
+                None
             }
+        };
+        let Some(leader) = leader else {
+            if wait_or_stop(LEADER_CHECK, &mut shutdown).await {
+                return Ok(());
+            }
+            continue;
         };
         standing_by = false;
         tracing::info!(target: "coordinator::chain", store = coordinator.store().backend_name(), "leading: following L1 and finalizing");

@@ -47,8 +47,8 @@ impl Process {
 impl Process {
     /// Sends SIGINT, as Ctrl-C would, and waits up to `timeout` for the process to exit; returns how it exited.
     pub fn interrupt(mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        // The shell's own `kill`: no procps needed.
+        let sent = Command::new("sh").args(["-c", "kill -INT \"$0\""]).arg(self.child.id().to_string()).status();
         assert!(sent.is_ok_and(|s| s.success()), "sending SIGINT to {}", self.name);
         let deadline = std::time::Instant::now() + timeout;
         loop {

@@ -5,12 +5,14 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy::{
     network::EthereumWallet,
-    primitives::Bytes,
+    primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 use eyre::Context;
-use zkr_contracts::{DeployConfig, Deployment, MAX_CODE_SIZE, VerifierDeployment, deploy_batch_verifier, deploy_l1};
+use zkr_contracts::{
+    DeployConfig, Deployment, MAX_CODE_SIZE, Portal, VerifierDeployment, deploy_batch_verifier, deploy_l1,
+};
 use zkr_devtools::{Anvil, AnvilInstance};
 use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
 
@@ -117,6 +119,23 @@ impl Rig {
             _stop: stop_tx,
             _rpc: Box::new(rpc),
         })
+    }
+
+    /// Deposits `wei` for `to` through the Portal (paid by key 1) and waits until the node credits it.
+    pub async fn deposit(&self, to: Address, wei: u128) {
+        Portal::new(self.deployment.portal, self.l1(&self.keys[1]))
+            .depositETH(to)
+            .value(U256::from(wei))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sending the deposit: {e}"))
+            .get_receipt()
+            .await
+            .unwrap_or_else(|e| panic!("the deposit's receipt: {e}"));
+        wait_for("deposit credited", Duration::from_secs(60), || async {
+            (!self.node.account(&to).balance.is_zero()).then_some(())
+        })
+        .await;
     }
 
     /// A provider that signs with `signer`.

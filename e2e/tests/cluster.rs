@@ -186,20 +186,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
 
     // One batch: a deposit to alice, then alice withdraws.
     let alice = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).unwrap();
-    Portal::new(rig.deployment.portal, rig.l1(&rig.keys[1]))
-        .depositETH(alice.address())
-        .value(U256::from(5 * ETH))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    let node = rig.node.clone();
-    wait_for("deposit credited", Duration::from_secs(60), || async {
-        (!node.account(&alice.address()).balance.is_zero()).then_some(())
-    })
-    .await;
+    rig.deposit(alice.address(), 5 * ETH).await;
     let withdrawal =
         rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, 2 * ETH)).unwrap();
 

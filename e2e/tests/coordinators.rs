@@ -26,7 +26,7 @@ use alloy::{
     primitives::{Address, B256, U256},
     signers::local::PrivateKeySigner,
 };
-use zkr_contracts::{Portal, Rollup};
+use zkr_contracts::Rollup;
 use zkr_devtools::TestDatabase;
 use zkr_e2e::{
     ETH, Rig,
@@ -102,20 +102,7 @@ async fn the_leader_dies_and_the_other_coordinator_takes_over_on_the_shared_stor
     // the standby coordinator leases it there.
     let alice = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).unwrap();
     let bob = Address::repeat_byte(0xb0);
-    Portal::new(rig.deployment.portal, rig.l1(&rig.keys[1]))
-        .depositETH(alice.address())
-        .value(U256::from(5 * ETH))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    let node = rig.node.clone();
-    wait_for("deposit credited", Duration::from_secs(60), || async {
-        (!node.account(&alice.address()).balance.is_zero()).then_some(())
-    })
-    .await;
+    rig.deposit(alice.address(), 5 * ETH).await;
     rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, bob, ETH)).unwrap();
     let mut worker = rogue(b.0).await;
     let (held, witness) = lease_witness(b.0, &mut worker, "b1-c0").await;

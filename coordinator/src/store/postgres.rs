@@ -22,58 +22,8 @@ use postgres::{
     types::{ToSql, Type},
 };
 
-use super::sql::{Param, Row, Tx, Value};
+use super::sql::{Param, Row, Tx, Value, schema};
 use crate::{Error, Result};
-
-const SCHEMA: &str = r"
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    kind BIGINT NOT NULL,
-    batch_index BIGINT NOT NULL,
-    chunk_index BIGINT NOT NULL,
-    state TEXT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0,
-    lease_id BIGINT NOT NULL DEFAULT 0,
-    worker_id TEXT,
-    lease_deadline_ms BIGINT NOT NULL DEFAULT 0,
-    not_before_ms BIGINT NOT NULL DEFAULT 0,
-    avoid_worker TEXT,
-    input BYTEA NOT NULL,
-    output BYTEA,
-    last_error TEXT,
-    created_ms BIGINT NOT NULL,
-    updated_ms BIGINT NOT NULL,
-    leased_ms BIGINT NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, batch_index, chunk_index);
-CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_index, kind, chunk_index);
-CREATE TABLE IF NOT EXISTS workers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    gpu_model TEXT NOT NULL,
-    memory_bytes BIGINT NOT NULL,
-    version TEXT NOT NULL,
-    kinds BIGINT NOT NULL,
-    registered_ms BIGINT NOT NULL,
-    last_seen_ms BIGINT NOT NULL,
-    draining BIGINT NOT NULL DEFAULT 0,
-    gone BIGINT NOT NULL DEFAULT 0,
-    rejections BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_index BIGINT PRIMARY KEY,
-    state TEXT NOT NULL,
-    chunks BIGINT NOT NULL,
-    meta BYTEA NOT NULL,
-    committed_ms BIGINT NOT NULL,
-    proven_ms BIGINT NOT NULL DEFAULT 0,
-    finalized_ms BIGINT NOT NULL DEFAULT 0,
-    finalize_tx TEXT,
-    proof BYTEA
-);
-";
 
 /// The advisory lock taken while the schema is created: two coordinators starting together would otherwise race
 /// on `CREATE TABLE IF NOT EXISTS`. ("zkr-sche" as ASCII.)
@@ -194,7 +144,7 @@ impl Postgres {
         let mut client = Session::new(config.connect(NoTls)?);
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
-        tx.batch_execute(SCHEMA)?;
+        tx.batch_execute(&schema("BIGINT", "BYTEA"))?;
         tx.commit()?;
         drop(client);
         let pool = r2d2::Pool::builder()
@@ -203,8 +153,7 @@ impl Postgres {
             .connection_timeout(Duration::from_secs(15))
             .build(Manager { config: config.clone() })
             .map_err(pool_error)?;
-        let db = Self { pool, config, candidate: std::sync::Mutex::new(None) };
-        Ok(db)
+        Ok(Self { pool, config, candidate: std::sync::Mutex::new(None) })
     }
 
     /// Runs `f` in one transaction, again from the start when Postgres aborts it for a deadlock or a serialization
@@ -317,13 +266,10 @@ fn row(r: &postgres::Row) -> Result<Row> {
     let mut values = Vec::with_capacity(r.len());
     for (i, column) in r.columns().iter().enumerate() {
         let ty = column.type_();
+        // The schema's column types, and what COUNT and MAX of them give.
         let value = if *ty == Type::INT8 {
             r.try_get::<_, Option<i64>>(i)?.map(Value::Int)
-        } else if *ty == Type::INT4 {
-            r.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into()))
-        } else if *ty == Type::BOOL {
-            r.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into()))
-        } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::NAME {
+        } else if *ty == Type::TEXT {
             r.try_get::<_, Option<String>>(i)?.map(Value::Text)
         } else if *ty == Type::BYTEA {
             r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob)

@@ -200,6 +200,62 @@ fn first_line(sql: &str) -> &str {
     sql.trim().lines().next().unwrap_or_default()
 }
 
+/// The store's tables, with the integer and bytes column types of a database: `INTEGER` and `BLOB` on SQLite,
+/// `BIGINT` and `BYTEA` on Postgres (whose `INTEGER` is 32 bits). Columns are only ever added, with defaults.
+pub(crate) fn schema(int: &str, blob: &str) -> String {
+    SCHEMA.replace("{int}", int).replace("{blob}", blob)
+}
+
+const SCHEMA: &str = r"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value {int} NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind {int} NOT NULL,
+    batch_index {int} NOT NULL,
+    chunk_index {int} NOT NULL,
+    state TEXT NOT NULL,
+    attempts {int} NOT NULL DEFAULT 0,
+    lease_id {int} NOT NULL DEFAULT 0,
+    worker_id TEXT,
+    lease_deadline_ms {int} NOT NULL DEFAULT 0,
+    not_before_ms {int} NOT NULL DEFAULT 0,
+    avoid_worker TEXT,
+    input {blob} NOT NULL,
+    output {blob},
+    last_error TEXT,
+    created_ms {int} NOT NULL,
+    updated_ms {int} NOT NULL,
+    leased_ms {int} NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, batch_index, chunk_index);
+CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_index, kind, chunk_index);
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    gpu_model TEXT NOT NULL,
+    memory_bytes {int} NOT NULL,
+    version TEXT NOT NULL,
+    kinds {int} NOT NULL,
+    registered_ms {int} NOT NULL,
+    last_seen_ms {int} NOT NULL,
+    draining {int} NOT NULL DEFAULT 0,
+    gone {int} NOT NULL DEFAULT 0,
+    rejections {int} NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_index {int} PRIMARY KEY,
+    state TEXT NOT NULL,
+    chunks {int} NOT NULL,
+    meta {blob} NOT NULL,
+    committed_ms {int} NOT NULL,
+    proven_ms {int} NOT NULL DEFAULT 0,
+    finalized_ms {int} NOT NULL DEFAULT 0,
+    finalize_tx TEXT,
+    proof {blob}
+);
+";
+
 /// Rewrites Postgres placeholders (`$12`) to SQLite's positional ones (`?12`). The store's SQL holds no `$` in
 /// literals or identifiers, so every `$` followed by a digit is a placeholder.
 pub(crate) fn to_sqlite_placeholders(sql: &str) -> String {

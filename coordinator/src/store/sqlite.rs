@@ -7,58 +7,8 @@ use rusqlite::{
     types::{ToSqlOutput, ValueRef},
 };
 
-use super::sql::{Param, Row, Tx, Value, to_sqlite_placeholders};
+use super::sql::{Param, Row, Tx, Value, schema, to_sqlite_placeholders};
 use crate::{Error, Result};
-
-const SCHEMA: &str = r"
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    kind INTEGER NOT NULL,
-    batch_index INTEGER NOT NULL,
-    chunk_index INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    lease_id INTEGER NOT NULL DEFAULT 0,
-    worker_id TEXT,
-    lease_deadline_ms INTEGER NOT NULL DEFAULT 0,
-    not_before_ms INTEGER NOT NULL DEFAULT 0,
-    avoid_worker TEXT,
-    input BLOB NOT NULL,
-    output BLOB,
-    last_error TEXT,
-    created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    leased_ms INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, batch_index, chunk_index);
-CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (batch_index, kind, chunk_index);
-CREATE TABLE IF NOT EXISTS workers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    gpu_model TEXT NOT NULL,
-    memory_bytes INTEGER NOT NULL,
-    version TEXT NOT NULL,
-    kinds INTEGER NOT NULL,
-    registered_ms INTEGER NOT NULL,
-    last_seen_ms INTEGER NOT NULL,
-    draining INTEGER NOT NULL DEFAULT 0,
-    gone INTEGER NOT NULL DEFAULT 0,
-    rejections INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_index INTEGER PRIMARY KEY,
-    state TEXT NOT NULL,
-    chunks INTEGER NOT NULL,
-    meta BLOB NOT NULL,
-    committed_ms INTEGER NOT NULL,
-    proven_ms INTEGER NOT NULL DEFAULT 0,
-    finalized_ms INTEGER NOT NULL DEFAULT 0,
-    finalize_tx TEXT,
-    proof BLOB
-);
-";
 
 /// One SQLite connection behind a mutex: writers are serialized, which is what makes every store operation atomic
 /// here without row locks.
@@ -87,7 +37,7 @@ impl Sqlite {
     }
 
     fn init(conn: Connection) -> Result<Self> {
-        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(&schema("INTEGER", "BLOB"))?;
         Self::migrate(&conn)?;
         Ok(Self { conn: Mutex::new(conn) })
     }
