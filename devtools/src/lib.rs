@@ -1,4 +1,5 @@
-//! Development tooling shared by tests and the devnet: finds the project's pinned toolchain and runs anvil.
+//! Development tooling shared by tests and the devnet: finds the project's pinned toolchain, runs anvil, and holds
+//! the test helpers for child processes and ports.
 //!
 //! `scripts/setup.sh` installs anvil, forge, cast and a `solc` command into `.tools/` at the workspace root (or into
 //! `$ZKR_TOOLS_DIR`). This crate finds them there, so neither tests nor users edit `PATH`, and starts anvil as a
@@ -20,9 +21,11 @@ mod tools;
 
 mod http;
 mod postgres;
+mod process;
 
 pub use anvil::{Anvil, AnvilInstance};
 pub use error::{Error, Result};
 pub use http::http_get;
 pub use postgres::{REQUIRE_POSTGRES, TEST_POSTGRES_URL, TestDatabase, off_runtime};
+pub use process::{Process, free_port};
 pub use tools::{Tools, workspace_root};

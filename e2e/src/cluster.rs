@@ -3,11 +3,12 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::Command,
 };
 
 use tonic::{Request, Status, service::interceptor::InterceptedService, transport::Channel};
 use zkr_devtools::workspace_root;
+pub use zkr_devtools::{Process, free_port};
 use zkr_protos::v1::{self as pb, operator_client::OperatorClient, prover_coordinator_client::ProverCoordinatorClient};
 
 use crate::Rig;
@@ -19,64 +20,6 @@ pub const TOKEN: &str = "cluster-test-token";
 /// first run that needs them spends about 6 minutes making them.
 pub fn keys_dir() -> PathBuf {
     std::env::var_os("ZKR_E2E_KEYS_DIR").map_or_else(|| workspace_root().join("target/zkr-e2e-keys"), PathBuf::from)
-}
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing running.
-#[derive(Debug)]
-pub struct Process {
-    name: &'static str,
-    child: Child,
-}
-
-impl Process {
-    /// Starts `command`.
-    pub fn spawn(name: &'static str, command: &mut Command) -> Self {
-        let child = command.spawn().unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        tracing::info!(target: "e2e", name, pid = child.id(), "started");
-        Self { name, child }
-    }
-
-    /// Kills it with SIGKILL, as a crash or an OOM kill would, and reaps it.
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let status = self.child.wait().unwrap_or_else(|e| panic!("waiting for {}: {e}", self.name));
-        tracing::info!(target: "e2e", name = self.name, %status, "killed with SIGKILL");
-    }
-}
-
-impl Process {
-    /// Sends SIGINT, as Ctrl-C would, and waits up to `timeout` for the process to exit; returns how it exited.
-    pub fn interrupt(mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
-        // The shell's own `kill`: no procps needed.
-        let sent = Command::new("sh").args(["-c", "kill -INT \"$0\""]).arg(self.child.id().to_string()).status();
-        assert!(sent.is_ok_and(|s| s.success()), "sending SIGINT to {}", self.name);
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return status,
-                Ok(None) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Ok(None) => panic!("{} still running {timeout:?} after SIGINT", self.name),
-                Err(e) => panic!("waiting for {}: {e}", self.name),
-            }
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .unwrap_or_else(|e| panic!("finding a free port: {e}"))
-        .port()
 }
 
 /// Writes what the cluster's processes read into `dir`: `token`, `genesis.json` and the deployment (`l1.json`).

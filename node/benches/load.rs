@@ -496,7 +496,7 @@ fn breakdown(args: &Args) {
     let (submit, submit_cpu) = (per_tx(started.elapsed()), per_tx(cpu() - cpu_before));
 
     let started = Instant::now();
-    let block = node.produce_block(1).unwrap().unwrap();
+    let block = node.produce_block(1).unwrap();
     let produce = started.elapsed();
     let included = block.transactions.len();
 

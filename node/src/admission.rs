@@ -3,7 +3,7 @@
 
 use alloy::{
     consensus::{Transaction, TxEnvelope, transaction::SignerRecoverable},
-    eips::{Decodable2718, Typed2718},
+    eips::{Decodable2718, Typed2718, eip2930::AccessList},
     primitives::{Address, B256, Bytes, TxKind, U256},
 };
 use zkr_state::Account;
@@ -79,7 +79,7 @@ pub fn decode(raw: &[u8], spec: &ChainSpec, base_fee: u64) -> Result<PooledTx, T
         return Err(TxError::IntrinsicGasTooLow { gas: envelope.gas_limit(), minimum });
     }
     if spec.mode == ExecutionMode::Zk {
-        check_zk_scope(&envelope)?;
+        check_zk_scope(envelope.kind(), envelope.input(), envelope.access_list())?;
     }
     if envelope.to() == Some(WITHDRAWAL_ADDRESS) && envelope.value().is_zero() {
         return Err(TxError::ZeroWithdrawal);
@@ -128,13 +128,13 @@ pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
 }
 
 /// In zk mode the proof covers plain value transfers, which use exactly 21,000 gas: no creation, no calldata, no
-/// access list, no precompiles.
-fn check_zk_scope(tx: &TxEnvelope) -> Result<(), TxError> {
-    let TxKind::Call(to) = tx.kind() else { return Err(TxError::CreateNotSupported) };
-    if !tx.input().is_empty() {
+/// access list, no precompiles. `eth_estimateGas` refuses the same requests with the same errors.
+pub(crate) fn check_zk_scope(kind: TxKind, input: &[u8], access_list: Option<&AccessList>) -> Result<(), TxError> {
+    let TxKind::Call(to) = kind else { return Err(TxError::CreateNotSupported) };
+    if !input.is_empty() {
         return Err(TxError::CallNotSupported("the transaction carries calldata"));
     }
-    if tx.access_list().is_some_and(|list| !list.is_empty()) {
+    if access_list.is_some_and(|list| !list.is_empty()) {
         return Err(TxError::AccessListNotSupported);
     }
     if is_precompile(&to) {

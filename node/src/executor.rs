@@ -19,7 +19,7 @@ use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
     bytecode::Bytecode,
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::{EVMError, ExecutionResult},
+    context_interface::result::{EVMError, ExecutionResult, InvalidTransaction},
     database_interface::DatabaseRef,
     primitives::{KECCAK_EMPTY, hardfork::SpecId},
     state::{AccountInfo, EvmState},
@@ -28,7 +28,7 @@ use zkr_state::{Account, AccountTree};
 
 use zkr_contracts::protocol::Withdrawal;
 
-use crate::{ChainSpec, PooledTx, WITHDRAWAL_ADDRESS};
+use crate::{ChainSpec, PooledTx, TxError, WITHDRAWAL_ADDRESS};
 
 /// The hard fork rules the node executes under. Prague rather than revm's default Osaka: Osaka's per-transaction gas
 /// cap (EIP-7825) is not part of the rules the proof states.
@@ -261,11 +261,36 @@ pub fn simulate(
     block: &BlockContext,
     tx: TxEnv,
 ) -> Result<SimulationOutcome, SimulationError> {
+    let (caller, max_fee) = (tx.caller, tx.gas_price);
     match transact(tree, spec, block, tx) {
         Ok((result, _)) => Ok(result.into()),
-        Err(EVMError::Transaction(invalid)) => Err(SimulationError::Invalid(invalid.to_string())),
+        Err(EVMError::Transaction(invalid)) => Err(match rejection(invalid, caller, max_fee, block.base_fee) {
+            Ok(rejected) => SimulationError::Rejected(rejected),
+            Err(other) => SimulationError::Invalid(other),
+        }),
         Err(err) => Err(SimulationError::Evm(err.to_string())),
     }
+}
+
+/// revm's reason for refusing a transaction as the node's admission would word it (go-ethereum's messages, which
+/// client libraries match); the reasons admission has no word for come back as revm's text.
+fn rejection(invalid: InvalidTransaction, sender: Address, max_fee: u128, base_fee: u64) -> Result<TxError, String> {
+    Ok(match invalid {
+        InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+            TxError::InsufficientFunds { balance: *balance, cost: *fee }
+        }
+        InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
+            TxError::IntrinsicGasTooLow { gas: gas_limit, minimum: initial_gas }
+        }
+        InvalidTransaction::GasFloorMoreThanGasLimit { gas_floor, gas_limit } => {
+            TxError::IntrinsicGasTooLow { gas: gas_limit, minimum: gas_floor }
+        }
+        InvalidTransaction::GasPriceLessThanBasefee => TxError::FeeCapTooLow { sender, max_fee, base_fee },
+        InvalidTransaction::PriorityFeeGreaterThanMaxFee => TxError::TipAboveFeeCap,
+        InvalidTransaction::CallerGasLimitMoreThanBlock => TxError::ExceedsBlockGasLimit,
+        InvalidTransaction::NonceTooLow { tx, state } => TxError::NonceTooLow { next: state, nonce: tx },
+        other => return Err(other.to_string()),
+    })
 }
 
 /// Runs `tx` with revm on the block's environment, reading `tree`, and returns the result with the state changes
@@ -326,7 +351,11 @@ impl From<ExecutionResult> for SimulationOutcome {
 /// Why a simulated call could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimulationError {
-    /// The call is not a valid transaction (nonce, funds, gas).
+    /// The call is not a valid transaction, for a reason admission also refuses (funds, intrinsic gas, fee cap,
+    /// nonce): worded as `eth_sendRawTransaction` words it.
+    #[error(transparent)]
+    Rejected(#[from] TxError),
+    /// The call is not a valid transaction for another reason (revm's words).
     #[error("{0}")]
     Invalid(String),
     /// revm failed.

@@ -5,10 +5,12 @@ use std::{
     collections::BTreeMap,
     path::Path,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
+
+use tokio::sync::broadcast;
 
 use alloy::{
     consensus::Transaction,
@@ -109,7 +111,14 @@ pub struct Node {
     l1_committed: AtomicU64,
     /// Newest batch index the Rollup holds as finalized, as last seen by the batcher.
     l1_finalized: AtomicU64,
+    /// Each new block, once stored (websocket subscriptions and filters follow it).
+    new_blocks: broadcast::Sender<Arc<Block>>,
+    /// The hash of each transaction accepted into the pool, once stored.
+    new_pending: broadcast::Sender<B256>,
 }
+
+/// How many notifications a slow subscriber may fall behind before it misses some.
+const NOTIFICATION_BUFFER: usize = 4096;
 
 impl Node {
     /// Opens the chain stored in `data_dir`, creating it from `spec`'s genesis if the directory is new. Pooled
@@ -160,30 +169,52 @@ impl Node {
             state: Mutex::new(State { tree, pool: Pool::new(), head, deposits: BTreeMap::new() }),
             l1_committed: AtomicU64::new(0),
             l1_finalized: AtomicU64::new(0),
+            new_blocks: broadcast::channel(NOTIFICATION_BUFFER).0,
+            new_pending: broadcast::channel(NOTIFICATION_BUFFER).0,
         };
         node.restore_pool()?;
         Ok(node)
     }
 
+    /// Puts the stored pool back. A transaction the node accepted stays accepted: it is dropped here only where the
+    /// running node would have dropped it too, because its nonce is used by now (a block included it, or another
+    /// transaction with its nonce, while the pool record was being written) or because it fails the stateless checks
+    /// of the chain as configured now (a changed chain id or execution mode). The nonce gap and the balance are not
+    /// measured again: they were checked at admission against the pool as it was then, and the running pool keeps a
+    /// transaction whose gap or balance changed later until a block finds it invalid; so does the restored one.
+    /// Each sender's transactions go back in nonce order, so the pool's next nonces come out as they were.
     fn restore_pool(&self) -> Result<(), NodeError> {
         let mut dropped = Vec::new();
-        let mut state = self.lock();
-        let base_fee = state.head.next_base_fee(&self.spec);
+        let mut restored: Vec<PooledTx> = Vec::new();
         for raw in self.store.pooled()? {
-            let admitted = decode(&raw, &self.spec, base_fee).and_then(|tx| {
-                let account = state.tree.get(&tx.sender).copied().unwrap_or_default();
-                check_sender(&tx, &account, account.nonce, &self.spec).map(|()| tx)
-            });
-            match admitted {
-                Ok(tx) => {
-                    state.pool.insert(tx);
-                }
+            // Fee cap against base fee 0: a base fee that rose since admission makes the transaction wait (or a block
+            // drop it), as in the running node; it is not a reason to refuse it now.
+            match decode(&raw, &self.spec, 0) {
+                Ok(tx) => restored.push(tx),
                 Err(err) => {
-                    tracing::info!(target: "node::pool", %err, "dropping a stored transaction that is no longer valid");
+                    tracing::warn!(target: "node::pool", %err, "dropping a stored transaction the chain no longer accepts");
                     dropped.push(alloy::primitives::keccak256(&raw));
                 }
             }
         }
+        // For one sender and nonce (a replacement racing the removal of the transaction it replaced), the higher fee cap
+        // goes in last and stays.
+        restored.sort_by_key(|tx| (tx.sender, tx.nonce(), tx.envelope.max_fee_per_gas()));
+        let mut state = self.lock();
+        for tx in restored {
+            let state_nonce = state.tree.get(&tx.sender).map_or(0, |account| account.nonce);
+            if tx.nonce() < state_nonce {
+                tracing::debug!(target: "node::pool", hash = %tx.hash, "dropping a stored transaction whose nonce is used");
+                dropped.push(tx.hash);
+                continue;
+            }
+            if let Some(replaced) = state.pool.insert(tx) {
+                dropped.push(replaced.hash);
+            }
+        }
+        tracing::info!(target: "node::pool", restored = state.pool.len(), dropped = dropped.len(), "pool restored");
+        metrics::gauge!(crate::metrics::POOL).set(state.pool.len() as f64);
+        drop(state);
         self.store.remove_pooled(&dropped)?;
         Ok(())
     }
@@ -259,16 +290,19 @@ impl Node {
             return Err(err.into());
         }
         tracing::debug!(target: "node::pool", %hash, "transaction accepted");
+        // No receiver is not an error: nobody subscribed.
+        let _ = self.new_pending.send(hash);
         Ok(hash)
     }
 
-    /// Builds, stores and returns the next block from the pool and the deposit queue, or `None` if there is nothing
-    /// to include (no queued deposit and no pooled transaction that executes). A block holds at most the chain's
-    /// `max_block_records` records: deposits first, then transactions in the room left.
+    /// Builds, stores and returns the next block from the pool and the deposit queue. A block holds at most the
+    /// chain's `max_block_records` records: deposits first, then transactions in the room left. With nothing to
+    /// include the block is empty: the chain advances on a fixed interval whether or not transactions wait, as
+    /// clients that wait for a receipt, or for confirmations, expect. An empty block adds no record to any batch.
     ///
     /// The block is durable when this returns: its receipts are the soft confirmation. If storing fails, the
     /// in-memory state is ahead of the disk and the node must stop (a restart resumes from the disk).
-    pub fn produce_block(&self, timestamp: u64) -> Result<Option<Block>, NodeError> {
+    pub fn produce_block(&self, timestamp: u64) -> Result<Block, NodeError> {
         let started = std::time::Instant::now();
         let mut state = self.lock();
         let State { tree, pool, head, deposits: queued } = &mut *state;
@@ -277,9 +311,6 @@ impl Node {
         let room = (max_records - deposits.len()).min(MAX_BLOCK_TXS);
         let candidates =
             if room == 0 { Vec::new() } else { pool.best(|sender| tree.get(sender).map_or(0, |a| a.nonce), room) };
-        if candidates.is_empty() && deposits.is_empty() {
-            return Ok(None);
-        }
         let context = BlockContext {
             number: head.number() + 1,
             // Sub-second blocks share a second; time never runs backwards.
@@ -301,11 +332,6 @@ impl Node {
                 pool.remove(&skipped.tx.hash);
                 dropped.push(skipped.tx.hash);
             }
-        }
-        if execution.executed.is_empty() && deposits.is_empty() {
-            // Every candidate turned out invalid: nothing changed, and an empty block would only cost a batch slot.
-            self.store.remove_pooled(&dropped)?;
-            return Ok(None);
         }
         let root = fr_to_b256(&tree.root()?);
         let block = Block::build(&self.spec, head, &context, deposits, &execution, root);
@@ -334,7 +360,20 @@ impl Node {
         metrics::counter!(crate::metrics::DEPOSITS).increment(block.deposits.len() as u64);
         metrics::gauge!(crate::metrics::HEAD).set(block.number() as f64);
         metrics::gauge!(crate::metrics::POOL).set(pool.len() as f64);
-        Ok(Some(block))
+        drop(state);
+        let _ = self.new_blocks.send(Arc::new(block.clone()));
+        Ok(block)
+    }
+
+    /// New blocks as they are stored. A receiver that falls more than a few thousand blocks behind misses the oldest
+    /// (it sees `RecvError::Lagged`).
+    pub fn subscribe_blocks(&self) -> broadcast::Receiver<Arc<Block>> {
+        self.new_blocks.subscribe()
+    }
+
+    /// Hashes of transactions as they are accepted into the pool (and stored).
+    pub fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
+        self.new_pending.subscribe()
     }
 
     /// Hands confirmed L1 deposits to the sequencer; already credited or already queued ones are ignored.
@@ -374,6 +413,11 @@ impl Node {
         let Some((number, index)) = self.store.tx_location(hash)? else { return Ok(None) };
         let block = self.block_by_number(number)?.ok_or_else(|| missing("block of an indexed transaction"))?;
         Ok(Some(TxLookup::Included { block: Box::new(block), index: index as usize }))
+    }
+
+    /// A pooled transaction by hash.
+    pub fn pooled(&self, hash: &B256) -> Option<PooledTx> {
+        self.lock().pool.get(hash).cloned()
     }
 
     /// The account of `address` after the newest block (empty if it has none).

@@ -1,4 +1,4 @@
-//! The sequencer loop: a block every interval while transactions wait.
+//! The sequencer loop: a block every interval, with or without transactions.
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,11 +39,15 @@ pub async fn run_sequencer(
         let produced = tokio::task::spawn_blocking(move || node.produce_block(timestamp))
             .await
             .map_err(|err| NodeError::Inconsistent(format!("block production panicked: {err}")))?;
-        if let Some(block) = produced? {
+        let block = produced?;
+        if block.transactions.is_empty() && block.deposits.is_empty() {
+            tracing::debug!(target: "node::sequencer", number = block.number(), "empty block");
+        } else {
             tracing::info!(
                 target: "node::sequencer",
                 number = block.number(),
                 txs = block.transactions.len(),
+                deposits = block.deposits.len(),
                 gas_used = block.header.gas_used,
                 hash = %block.hash,
                 "block"

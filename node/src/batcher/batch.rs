@@ -205,75 +205,134 @@ pub enum BatchError {
     Node(#[from] NodeError),
 }
 
-/// Seals every batch that is ready from the blocks after the last sealed one, stores each, and returns them.
-///
-/// Blocks are taken whole and in order while their records fit `limits.max_records()`. A batch is sealed once the
-/// next block's records would not fit (or it is exactly full), or once its first block is `max_age` old at `now`
-/// (Unix seconds); otherwise it waits for more blocks.
+/// Seals every batch that is ready from the blocks after the last sealed one, stores each, and returns them: a
+/// one-off [`Sealer`] (the batcher keeps one, so that it reads each block once).
 pub fn seal_batches(
     node: &Node,
     limits: BatchLimits,
     max_age: Duration,
     now: u64,
 ) -> Result<Vec<BatchRecord>, BatchError> {
-    limits.validate().map_err(BatchError::Limits)?;
-    let max_records = limits.max_records();
-    let store = node.store();
-    let mut sealed = Vec::new();
-    loop {
-        let previous: Option<BatchRecord> = match store.last_batch_index().map_err(NodeError::from)? {
-            Some(index) => node.batch(index)?,
-            None => None,
-        };
-        let first = previous.as_ref().map_or(1, |b| b.last_block + 1);
-        let head = node.head().number();
-        if first > head {
-            return Ok(sealed);
-        }
+    Sealer::new(limits, max_age).seal(node, now)
+}
+
+/// Cuts the node's blocks into batches.
+///
+/// Blocks are taken whole and in order while their records fit `limits.max_records()`. A batch is sealed once the
+/// next block's records would not fit (or it is exactly full), or once its first block holding a record is `max_age`
+/// old. Empty blocks (the sequencer makes one every interval on an idle chain) add no record: a batch of empty blocks
+/// only is never sealed, since committing and proving it would cost L1 gas for nothing; they join the next batch that
+/// holds a record. The sealer remembers the blocks it has read for the batch it is filling, so a long idle stretch
+/// is read once rather than at every round.
+#[derive(Debug)]
+pub struct Sealer {
+    limits: BatchLimits,
+    max_age: Duration,
+    filling: Option<Filling>,
+}
+
+/// The batch being filled: blocks `first..next` read so far.
+#[derive(Debug)]
+struct Filling {
+    first: u64,
+    next: u64,
+    parent_block: Block,
+    first_block: Option<Block>,
+    last_block: Option<Block>,
+    records: Vec<SlotRecord>,
+    /// Timestamp of the first block that holds a record.
+    first_record_at: Option<u64>,
+    /// The next block's records do not fit, or the batch is exactly full.
+    full: bool,
+}
+
+impl Sealer {
+    /// A sealer for batches of this shape.
+    pub const fn new(limits: BatchLimits, max_age: Duration) -> Self {
+        Self { limits, max_age, filling: None }
+    }
+
+    /// Seals every batch that is ready at `now` (Unix seconds), stores each, and returns them.
+    pub fn seal(&mut self, node: &Node, now: u64) -> Result<Vec<BatchRecord>, BatchError> {
+        self.limits.validate().map_err(BatchError::Limits)?;
+        let max_records = self.limits.max_records();
+        let store = node.store();
         let block = |number: u64| {
             node.block_by_number(number)?.ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))
         };
-        let parent_block = block(first - 1)?;
-        let mut blocks: Vec<Block> = Vec::new();
-        let mut records: Vec<SlotRecord> = Vec::new();
-        let mut full = false;
-        for number in first..=head {
-            let block = block(number)?;
-            let mine = block_records(&block)?;
-            if mine.len() > max_records {
-                return Err(BatchError::BlockTooLarge { block: number, records: mine.len(), max: max_records });
+        let mut sealed = Vec::new();
+        loop {
+            let previous: Option<BatchRecord> = match store.last_batch_index().map_err(NodeError::from)? {
+                Some(index) => node.batch(index)?,
+                None => None,
+            };
+            let first = previous.as_ref().map_or(1, |b| b.last_block + 1);
+            let filling = match &mut self.filling {
+                Some(filling) if filling.first == first => filling,
+                slot => slot.insert(Filling {
+                    first,
+                    next: first,
+                    parent_block: block(first - 1)?,
+                    first_block: None,
+                    last_block: None,
+                    records: Vec::new(),
+                    first_record_at: None,
+                    full: false,
+                }),
+            };
+            let head = node.head().number();
+            while !filling.full && filling.next <= head {
+                let number = filling.next;
+                let block = block(number)?;
+                let mine = block_records(&block)?;
+                if mine.len() > max_records {
+                    return Err(BatchError::BlockTooLarge { block: number, records: mine.len(), max: max_records });
+                }
+                if filling.records.len() + mine.len() > max_records {
+                    filling.full = true;
+                    break;
+                }
+                if !mine.is_empty() && filling.first_record_at.is_none() {
+                    filling.first_record_at = Some(block.header.timestamp);
+                }
+                filling.records.extend(mine);
+                filling.next += 1;
+                filling.full = filling.records.len() == max_records;
+                if filling.first_block.is_none() {
+                    filling.first_block = Some(block.clone());
+                }
+                filling.last_block = Some(block);
             }
-            if records.len() + mine.len() > max_records {
-                full = true;
-                break;
+            let Some(first_record_at) = filling.first_record_at else { return Ok(sealed) };
+            let age = now.saturating_sub(first_record_at);
+            if !filling.full && Duration::from_secs(age) < self.max_age {
+                return Ok(sealed);
             }
-            records.extend(mine);
-            blocks.push(block);
-            if records.len() == max_records {
-                full = true;
-                break;
-            }
+            let Some(filling) = self.filling.take() else { return Ok(sealed) };
+            let (Some(first_block), Some(last_block)) = (&filling.first_block, &filling.last_block) else {
+                return Ok(sealed);
+            };
+            let record = BatchRecord::from_records(
+                previous.as_ref(),
+                &filling.parent_block,
+                (first_block, last_block),
+                &filling.records,
+                self.limits.chunk_slots,
+            );
+            tracing::info!(
+                target: "node::batcher",
+                index = record.index,
+                blocks = %format!("{}..={}", record.first_block, record.last_block),
+                records = filling.records.len(),
+                chunks = record.chunks.len(),
+                bytes = record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>(),
+                "batch sealed"
+            );
+            metrics::histogram!(crate::metrics::BATCH_RECORDS).record(filling.records.len() as f64);
+            metrics::histogram!(crate::metrics::BATCH_BYTES)
+                .record(record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>() as f64);
+            store.put_batch(record.index, &record).map_err(NodeError::from)?;
+            sealed.push(record);
         }
-        let age = now.saturating_sub(blocks[0].header.timestamp);
-        if !full && Duration::from_secs(age) < max_age {
-            return Ok(sealed);
-        }
-        let first_last = (&blocks[0], blocks.last().expect("at least one block"));
-        let record =
-            BatchRecord::from_records(previous.as_ref(), &parent_block, first_last, &records, limits.chunk_slots);
-        tracing::info!(
-            target: "node::batcher",
-            index = record.index,
-            blocks = %format!("{}..={}", record.first_block, record.last_block),
-            records = records.len(),
-            chunks = record.chunks.len(),
-            bytes = record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>(),
-            "batch sealed"
-        );
-        metrics::histogram!(crate::metrics::BATCH_RECORDS).record(records.len() as f64);
-        metrics::histogram!(crate::metrics::BATCH_BYTES)
-            .record(record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>() as f64);
-        store.put_batch(record.index, &record).map_err(NodeError::from)?;
-        sealed.push(record);
     }
 }

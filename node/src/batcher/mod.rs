@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  blocks --block_records--> records (deposits, then transactions, of each block in order)
-//!         --seal_batches--> chunks of at most `chunk_slots` records, at most `chunks_per_batch` chunks a batch
+//!         --Sealer--> chunks of at most `chunk_slots` records, at most `chunks_per_batch` chunks a batch
 //!         --run_batcher--> Rollup.commitBatch(index, parentBatchHash, depositEnd, chunks)
 //! ```
 //!
@@ -25,7 +25,9 @@ mod batch;
 mod records;
 mod submitter;
 
-pub use batch::{BatchError, BatchLimits, BatchRecord, DEFAULT_CHUNK_SLOTS, DEFAULT_CHUNKS_PER_BATCH, seal_batches};
+pub use batch::{
+    BatchError, BatchLimits, BatchRecord, DEFAULT_CHUNK_SLOTS, DEFAULT_CHUNKS_PER_BATCH, Sealer, seal_batches,
+};
 pub use records::{
     BatchDecodeError, BlockRecords, RecordConversionError, SlotRecord, block_records, decode_batch, deposit_record,
     transfer_envelope, transfer_record,

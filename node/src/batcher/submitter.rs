@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use zkr_contracts::Rollup;
 
-use super::{BatchError, BatchLimits, BatchRecord, seal_batches};
+use super::{BatchError, BatchLimits, BatchRecord, Sealer};
 use crate::{ExecutionMode, Node, NodeError, StoreError};
 
 /// Batcher settings.
@@ -104,7 +104,8 @@ pub async fn run_batcher(
     let url = config.rpc_url.parse().map_err(|_| BatcherError::Url(config.rpc_url.clone()))?;
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(config.signer.clone())).connect_http(url).erased();
-    let batcher = Batcher { node, config, provider };
+    let sealer = Sealer::new(config.limits, config.max_batch_age);
+    let mut batcher = Batcher { node, config, provider, sealer };
     loop {
         match batcher.check_rollup().await {
             Ok(()) => break,
@@ -149,6 +150,7 @@ struct Batcher {
     node: Arc<Node>,
     config: BatcherConfig,
     provider: DynProvider,
+    sealer: Sealer,
 }
 
 /// The checks of the settings that need no L1.
@@ -187,8 +189,8 @@ impl Batcher {
     }
 
     /// Seals every batch that is ready.
-    fn seal(&self) -> Result<(), BatcherError> {
-        seal_batches(&self.node, self.config.limits, self.config.max_batch_age, unix_now())?;
+    fn seal(&mut self) -> Result<(), BatcherError> {
+        self.sealer.seal(&self.node, unix_now())?;
         Ok(())
     }
 

@@ -25,6 +25,10 @@ struct Args {
     /// Milliseconds between blocks (overrides the configuration).
     #[arg(long = "sequencer.block-time-ms")]
     block_time_ms: Option<u64>,
+    /// Development chain: funds the 10 accounts of the standard test mnemonic with 10,000 ETH each at genesis (as
+    /// anvil does) and prints them; the database goes to `.zkr/dev` unless a data directory is given.
+    #[arg(long)]
+    dev: bool,
 }
 
 #[tokio::main]
@@ -34,6 +38,18 @@ async fn main() -> eyre::Result<()> {
         .init();
     let args = Args::parse();
     let mut config = NodeConfig::load(args.config.as_deref()).wrap_err("loading the configuration")?;
+    let dev_accounts = if args.dev {
+        if config.data_dir == NodeConfig::default().data_dir {
+            config.data_dir = PathBuf::from(".zkr/dev");
+        }
+        let accounts = zkr_node::dev::dev_accounts(zkr_node::dev::DEV_ACCOUNTS);
+        for account in &accounts {
+            config.chain.genesis_alloc.insert(account.address(), zkr_node::dev::DEV_BALANCE);
+        }
+        accounts
+    } else {
+        Vec::new()
+    };
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
     }
@@ -59,6 +75,9 @@ async fn main() -> eyre::Result<()> {
     tracing::info!(number = head.number(), hash = %head.hash, state_root = %head.header.state_root, "chain head");
 
     let (addr, rpc) = start_rpc(node.clone(), config.rpc.clone()).await.wrap_err("starting JSON-RPC")?;
+    if !dev_accounts.is_empty() {
+        print_dev_accounts(&dev_accounts, node.spec().chain_id, addr, &config.data_dir)?;
+    }
     tracing::info!(%addr, chain_id = node.spec().chain_id, "node ready");
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -103,4 +122,24 @@ async fn main() -> eyre::Result<()> {
     let _ = rpc.stop();
     rpc.stopped().await;
     Ok(())
+}
+
+/// What `--dev` prints, as anvil does: the funded accounts and their (public, test-only) keys.
+fn print_dev_accounts(
+    accounts: &[alloy::signers::local::PrivateKeySigner],
+    chain_id: u64,
+    addr: std::net::SocketAddr,
+    data_dir: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nDevelopment chain {chain_id}: {} accounts with 10000 ETH each\n", accounts.len())?;
+    for (index, account) in accounts.iter().enumerate() {
+        writeln!(out, "({index}) {}  0x{}", account.address(), alloy::hex::encode(account.to_bytes()))?;
+    }
+    writeln!(out, "\nMnemonic: {}", zkr_node::dev::DEV_MNEMONIC)?;
+    writeln!(out, "These keys are public: use them only on this development chain.")?;
+    writeln!(out, "Database: {}", data_dir.display())?;
+    writeln!(out, "JSON-RPC: http://{addr} and ws://{addr}\n")?;
+    out.flush()
 }

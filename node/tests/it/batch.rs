@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use zkr_contracts::protocol::deposit_queue_hash;
 use zkr_node::{
     Deposit, Node,
-    batcher::{BatchDecodeError, BatchLimits, decode_batch, seal_batches, transfer_envelope},
+    batcher::{BatchDecodeError, BatchLimits, Sealer, decode_batch, seal_batches, transfer_envelope},
 };
 use zkr_protocol::{RECORD_BYTES, RecordError};
 
@@ -52,7 +52,7 @@ fn sealed_node(limits: BatchLimits) -> (tempfile::TempDir, Node) {
         input: Bytes::new(),
     };
     node.submit(&sign_legacy(&bob, legacy)).unwrap();
-    node.produce_block(100).unwrap().unwrap();
+    node.produce_block(100).unwrap();
 
     let eip2930 = TxEip2930 {
         chain_id,
@@ -65,10 +65,10 @@ fn sealed_node(limits: BatchLimits) -> (tempfile::TempDir, Node) {
         input: Bytes::new(),
     };
     node.submit(&sign_2930(&bob, eip2930)).unwrap();
-    node.produce_block(101).unwrap().unwrap();
+    node.produce_block(101).unwrap();
 
     node.queue_deposits(deposits(&node, 1, to));
-    node.produce_block(102).unwrap().unwrap();
+    node.produce_block(102).unwrap();
     seal_batches(&node, limits, Duration::ZERO, u64::MAX).unwrap();
     (dir, node)
 }
@@ -149,12 +149,12 @@ fn blocks_never_outgrow_a_batch() {
         node.submit(&sign_1559(sender, transfer(spec.chain_id, 0, Address::repeat_byte(0x66), 1))).unwrap();
     }
     // Deposits come first and may fill a block on their own; transactions wait in the pool meanwhile.
-    let first = node.produce_block(1).unwrap().unwrap();
+    let first = node.produce_block(1).unwrap();
     assert_eq!((first.deposits.len(), first.transactions.len()), (cap, 0));
-    let second = node.produce_block(2).unwrap().unwrap();
+    let second = node.produce_block(2).unwrap();
     assert_eq!((second.deposits.len(), second.transactions.len()), (2, cap - 2));
     assert_eq!(node.pool_size(), senders.len() - (cap - 2));
-    let third = node.produce_block(3).unwrap().unwrap();
+    let third = node.produce_block(3).unwrap();
     assert_eq!((third.deposits.len(), third.transactions.len()), (0, senders.len() - (cap - 2)));
     assert_eq!(node.pool_size(), 0);
 
@@ -177,23 +177,47 @@ fn blocks_never_outgrow_a_batch() {
 }
 
 #[test]
-fn a_block_of_only_invalid_transactions_is_not_produced() {
+fn invalid_transactions_are_dropped_and_empty_blocks_seal_no_batch() {
     let alice = key(1);
     let mut spec = spec_with(&[alice.address()]);
     spec.max_block_records = 1;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::open(spec.clone(), dir.path()).unwrap();
+    let limits = BatchLimits { chunk_slots: 2, chunks_per_batch: 1 };
+    let mut sealer = Sealer::new(limits, Duration::from_secs(10));
+    // An idle chain: empty blocks, however old, make no batch (committing it would cost L1 gas for nothing).
+    for timestamp in 1..=5 {
+        node.produce_block(timestamp).unwrap();
+    }
+    assert!(sealer.seal(&node, 1_000).unwrap().is_empty());
+
     // Two transactions spending all but a little, one block each: the second is invalid once the first executed.
     let most = 10 * ETH - 21_000 * 10 * GWEI - 1;
     let first = node.submit(&sign_1559(&alice, transfer(spec.chain_id, 0, Address::repeat_byte(1), most))).unwrap();
     node.submit(&sign_1559(&alice, transfer(spec.chain_id, 1, Address::repeat_byte(1), 1))).unwrap();
-    let block = node.produce_block(1).unwrap().unwrap();
+    let block = node.produce_block(100).unwrap();
     assert_eq!(block.transactions.len(), 1);
     assert_eq!(*block.transactions[0].envelope.tx_hash(), first);
-    // Only the invalid one is left: it is dropped, and no empty block is made.
-    assert_eq!(node.produce_block(2).unwrap(), None);
+    // Only the invalid one is left: it is dropped, and the block is empty.
+    let empty = node.produce_block(101).unwrap();
+    assert!(empty.transactions.is_empty());
     assert_eq!(node.pool_size(), 0);
-    assert_eq!(node.head().number(), 1);
+    assert_eq!(node.head().number(), 7);
+
+    // The age counts from the first block with a record (block 6, at 100), not from the idle blocks before it.
+    assert!(sealer.seal(&node, 105).unwrap().is_empty());
+    let batches = sealer.seal(&node, 110).unwrap();
+    assert_eq!(
+        batches.iter().map(|b| (b.first_block, b.last_block, b.record_count())).collect::<Vec<_>>(),
+        vec![(1, 7, 1)]
+    );
+    // A fresh sealer (a restarted batcher) agrees with the one that read the blocks as they came.
+    for timestamp in 200..=202 {
+        node.produce_block(timestamp).unwrap();
+    }
+    assert!(seal_batches(&node, limits, Duration::from_secs(10), 10_000).unwrap().is_empty());
+    assert!(sealer.seal(&node, 10_000).unwrap().is_empty());
+    assert_eq!(node.store().last_batch_index().unwrap(), Some(1));
 }
 
 proptest! {

@@ -94,7 +94,7 @@ fn block(node: &Node, txs: &[Bytes], incoming: &[(Address, Address, u128)], time
     for raw in txs {
         node.submit(raw).unwrap();
     }
-    let block = node.produce_block(timestamp).unwrap().expect("a block");
+    let block = node.produce_block(timestamp).unwrap();
     assert_eq!(
         (block.transactions.len(), block.deposits.len()),
         (txs.len(), incoming.len()),

@@ -1,21 +1,24 @@
-//! Ethereum JSON-RPC over HTTP (jsonrpsee): the methods wallets and tools use, plus `rollup_*` methods.
+//! Ethereum JSON-RPC over HTTP and websocket on one port (jsonrpsee): the methods wallets, libraries and explorers
+//! use, polled filters, `eth_subscribe`, plus `rollup_*` methods.
 //!
-//! Transaction rejections use code -32000 with go-ethereum's message, reverts code 3, bad parameters -32602.
-//! Request size, response size and batch length are limited on purpose ([`RpcConfig`]); oversized requests get
-//! jsonrpsee's -32007 and oversized batches -32010.
+//! Transaction rejections use code -32000 with go-ethereum's message (in `eth_call` and `eth_estimateGas` too, so
+//! that libraries raise the same error classes), reverts code 3, bad parameters -32602. Request size, response size,
+//! batch length, connections, subscriptions per connection and installed filters are limited on purpose
+//! ([`RpcConfig`]); oversized requests get jsonrpsee's -32007 and oversized batches -32010.
 
-use std::{net::SocketAddr, sync::Arc};
+mod convert;
+mod filters;
+mod pubsub;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy::{
-    consensus::{
-        Receipt, ReceiptEnvelope, ReceiptWithBloom, Sealed, Transaction as _, TxType,
-        transaction::{Recovered, TransactionInfo},
-    },
-    eips::{BlockId, BlockNumberOrTag, Typed2718},
-    primitives::{Address, B256, Bytes, TxKind, U64, U256},
+    consensus::Transaction as _,
+    eips::{BlockId, BlockNumberOrTag},
+    primitives::{Address, B256, Bytes, TxKind, U64, U128, U256, keccak256},
     rpc::types::{
-        Block as RpcBlock, BlockTransactions, FeeHistory, Filter, Header as RpcHeader, Log as RpcLog,
-        Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
+        Block as RpcBlock, FeeHistory, Filter, FilterBlockOption, Log as RpcLog, Transaction as RpcTransaction,
+        TransactionReceipt, TransactionRequest,
     },
 };
 use jsonrpsee::{
@@ -26,18 +29,29 @@ use jsonrpsee::{
 use revm::context::TxEnv;
 use serde::{Deserialize, Serialize};
 
-use crate::{Block, Node, SimulationError, SimulationOutcome, SubmitError, TxLookup, batcher::BatchRecord};
+use self::{
+    convert::{
+        gas_used_per_tx, matching_logs, rpc_block, rpc_pending_transaction, rpc_receipt, rpc_receipts, rpc_transaction,
+    },
+    filters::{FilterChanges, FilterError, FilterKind, Filters, drain_pending},
+};
+use crate::{
+    Block, ExecutionMode, Node, SimulationError, SimulationOutcome, SubmitError, TX_BASE_GAS, TxError, TxLookup,
+    admission::check_zk_scope, batcher::BatchRecord,
+};
 
 /// Priority fee suggested by `eth_maxPriorityFeePerGas` (0.001 gwei): blocks are rarely full, so any tip is included.
 pub const SUGGESTED_PRIORITY_FEE: u128 = 1_000_000;
 /// Most blocks `eth_feeHistory` returns.
 const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+/// Most block hashes one `eth_getFilterChanges` call returns; the rest come with the next call.
+const MAX_FILTER_BLOCKS: u64 = 1024;
 
 /// JSON-RPC server settings (the `[rpc]` section of the node's configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RpcConfig {
-    /// Address to listen on.
+    /// Address to listen on, for HTTP and websocket alike.
     pub addr: SocketAddr,
     /// Largest request body, in bytes.
     pub max_request_body_bytes: u32,
@@ -45,10 +59,16 @@ pub struct RpcConfig {
     pub max_response_body_bytes: u32,
     /// Most calls in one batch.
     pub max_batch_len: u32,
-    /// Most simultaneous connections.
+    /// Most simultaneous connections (HTTP and websocket).
     pub max_connections: u32,
     /// Most blocks one `eth_getLogs` call may scan.
     pub max_log_blocks: u64,
+    /// Most `eth_subscribe` subscriptions one websocket connection may hold.
+    pub max_subscriptions_per_connection: u32,
+    /// Most filters installed at once (`eth_newFilter` and its family), all clients together.
+    pub max_filters: usize,
+    /// A filter not polled for this many seconds is removed (go-ethereum: 300).
+    pub filter_timeout_secs: u64,
 }
 
 impl Default for RpcConfig {
@@ -60,29 +80,35 @@ impl Default for RpcConfig {
             max_batch_len: 100,
             max_connections: 512,
             max_log_blocks: 10_000,
+            max_subscriptions_per_connection: 128,
+            max_filters: 10_000,
+            filter_timeout_secs: 300,
         }
     }
 }
 
-/// Starts the JSON-RPC server; it runs until the handle is stopped.
+/// Starts the JSON-RPC server (HTTP, and websocket on the same address); it runs until the handle is stopped.
 pub async fn start_rpc(node: Arc<Node>, config: RpcConfig) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let server_config = ServerConfig::builder()
         .max_request_body_size(config.max_request_body_bytes)
         .max_response_body_size(config.max_response_body_bytes)
         .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
-        .http_only()
+        .set_id_provider(pubsub::HexIds)
         .build();
     let server = Server::builder().set_config(server_config).build(config.addr).await?;
     let addr = server.local_addr()?;
-    let handle = server.start(module(Rpc { node, max_log_blocks: config.max_log_blocks }));
-    tracing::info!(target: "node::rpc", %addr, "JSON-RPC listening");
+    let filters = Filters::new(Duration::from_secs(config.filter_timeout_secs.max(1)), config.max_filters);
+    let handle = server.start(module(Rpc { node, max_log_blocks: config.max_log_blocks, filters }));
+    tracing::info!(target: "node::rpc", %addr, "JSON-RPC listening (HTTP and websocket)");
     Ok((addr, handle))
 }
 
 struct Rpc {
     node: Arc<Node>,
     max_log_blocks: u64,
+    filters: Filters,
 }
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
@@ -129,7 +155,7 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
     method!("eth_sendRawTransaction", |rpc: &Rpc, params: Params<'_>| -> RpcResult<B256> {
         let raw: Bytes = params.one()?;
         rpc.node.submit(&raw).map_err(|err| match err {
-            SubmitError::Rejected(err) => ErrorObject::owned(err.rpc_code(), err.to_string(), None::<()>),
+            SubmitError::Rejected(err) => rejected(&err),
             SubmitError::Node(err) => internal(err),
         })
     });
@@ -145,6 +171,15 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
     method!("eth_estimateGas", |rpc: &Rpc, params: Params<'_>| -> RpcResult<U64> {
         let (request, block) = request_and_block(&params)?;
         rpc.latest_state_only(block)?;
+        // What the sequencer would refuse is refused here, in the same words, rather than estimated.
+        if rpc.node.spec().mode == ExecutionMode::Zk {
+            let kind = request.to.unwrap_or(TxKind::Create);
+            let input = request.input.input().cloned().unwrap_or_default();
+            check_zk_scope(kind, &input, request.access_list.as_ref()).map_err(|err| rejected(&err))?;
+            if kind.to() == Some(&crate::WITHDRAWAL_ADDRESS) && request.value.unwrap_or_default().is_zero() {
+                return Err(rejected(&TxError::ZeroWithdrawal));
+            }
+        }
         match rpc.simulate(request)? {
             SimulationOutcome::Success { gas_used, .. } => Ok(U64::from(gas_used)),
             SimulationOutcome::Revert { output } => Err(reverted(output)),
@@ -164,10 +199,7 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         let hash: B256 = params.one()?;
         Ok(match rpc.node.transaction(&hash).map_err(internal)? {
             None => None,
-            Some(TxLookup::Pending(tx)) => Some(RpcTransaction::from_transaction(
-                Recovered::new_unchecked(tx.envelope.clone(), tx.sender),
-                TransactionInfo { hash: Some(tx.hash), ..Default::default() },
-            )),
+            Some(TxLookup::Pending(tx)) => Some(rpc_pending_transaction(&tx)),
             Some(TxLookup::Included { block, index }) => Some(rpc_transaction(&block, index)),
         })
     });
@@ -188,6 +220,98 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         let newest: BlockNumberOrTag = seq.next()?;
         let percentiles: Option<Vec<f64>> = seq.optional_next()?;
         rpc.fee_history(count.to::<u64>(), newest, percentiles)
+    });
+    method!("eth_getStorageAt", |rpc: &Rpc, params: Params<'_>| -> RpcResult<B256> {
+        let mut seq = params.sequence();
+        let _address: Address = seq.next()?;
+        let _slot: U256 = seq.next()?;
+        rpc.latest_state_only(seq.optional_next()?)?;
+        // Accounts hold no storage: nothing but value transfers is executed in zk mode.
+        Ok(B256::ZERO)
+    });
+    method!("eth_getBlockReceipts", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Vec<TransactionReceipt>>> {
+        let block: BlockId = params.one()?;
+        Ok(rpc.block(block)?.map(|block| rpc_receipts(&block)))
+    });
+    method!("eth_getBlockTransactionCountByNumber", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<U64>> {
+        let tag: BlockNumberOrTag = params.one()?;
+        Ok(rpc.block(tag.into())?.map(|block| U64::from(block.transactions.len())))
+    });
+    method!("eth_getBlockTransactionCountByHash", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<U64>> {
+        let hash: B256 = params.one()?;
+        Ok(rpc.block(hash.into())?.map(|block| U64::from(block.transactions.len())))
+    });
+    method!("eth_getTransactionByBlockNumberAndIndex", |rpc: &Rpc,
+                                                        params: Params<'_>|
+     -> RpcResult<Option<RpcTransaction>> {
+        let (tag, index): (BlockNumberOrTag, U64) = params.parse()?;
+        Ok(rpc.block(tag.into())?.and_then(|block| transaction_at(&block, index)))
+    });
+    method!("eth_getTransactionByBlockHashAndIndex", |rpc: &Rpc,
+                                                      params: Params<'_>|
+     -> RpcResult<Option<RpcTransaction>> {
+        let (hash, index): (B256, U64) = params.parse()?;
+        Ok(rpc.block(hash.into())?.and_then(|block| transaction_at(&block, index)))
+    });
+    // L2 blocks have no uncles.
+    method!("eth_getUncleCountByBlockNumber", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<U64>> {
+        let tag: BlockNumberOrTag = params.one()?;
+        Ok(rpc.block(tag.into())?.map(|_| U64::ZERO))
+    });
+    method!("eth_getUncleCountByBlockHash", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<U64>> {
+        let hash: B256 = params.one()?;
+        Ok(rpc.block(hash.into())?.map(|_| U64::ZERO))
+    });
+    method!("eth_getUncleByBlockNumberAndIndex", |_: &Rpc, _| -> RpcResult<Option<RpcBlock>> { Ok(None) });
+    method!("eth_getUncleByBlockHashAndIndex", |_: &Rpc, _| -> RpcResult<Option<RpcBlock>> { Ok(None) });
+    // The node holds no keys: wallets sign and send with eth_sendRawTransaction.
+    method!("eth_accounts", |_: &Rpc, _| -> RpcResult<Vec<Address>> { Ok(Vec::new()) });
+    for name in ["eth_sendTransaction", "eth_signTransaction", "eth_sign", "personal_sign", "eth_signTypedData_v4"] {
+        module.register_method(name, |_, _, _| -> RpcResult<()> { Err(no_keys()) }).expect("method names are unique");
+    }
+    method!("net_listening", |_: &Rpc, _| -> RpcResult<bool> { Ok(true) });
+    method!("net_peerCount", |_: &Rpc, _| -> RpcResult<U64> { Ok(U64::ZERO) });
+    method!("eth_mining", |_: &Rpc, _| -> RpcResult<bool> { Ok(false) });
+    method!("eth_hashrate", |_: &Rpc, _| -> RpcResult<U64> { Ok(U64::ZERO) });
+    method!("web3_sha3", |_: &Rpc, params: Params<'_>| -> RpcResult<B256> {
+        let data: Bytes = params.one()?;
+        Ok(keccak256(&data))
+    });
+    method!("eth_newFilter", |rpc: &Rpc, params: Params<'_>| -> RpcResult<U128> {
+        let filter: Filter = params.one()?;
+        let head = rpc.node.head().number();
+        let next = match filter.block_option {
+            FilterBlockOption::Range { from_block: Some(from), .. } => rpc.number(from).min(head + 1),
+            _ => head + 1,
+        };
+        rpc.filters.install(FilterKind::Logs { filter: Box::new(filter), next }).map_err(filter_error)
+    });
+    method!("eth_newBlockFilter", |rpc: &Rpc, _| -> RpcResult<U128> {
+        let next = rpc.node.head().number() + 1;
+        rpc.filters.install(FilterKind::Blocks { next }).map_err(filter_error)
+    });
+    method!("eth_newPendingTransactionFilter", |rpc: &Rpc, _| -> RpcResult<U128> {
+        rpc.filters.install(FilterKind::Pending(rpc.node.subscribe_pending())).map_err(filter_error)
+    });
+    method!("eth_uninstallFilter", |rpc: &Rpc, params: Params<'_>| -> RpcResult<bool> {
+        let id: U128 = params.one()?;
+        Ok(rpc.filters.uninstall(id))
+    });
+    method!("eth_getFilterChanges", |rpc: &Rpc, params: Params<'_>| -> RpcResult<FilterChanges> {
+        let id: U128 = params.one()?;
+        rpc.filters.poll(id, |kind| rpc.filter_changes(kind)).map_err(filter_error)?
+    });
+    method!("eth_getFilterLogs", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Vec<RpcLog>> {
+        let id: U128 = params.one()?;
+        let filter = rpc
+            .filters
+            .poll(id, |kind| match kind {
+                FilterKind::Logs { filter, .. } => Some(filter.clone()),
+                _ => None,
+            })
+            .map_err(filter_error)?
+            .ok_or_else(|| filter_error(FilterError::NotFound))?;
+        rpc.logs(&filter)
     });
     method!("rollup_getTransactionStatus", |rpc: &Rpc, params: Params<'_>| -> RpcResult<Option<Status>> {
         let hash: B256 = params.one()?;
@@ -260,6 +384,7 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         }
         rpc.block_status(number).map(Some)
     });
+    pubsub::register(&mut module);
     module
 }
 
@@ -364,6 +489,47 @@ impl Rpc {
         })
     }
 
+    /// A block by number, tag or hash.
+    fn block(&self, id: BlockId) -> RpcResult<Option<Block>> {
+        match id {
+            BlockId::Number(tag) => self.node.block_by_number(self.number(tag)).map_err(internal),
+            BlockId::Hash(hash) => self.node.block_by_hash(&hash.block_hash).map_err(internal),
+        }
+    }
+
+    /// What a filter has not reported yet, moving its cursor past it.
+    fn filter_changes(&self, kind: &mut FilterKind) -> RpcResult<FilterChanges> {
+        let head = self.node.head().number();
+        match kind {
+            FilterKind::Blocks { next } => {
+                let last = head.min(next.saturating_add(MAX_FILTER_BLOCKS - 1));
+                let mut hashes = Vec::new();
+                for number in *next..=last {
+                    let block = self.node.block_by_number(number).map_err(internal)?;
+                    hashes.extend(block.map(|block| block.hash));
+                }
+                *next = (*next).max(last + 1);
+                Ok(FilterChanges::Hashes(hashes))
+            }
+            FilterKind::Pending(receiver) => Ok(FilterChanges::Hashes(drain_pending(receiver))),
+            FilterKind::Logs { filter, next } => {
+                let to = match filter.block_option {
+                    FilterBlockOption::Range { to_block: Some(to), .. } => self.number(to).min(head),
+                    _ => head,
+                };
+                let last = to.min(next.saturating_add(self.max_log_blocks - 1));
+                let mut logs = Vec::new();
+                for number in *next..=last {
+                    if let Some(block) = self.node.block_by_number(number).map_err(internal)? {
+                        logs.extend(matching_logs(&block, filter));
+                    }
+                }
+                *next = (*next).max(last + 1);
+                Ok(FilterChanges::Logs(logs))
+            }
+        }
+    }
+
     /// The node keeps the newest state only, like a pruned geth.
     fn latest_state_only(&self, block: Option<BlockId>) -> RpcResult<()> {
         let head = self.node.head();
@@ -387,13 +553,33 @@ impl Rpc {
     }
 
     fn simulate(&self, request: TransactionRequest) -> RpcResult<SimulationOutcome> {
+        let caller = request.from.unwrap_or_default();
+        let value = request.value.unwrap_or_default();
+        let gas_price = request.max_fee_per_gas.or(request.gas_price).unwrap_or_default();
+        let block_gas_limit = self.node.spec().block_gas_limit;
+        let gas_limit = match request.gas {
+            Some(gas) => gas,
+            None if gas_price == 0 => block_gas_limit,
+            // As geth does: without a gas limit, the call gets the gas the caller can pay for beyond the value, so a
+            // wallet that names its fee cap gets an estimate rather than a refusal for block gas it never asked for.
+            None => {
+                let balance = self.node.account(&caller).balance;
+                let price = U256::from(gas_price);
+                let allowance = balance.checked_sub(value).map(|left| left / price).unwrap_or_default();
+                if allowance < U256::from(TX_BASE_GAS) {
+                    let cost = value + price * U256::from(TX_BASE_GAS);
+                    return Err(rejected(&TxError::InsufficientFunds { balance, cost }));
+                }
+                allowance.saturating_to::<u64>().min(block_gas_limit)
+            }
+        };
         let tx = TxEnv {
-            caller: request.from.unwrap_or_default(),
+            caller,
             kind: request.to.unwrap_or(TxKind::Create),
-            value: request.value.unwrap_or_default(),
+            value,
             data: request.input.into_input().unwrap_or_default(),
-            gas_limit: request.gas.unwrap_or(self.node.spec().block_gas_limit),
-            gas_price: request.max_fee_per_gas.or(request.gas_price).unwrap_or_default(),
+            gas_limit,
+            gas_price,
             gas_priority_fee: request.max_priority_fee_per_gas,
             chain_id: Some(self.node.spec().chain_id),
             access_list: request.access_list.unwrap_or_default(),
@@ -401,6 +587,7 @@ impl Rpc {
             ..Default::default()
         };
         self.node.simulate(tx).map_err(|err| match err {
+            SimulationError::Rejected(err) => rejected(&err),
             SimulationError::Invalid(message) => ErrorObject::owned(-32000, message, None::<()>),
             SimulationError::Evm(message) => ErrorObject::owned(-32603, message, None::<()>),
         })
@@ -422,27 +609,13 @@ impl Rpc {
             }
             let mut blocks = Vec::new();
             for number in from..=to {
-                if let Some(block) = self.node.block_by_number(number).map_err(internal)?
-                    && filter.matches_bloom(block.header.logs_bloom)
-                {
+                if let Some(block) = self.node.block_by_number(number).map_err(internal)? {
                     blocks.push(block);
                 }
             }
             blocks
         };
-        let mut out = Vec::new();
-        for block in &blocks {
-            let mut log_index = 0u64;
-            for (index, receipt) in block.receipts.iter().enumerate() {
-                for log in receipt.logs() {
-                    if filter.matches(log) {
-                        out.push(rpc_log(block, index, log_index, log.clone()));
-                    }
-                    log_index += 1;
-                }
-            }
-        }
-        Ok(out)
+        Ok(blocks.iter().flat_map(|block| matching_logs(block, filter)).collect())
     }
 
     fn fee_history(
@@ -503,96 +676,6 @@ fn block_rewards(block: &Block, base_fee: u64, percentiles: &[f64]) -> Vec<u128>
         .collect()
 }
 
-fn gas_used_per_tx(block: &Block) -> Vec<u64> {
-    let mut previous = 0;
-    block
-        .receipts
-        .iter()
-        .map(|receipt| {
-            let cumulative = receipt.cumulative_gas_used();
-            let used = cumulative - previous;
-            previous = cumulative;
-            used
-        })
-        .collect()
-}
-
-fn rpc_block(block: &Block, full: bool) -> RpcBlock {
-    let header = RpcHeader::from_consensus(Sealed::new_unchecked(block.header.clone(), block.hash), None, None);
-    let transactions = if full {
-        BlockTransactions::Full((0..block.transactions.len()).map(|index| rpc_transaction(block, index)).collect())
-    } else {
-        BlockTransactions::Hashes(block.transactions.iter().map(|tx| *tx.envelope.tx_hash()).collect())
-    };
-    RpcBlock::new(header, transactions)
-}
-
-fn rpc_transaction(block: &Block, index: usize) -> RpcTransaction {
-    let tx = &block.transactions[index];
-    RpcTransaction::from_transaction(
-        Recovered::new_unchecked(tx.envelope.clone(), tx.sender),
-        TransactionInfo {
-            hash: Some(*tx.envelope.tx_hash()),
-            index: Some(index as u64),
-            block_hash: Some(block.hash),
-            block_number: Some(block.number()),
-            base_fee: block.header.base_fee_per_gas,
-            block_timestamp: Some(block.header.timestamp),
-        },
-    )
-}
-
-fn rpc_log(block: &Block, tx_index: usize, log_index: u64, log: alloy::primitives::Log) -> RpcLog {
-    RpcLog {
-        inner: log,
-        block_hash: Some(block.hash),
-        block_number: Some(block.number()),
-        block_timestamp: Some(block.header.timestamp),
-        transaction_hash: Some(*block.transactions[tx_index].envelope.tx_hash()),
-        transaction_index: Some(tx_index as u64),
-        log_index: Some(log_index),
-        removed: false,
-    }
-}
-
-fn rpc_receipt(block: &Block, index: usize) -> TransactionReceipt {
-    let tx = &block.transactions[index];
-    let receipt = &block.receipts[index];
-    let gas_used = gas_used_per_tx(block)[index];
-    let first_log_index: usize = block.receipts[..index].iter().map(|r| r.logs().len()).sum();
-    let logs = receipt
-        .logs()
-        .iter()
-        .enumerate()
-        .map(|(i, log)| rpc_log(block, index, (first_log_index + i) as u64, log.clone()))
-        .collect();
-    let inner = ReceiptEnvelope::from_typed(
-        TxType::try_from(tx.envelope.ty()).unwrap_or(TxType::Legacy),
-        ReceiptWithBloom {
-            receipt: Receipt {
-                status: receipt.status().into(),
-                cumulative_gas_used: receipt.cumulative_gas_used(),
-                logs,
-            },
-            logs_bloom: *receipt.logs_bloom(),
-        },
-    );
-    TransactionReceipt {
-        inner,
-        transaction_hash: *tx.envelope.tx_hash(),
-        transaction_index: Some(index as u64),
-        block_hash: Some(block.hash),
-        block_number: Some(block.number()),
-        gas_used,
-        effective_gas_price: tx.envelope.effective_gas_price(block.header.base_fee_per_gas),
-        blob_gas_used: None,
-        blob_gas_price: None,
-        from: tx.sender,
-        to: tx.envelope.to(),
-        contract_address: None,
-    }
-}
-
 fn address_and_block(params: &Params<'_>) -> RpcResult<(Address, Option<BlockId>)> {
     let mut seq = params.sequence();
     Ok((seq.next()?, seq.optional_next()?))
@@ -605,6 +688,28 @@ fn request_and_block(params: &Params<'_>) -> RpcResult<(TransactionRequest, Opti
 
 fn reverted(output: Bytes) -> ErrorObjectOwned {
     ErrorObject::owned(3, "execution reverted", Some(output))
+}
+
+/// A refused transaction: go-ethereum's code and message.
+fn rejected(err: &TxError) -> ErrorObjectOwned {
+    ErrorObject::owned(err.rpc_code(), err.to_string(), None::<()>)
+}
+
+fn no_keys() -> ErrorObjectOwned {
+    ErrorObject::owned(
+        -32000,
+        "unknown account: this node holds no keys; sign the transaction and send it with eth_sendRawTransaction",
+        None::<()>,
+    )
+}
+
+fn filter_error(err: FilterError) -> ErrorObjectOwned {
+    ErrorObject::owned(-32000, err.to_string(), None::<()>)
+}
+
+fn transaction_at(block: &Block, index: U64) -> Option<RpcTransaction> {
+    let index = usize::try_from(index.to::<u64>()).ok()?;
+    (index < block.transactions.len()).then(|| rpc_transaction(block, index))
 }
 
 fn internal(err: impl std::fmt::Display) -> ErrorObjectOwned {
