@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admission;
+mod api;
 mod batch;
 mod batcher;
 mod bridge;

@@ -30,9 +30,15 @@ impl Drop for TestNode {
 }
 
 pub(crate) async fn start(funded: &[Address]) -> TestNode {
+    start_with(funded, |_| ()).await
+}
+
+/// [`start`] with the RPC settings changed by `configure`.
+pub(crate) async fn start_with(funded: &[Address], configure: impl FnOnce(&mut RpcConfig)) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let node = Arc::new(Node::open(spec_with(funded), dir.path()).unwrap());
-    let config = RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    let mut config = RpcConfig { addr: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+    configure(&mut config);
     let (addr, rpc) = start_rpc(node.clone(), config).await.unwrap();
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(50), rx));
