@@ -17,6 +17,11 @@ impl Process {
         Self { name, child }
     }
 
+    /// Its standard output, if it was piped (taken: the second call returns `None`).
+    pub fn stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
     /// Kills it with SIGKILL, as a crash or an OOM kill would, and reaps it.
     pub fn kill(mut self) {
         let _ = self.child.kill();

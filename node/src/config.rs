@@ -12,10 +12,13 @@
 //! "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" = "10000000000000000000000"
 //!
 //! [sequencer]
-//! block_time_ms = 250
+//! block_time_ms = 250    # a block every interval, empty or not
 //!
 //! [rpc]
-//! addr = "127.0.0.1:8547"
+//! addr = "127.0.0.1:8547"                # HTTP and websocket
+//! max_subscriptions_per_connection = 128
+//! max_filters = 10000
+//! filter_timeout_secs = 300
 //!
 //! [l1]
 //! rpc_url = "http://127.0.0.1:8545"
@@ -173,7 +176,8 @@ pub enum ModeName {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SequencerSection {
-    /// Interval between blocks, in milliseconds: the soft-confirmation latency.
+    /// Interval between blocks, in milliseconds: the soft-confirmation latency. A block is made every interval, with
+    /// or without transactions.
     pub block_time_ms: u64,
 }
 
