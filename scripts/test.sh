@@ -28,6 +28,10 @@ export ZKR_REQUIRE_CHROMIUM=1
 python3 -c 'import yaml' 2>/dev/null ||
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pyyaml==6.0.3
 ./scripts/setup.sh
+# The pinned client libraries (ethers, viem, web3.py) the node's client tests run (node/tests/it/clients.rs), which
+# fail rather than skip when ZKR_REQUIRE_CLIENTS is set.
+./scripts/clients.sh
+export ZKR_REQUIRE_CLIENTS=1
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest@0.9.143
 fi

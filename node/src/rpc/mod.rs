@@ -100,7 +100,8 @@ pub async fn start_rpc(node: Arc<Node>, config: RpcConfig) -> std::io::Result<(S
     let server = Server::builder().set_config(server_config).build(config.addr).await?;
     let addr = server.local_addr()?;
     let filters = Filters::new(Duration::from_secs(config.filter_timeout_secs.max(1)), config.max_filters);
-    let handle = server.start(module(Rpc { node, max_log_blocks: config.max_log_blocks, filters }));
+    let rpc = Rpc { node, max_log_blocks: config.max_log_blocks, filters, subscriptions: Default::default() };
+    let handle = server.start(module(rpc));
     tracing::info!(target: "node::rpc", %addr, "JSON-RPC listening (HTTP and websocket)");
     Ok((addr, handle))
 }
@@ -109,6 +110,7 @@ struct Rpc {
     node: Arc<Node>,
     max_log_blocks: u64,
     filters: Filters,
+    subscriptions: pubsub::Subscriptions,
 }
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;

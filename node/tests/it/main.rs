@@ -1,12 +1,13 @@
 //! Admission and execution with real signed transactions (alloy's local signer) and revm.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod admission;
 mod api;
 mod batch;
 mod batcher;
 mod bridge;
+mod clients;
 mod execution;
 mod node;
 mod replay;
