@@ -1,12 +1,16 @@
 //! The rollup's L2 node.
 //!
 //! ```text
-//!  raw tx --decode--> PooledTx --check_sender--> pool --execute_block (revm over AccountTree)--> block + receipts
+//!  raw tx --decode--> PooledTx --check_sender--> pool (stored before the hash is returned; restored on restart)
+//!     pool + L1 deposits --produce_block every interval (revm over AccountTree)--> block + receipts (empty when idle)
+//!     blocks --batcher::Sealer--> batches of chunk records --run_batcher--> Rollup.commitBatch on L1
+//!     blocks, accepted hashes --broadcast--> JSON-RPC over HTTP and websocket: filters, eth_subscribe
 //! ```
 //!
-//! This crate holds so far: transaction admission with go-ethereum's rejection messages ([`decode`],
-//! [`check_sender`]), and block execution with revm over the Poseidon account tree shared with the circuits
-//! ([`execute_block`]). The sequencer loop, JSON-RPC, storage, batcher and bridge build on these.
+//! Admission answers with go-ethereum's rejection messages ([`decode`], [`check_sender`]), and `eth_call` /
+//! `eth_estimateGas` refuse in the same words; execution runs revm over the Poseidon account tree shared with the
+//! circuits ([`execute_block`]); [`Node`] ties pool, state and storage together; [`start_rpc`] serves JSON-RPC and
+//! [`run_sequencer`] makes a block every interval.
 
 mod admission;
 pub mod batcher;

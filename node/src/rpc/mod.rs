@@ -519,7 +519,7 @@ impl Rpc {
                     FilterBlockOption::Range { to_block: Some(to), .. } => self.number(to).min(head),
                     _ => head,
                 };
-                let last = to.min(next.saturating_add(self.max_log_blocks - 1));
+                let last = to.min(next.saturating_add(self.max_log_blocks.saturating_sub(1)));
                 let mut logs = Vec::new();
                 for number in *next..=last {
                     if let Some(block) = self.node.block_by_number(number).map_err(internal)? {
