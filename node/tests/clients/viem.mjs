@@ -28,94 +28,9 @@ import {
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { getTransactionError } from "viem/utils";
 import { createRequire } from "node:module";
+import { MNEMONIC, assert, assertEq, expectError, harness, sleep, waitFor } from "./harness.mjs";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
 const CHAIN_ID = 42424;
-const SCRIPT_TIMEOUT_MS = 120_000;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Arguments, check() helper and small utilities
-
-const args = process.argv.slice(2);
-let target = "zkr";
-const positional = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === "--target") target = args[++i];
-  else if (args[i].startsWith("--target=")) target = args[i].slice("--target=".length);
-  else positional.push(args[i]);
-}
-if (positional.length !== 1 || !["zkr", "anvil"].includes(target)) {
-  console.error("usage: node viem.mjs <http-url> [--target zkr|anvil]");
-  process.exit(2);
-}
-const HTTP_URL = positional[0];
-const WS_URL = HTTP_URL.replace(/^http/, "ws");
-const ZKR = target === "zkr";
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-setTimeout(() => {
-  console.log(`FAIL script: did not finish within ${SCRIPT_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, SCRIPT_TIMEOUT_MS).unref();
-
-// An error nobody awaited (e.g. from a subscription set up in the background) fails the run instead of crashing it.
-process.on("unhandledRejection", (e) => {
-  failed++;
-  console.log(`FAIL unhandled rejection: ${describe(e)}`);
-});
-// E.g. a websocket that cannot connect: its "error" event has no listener inside the library.
-process.on("uncaughtException", (e) => {
-  failed++;
-  console.log(`FAIL uncaught exception: ${describe(e)}`);
-});
-
-// One line: what went wrong, with the node's JSON-RPC error where there is one.
-function describe(e) {
-  return describeMultiline(e).replace(/\s*\n\s*/g, " | ");
-}
-function describeMultiline(e) {
-  if (e == null) return String(e);
-  const rpc = rpcError(e);
-  const base = e.shortMessage ?? e.message ?? String(e);
-  return rpc && rpc.message !== base ? `${base} [node: ${rpc.code} ${rpc.message}]` : base;
-}
-
-// zkrOnly: the check tests zkr-node behaviour other nodes do not share; skipped (with the reason) for other targets.
-async function check(name, fn, { timeoutMs = 15_000, zkrOnly = false } = {}) {
-  if (zkrOnly && !ZKR) {
-    skipped++;
-    console.log(`skip ${name}: ${typeof zkrOnly === "string" ? zkrOnly : "zkr-node specific"}`);
-    return true;
-  }
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([fn(), timeout]);
-    passed++;
-    console.log(`ok   ${name}`);
-    return true;
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${describe(e)}`);
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-function assertEq(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: got ${actual}, want ${expected}`);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const randomAddress = () => privateKeyToAccount(generatePrivateKey()).address;
 
 // The node's JSON-RPC error ({code, message}) inside a viem error chain.
 function rpcError(e) {
@@ -127,37 +42,13 @@ function rpcError(e) {
   return null;
 }
 
-async function expectError(fn, what) {
-  try {
-    await fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error(`${what}: expected an error, got success`);
-}
+const h = harness("viem", { rpcError });
+const { HTTP_URL, WS_URL, ZKR, target, check, describe, assertNodeMessage } = h;
+const randomAddress = () => privateKeyToAccount(generatePrivateKey()).address;
 
 // Asserts the error chain holds an instance of cls (viem's classification of the node's answer).
 function assertClass(e, cls) {
   assert(e instanceof BaseError && e.walk((x) => x instanceof cls), `no ${cls.name} in the error chain: ${e?.name}: ${describe(e)}`);
-}
-
-// Asserts the node's -32000 answer, its message starting with (or, for a RegExp, matching) want.
-function assertNodeMessage(e, want) {
-  const rpc = rpcError(e);
-  assert(rpc, `no JSON-RPC error in: ${describe(e)}`);
-  const ok = want instanceof RegExp ? want.test(rpc.message) : rpc.message.startsWith(want);
-  assert(ok, `node answered ${rpc.code} "${rpc.message}", want message ${want instanceof RegExp ? "matching" : "starting with"} "${want}"`);
-  if (ZKR) assertEq(rpc.code, -32000, "JSON-RPC error code");
-}
-
-async function waitFor(cond, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} within ${ms} ms`);
-    await sleep(100);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -657,7 +548,6 @@ async function websocket() {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const started = Date.now();
 const { version } = createRequire(import.meta.url)("viem/package.json");
 console.log(`viem ${version} against ${HTTP_URL} (target ${target})`);
 if (!(await connection())) {
@@ -672,5 +562,4 @@ await blocksAndReceipts();
 await accountState();
 await filters();
 await websocket();
-console.log(`viem: ${passed} passed, ${failed} failed, ${skipped} skipped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-process.exit(failed === 0 ? 0 : 1);
+h.finish();
