@@ -78,12 +78,7 @@ pub fn decode(raw: &[u8], spec: &ChainSpec, base_fee: u64) -> Result<PooledTx, T
     if envelope.gas_limit() < minimum {
         return Err(TxError::IntrinsicGasTooLow { gas: envelope.gas_limit(), minimum });
     }
-    if spec.mode == ExecutionMode::Zk {
-        check_zk_scope(envelope.kind(), envelope.input(), envelope.access_list())?;
-    }
-    if envelope.to() == Some(WITHDRAWAL_ADDRESS) && envelope.value().is_zero() {
-        return Err(TxError::ZeroWithdrawal);
-    }
+    check_scope(spec, envelope.kind(), envelope.input(), envelope.access_list(), envelope.value())?;
     let hash = *envelope.tx_hash();
     Ok(PooledTx { envelope, sender, hash, encoded: Bytes::copy_from_slice(raw) })
 }
@@ -127,9 +122,27 @@ pub fn intrinsic_gas(tx: &TxEnvelope) -> u64 {
     gas.max(floor)
 }
 
+/// What the chain refuses in a transaction's own fields, whoever sends it: in zk mode anything but a plain value
+/// transfer, and in any mode a withdrawal of nothing. Admission and `eth_estimateGas` refuse with it alike.
+pub(crate) fn check_scope(
+    spec: &ChainSpec,
+    kind: TxKind,
+    input: &[u8],
+    access_list: Option<&AccessList>,
+    value: U256,
+) -> Result<(), TxError> {
+    if spec.mode == ExecutionMode::Zk {
+        check_zk_scope(kind, input, access_list)?;
+    }
+    if kind.to() == Some(&WITHDRAWAL_ADDRESS) && value.is_zero() {
+        return Err(TxError::ZeroWithdrawal);
+    }
+    Ok(())
+}
+
 /// In zk mode the proof covers plain value transfers, which use exactly 21,000 gas: no creation, no calldata, no
-/// access list, no precompiles. `eth_estimateGas` refuses the same requests with the same errors.
-pub(crate) fn check_zk_scope(kind: TxKind, input: &[u8], access_list: Option<&AccessList>) -> Result<(), TxError> {
+/// access list, no precompiles.
+fn check_zk_scope(kind: TxKind, input: &[u8], access_list: Option<&AccessList>) -> Result<(), TxError> {
     let TxKind::Call(to) = kind else { return Err(TxError::CreateNotSupported) };
     if !input.is_empty() {
         return Err(TxError::CallNotSupported("the transaction carries calldata"));

@@ -121,8 +121,8 @@ pub struct Node {
 const NOTIFICATION_BUFFER: usize = 4096;
 
 impl Node {
-    /// Opens the chain stored in `data_dir`, creating it from `spec`'s genesis if the directory is new. Pooled
-    /// transactions are checked again; those no longer valid are dropped.
+    /// Opens the chain stored in `data_dir`, creating it from `spec`'s genesis if the directory is new, and puts the
+    /// stored pool back (see `restore_pool`).
     pub fn open(spec: ChainSpec, data_dir: &Path) -> Result<Self, NodeError> {
         spec.validate().map_err(NodeError::InvalidSpec)?;
         std::fs::create_dir_all(data_dir)
@@ -361,7 +361,10 @@ impl Node {
         metrics::gauge!(crate::metrics::HEAD).set(block.number() as f64);
         metrics::gauge!(crate::metrics::POOL).set(pool.len() as f64);
         drop(state);
-        let _ = self.new_blocks.send(Arc::new(block.clone()));
+        // The copy for subscribers is made only when someone listens (an idle chain makes a block every interval).
+        if self.new_blocks.receiver_count() > 0 {
+            let _ = self.new_blocks.send(Arc::new(block.clone()));
+        }
         Ok(block)
     }
 

@@ -237,13 +237,21 @@ struct Filling {
     first: u64,
     next: u64,
     parent_block: Block,
-    first_block: Option<Block>,
-    last_block: Option<Block>,
+    /// The first and the last block read, once one is.
+    span: Option<(Block, Block)>,
     records: Vec<SlotRecord>,
     /// Timestamp of the first block that holds a record.
     first_record_at: Option<u64>,
     /// The next block's records do not fit, or the batch is exactly full.
     full: bool,
+}
+
+impl Filling {
+    /// An empty batch that starts after `parent_block`.
+    fn after(parent_block: Block) -> Self {
+        let first = parent_block.number() + 1;
+        Self { first, next: first, parent_block, span: None, records: Vec::new(), first_record_at: None, full: false }
+    }
 }
 
 impl Sealer {
@@ -260,27 +268,18 @@ impl Sealer {
         let block = |number: u64| {
             node.block_by_number(number)?.ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))
         };
+        let stored: Option<BatchRecord> = match store.last_batch_index().map_err(NodeError::from)? {
+            Some(index) => node.batch(index)?,
+            None => None,
+        };
+        let first = stored.as_ref().map_or(1, |b| b.last_block + 1);
+        let mut filling = match self.filling.take() {
+            Some(filling) if filling.first == first => filling,
+            _ => Filling::after(block(first - 1)?),
+        };
+        let head = node.head().number();
         let mut sealed = Vec::new();
         loop {
-            let previous: Option<BatchRecord> = match store.last_batch_index().map_err(NodeError::from)? {
-                Some(index) => node.batch(index)?,
-                None => None,
-            };
-            let first = previous.as_ref().map_or(1, |b| b.last_block + 1);
-            let filling = match &mut self.filling {
-                Some(filling) if filling.first == first => filling,
-                slot => slot.insert(Filling {
-                    first,
-                    next: first,
-                    parent_block: block(first - 1)?,
-                    first_block: None,
-                    last_block: None,
-                    records: Vec::new(),
-                    first_record_at: None,
-                    full: false,
-                }),
-            };
-            let head = node.head().number();
             while !filling.full && filling.next <= head {
                 let number = filling.next;
                 let block = block(number)?;
@@ -298,22 +297,20 @@ impl Sealer {
                 filling.records.extend(mine);
                 filling.next += 1;
                 filling.full = filling.records.len() == max_records;
-                if filling.first_block.is_none() {
-                    filling.first_block = Some(block.clone());
+                match &mut filling.span {
+                    Some((_, last)) => *last = block,
+                    None => filling.span = Some((block.clone(), block)),
                 }
-                filling.last_block = Some(block);
             }
-            let Some(first_record_at) = filling.first_record_at else { return Ok(sealed) };
-            let age = now.saturating_sub(first_record_at);
-            if !filling.full && Duration::from_secs(age) < self.max_age {
-                return Ok(sealed);
-            }
-            let Some(filling) = self.filling.take() else { return Ok(sealed) };
-            let (Some(first_block), Some(last_block)) = (&filling.first_block, &filling.last_block) else {
+            let ready = filling
+                .first_record_at
+                .is_some_and(|at| filling.full || Duration::from_secs(now.saturating_sub(at)) >= self.max_age);
+            let (true, Some((first_block, last_block))) = (ready, &filling.span) else {
+                self.filling = Some(filling);
                 return Ok(sealed);
             };
             let record = BatchRecord::from_records(
-                previous.as_ref(),
+                sealed.last().or(stored.as_ref()),
                 &filling.parent_block,
                 (first_block, last_block),
                 &filling.records,
@@ -332,7 +329,10 @@ impl Sealer {
             metrics::histogram!(crate::metrics::BATCH_BYTES)
                 .record(record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>() as f64);
             store.put_batch(record.index, &record).map_err(NodeError::from)?;
+            // The next batch starts after this one's last block, already in hand.
+            let next = Filling::after(last_block.clone());
             sealed.push(record);
+            filling = next;
         }
     }
 }

@@ -36,8 +36,8 @@ use self::{
     filters::{FilterChanges, FilterError, FilterKind, Filters, drain_pending},
 };
 use crate::{
-    Block, ExecutionMode, Node, SimulationError, SimulationOutcome, SubmitError, TX_BASE_GAS, TxError, TxLookup,
-    admission::check_zk_scope, batcher::BatchRecord,
+    Block, Node, SimulationError, SimulationOutcome, SubmitError, TX_BASE_GAS, TxError, TxLookup,
+    admission::check_scope, batcher::BatchRecord,
 };
 
 /// Priority fee suggested by `eth_maxPriorityFeePerGas` (0.001 gwei): blocks are rarely full, so any tip is included.
@@ -174,14 +174,11 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         let (request, block) = request_and_block(&params)?;
         rpc.latest_state_only(block)?;
         // What the sequencer would refuse is refused here, in the same words, rather than estimated.
-        if rpc.node.spec().mode == ExecutionMode::Zk {
-            let kind = request.to.unwrap_or(TxKind::Create);
-            let input = request.input.input().cloned().unwrap_or_default();
-            check_zk_scope(kind, &input, request.access_list.as_ref()).map_err(|err| rejected(&err))?;
-            if kind.to() == Some(&crate::WITHDRAWAL_ADDRESS) && request.value.unwrap_or_default().is_zero() {
-                return Err(rejected(&TxError::ZeroWithdrawal));
-            }
-        }
+        let kind = request.to.unwrap_or(TxKind::Create);
+        let input = request.input.input().cloned().unwrap_or_default();
+        let value = request.value.unwrap_or_default();
+        check_scope(rpc.node.spec(), kind, &input, request.access_list.as_ref(), value)
+            .map_err(|err| rejected(&err))?;
         match rpc.simulate(request)? {
             SimulationOutcome::Success { gas_used, .. } => Ok(U64::from(gas_used)),
             SimulationOutcome::Revert { output } => Err(reverted(output)),
