@@ -2,7 +2,7 @@
 //!
 //! - [`chunk`]: the chunk circuit, the statement of [`zkr_protocol::ChunkPublicInputs`] over one chunk of a batch.
 //! - [`evm`]: the batch proof's EVM verifier split into contracts under the code size limit.
-//! - [`gadgets`]: Poseidon (the state tree's hashes) and byte handling.
+//! - [`gadgets`]: Poseidon (the state tree's hashes, proven by a custom-gate table) and byte handling.
 //! - [`layout`]: the dimensions of a chunk circuit and its keccak table.
 
 pub mod chunk;

@@ -62,7 +62,10 @@ use zkr_kernels::{
 };
 use zkr_protocol::{ChunkWitness, chunk::CHUNK_PUBLIC_INPUTS};
 
-use crate::{ChunkCircuit, ChunkCircuitParams, chunk::public_inputs};
+use crate::{
+    ChunkCircuit, ChunkCircuitParams,
+    chunk::{CHUNK_CIRCUIT_REVISION, public_inputs},
+};
 
 /// Limbs of the KZG accumulator an aggregation proof carries first among its public inputs.
 pub const ACCUMULATOR_LIMBS: usize = 12;
@@ -290,7 +293,7 @@ impl ChunkKeys {
         params: ChunkCircuitParams,
     ) -> Result<Self, ProverError> {
         let name = format!(
-            "chunk_k{}_s{}_{}",
+            "chunk_r{CHUNK_CIRCUIT_REVISION}_k{}_s{}_{}",
             params.shape.k,
             params.shape.slots,
             hex_prefix(&serde_json::to_vec(&params).unwrap_or_default())
@@ -474,7 +477,7 @@ impl AggregationKeys {
         chunks: usize,
     ) -> Result<Self, ProverError> {
         let chunk_name = hex_prefix(&serde_json::to_vec(chunk_keys.params()).unwrap_or_default());
-        let name = format!("aggregation_k{}_n{chunks}_{chunk_name}", agg_srs.k());
+        let name = format!("aggregation_k{}_n{chunks}_r{CHUNK_CIRCUIT_REVISION}_{chunk_name}", agg_srs.k());
         let (meta, pk) = cached_keys::<AggregationCircuit, AggregationKeyMeta>(
             dir,
             &name,

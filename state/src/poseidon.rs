@@ -81,23 +81,33 @@ fn mix(state: &mut [Fr; T], matrix: &[[Fr; T]; T]) {
     }
 }
 
-/// Absorbs `chunk` (fewer than `T` elements) with the first round's constants, then finishes the permutation.
+/// Absorbs `chunk` (fewer than `T` elements) into the rate slots, +1 to the first rate slot without an input, then
+/// permutes.
 fn permute(spec: &PoseidonSpec, state: &mut [Fr; T], chunk: &[Fr]) {
+    for (i, slot) in state[1..].iter_mut().enumerate() {
+        match chunk.get(i) {
+            Some(input) => *slot += input,
+            None if i == chunk.len() => *slot += Fr::ONE,
+            None => {}
+        }
+    }
+    permutation_with(spec, state);
+}
+
+/// The bare Poseidon permutation of a state (no absorption): what the circuits' Poseidon table proves, one row
+/// group per call.
+pub fn permutation(state: &mut [Fr; T]) {
+    permutation_with(spec(), state);
+}
+
+fn permutation_with(spec: &PoseidonSpec, state: &mut [Fr; T]) {
     let constants = spec.constants();
     let matrices = spec.mds_matrices();
     let mds = matrices.mds().as_ref();
     let start = constants.start();
 
-    // Absorb: constants to every slot, inputs to the rate slots, +1 to the first rate slot without an input.
-    let first = &start[0];
-    state[0] += first[0];
-    for i in 1..T {
-        state[i] += first[i];
-        match chunk.get(i - 1) {
-            Some(input) => state[i] += input,
-            None if i - 1 == chunk.len() => state[i] += Fr::ONE,
-            None => {}
-        }
+    for (s, c) in state.iter_mut().zip(&start[0]) {
+        *s += c;
     }
 
     // First half of the full rounds; the last one mixes with the transition matrix into the sparse form.

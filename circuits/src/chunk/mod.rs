@@ -47,12 +47,16 @@ use zkr_state::{
 use crate::{
     gadgets::{
         bytes::{compose_be, decompose_be, keccak_words, load_bytes},
-        poseidon::PoseidonChip,
+        poseidon::{self, Permutation, PoseidonChip, PoseidonTableConfig, ROWS_PER_PERMUTATION},
     },
     layout::{
         ChunkShape, DEPOSIT_INPUT_BYTES, KECCAK_RATE, KECCAK_WORDS, LEAF_INPUT_BYTES, NODE_INPUT_BYTES, UNUSABLE_ROWS,
     },
 };
+
+/// The revision of the chunk circuit's constraints, part of every cached key's file name: raise it with any change
+/// to the constraints that the parameters do not show, so that no stale key is ever loaded.
+pub const CHUNK_CIRCUIT_REVISION: u32 = 2;
 
 /// Everything that fixes a chunk circuit's keys: its shape, the chain's fee recipient, and halo2-base's column
 /// layout (found by [`ChunkCircuit::configure_shape`]).
@@ -63,6 +67,8 @@ pub struct ChunkCircuitParams {
     pub shape: ChunkShape,
     /// The chain's fee recipient.
     pub fee_recipient: Address,
+    /// Lanes of the Poseidon table (six advice columns each).
+    pub poseidon_lanes: usize,
     /// halo2-base's columns.
     pub base: BaseCircuitParams,
 }
@@ -73,6 +79,21 @@ impl ChunkCircuitParams {
     }
 }
 
+/// What a chunk circuit's layout holds, whatever the witness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkLayout {
+    /// halo2-base's gate cells.
+    pub base_cells: usize,
+    /// halo2-base's cells copied into range-lookup columns.
+    pub lookup_cells: usize,
+    /// Poseidon permutations.
+    pub permutations: usize,
+    /// Advice cells of the Poseidon table's permutations.
+    pub poseidon_cells: usize,
+    /// Keccak permutations of the keccak table.
+    pub keccak_permutations: usize,
+}
+
 /// The chunk circuit over one witness.
 #[derive(Debug)]
 pub struct ChunkCircuit {
@@ -81,17 +102,23 @@ pub struct ChunkCircuit {
     builder: RefCell<BaseCircuitBuilder<Fr>>,
 }
 
-/// The configuration: halo2-base's gates and range lookups, and the keccak table.
+/// The configuration: halo2-base's gates and range lookups, the keccak table and the Poseidon table.
 #[derive(Debug, Clone)]
 pub struct ChunkConfig {
     base: BaseConfig<Fr>,
     keccak: KeccakCircuitConfig<Fr>,
+    poseidon: PoseidonTableConfig,
 }
 
 impl ChunkCircuit {
     /// Works out halo2-base's column layout for `shape` by laying the circuit out once without a witness, and
     /// returns the full parameters.
     pub fn configure_shape(shape: ChunkShape, fee_recipient: Address) -> Result<ChunkCircuitParams, String> {
+        Self::layout(shape, fee_recipient).map(|(params, _)| params)
+    }
+
+    /// [`Self::configure_shape`], with what the layout holds.
+    pub fn layout(shape: ChunkShape, fee_recipient: Address) -> Result<(ChunkCircuitParams, ChunkLayout), String> {
         shape.validate()?;
         let mut builder = BaseCircuitBuilder::<Fr>::new(false);
         builder.set_k(shape.k as usize);
@@ -112,11 +139,21 @@ impl ChunkCircuit {
                 .collect::<Vec<_>>()
         };
         let witness = empty_witness(shape, fee_recipient);
-        let params = ChunkCircuitParams { shape, fee_recipient, base: BaseCircuitParams::default() };
-        generate(&params, &witness, &mut builder, &loaded).map_err(|e| e.to_string())?;
+        let params = ChunkCircuitParams { shape, fee_recipient, poseidon_lanes: 1, base: BaseCircuitParams::default() };
+        let permutations = generate(&params, &witness, &mut builder, &loaded).map_err(|e| e.to_string())?.len();
+        let statistics = builder.statistics();
         let base = builder.calculate_params(Some(UNUSABLE_ROWS));
         builder.clear();
-        Ok(ChunkCircuitParams { shape, fee_recipient, base })
+        let per_lane = ((1usize << shape.k) - UNUSABLE_ROWS) / ROWS_PER_PERMUTATION;
+        let poseidon_lanes = permutations.div_ceil(per_lane).max(1);
+        let layout = ChunkLayout {
+            base_cells: statistics.gate.total_advice_per_phase.iter().sum(),
+            lookup_cells: statistics.total_lookup_advice_per_phase.iter().sum(),
+            permutations,
+            poseidon_cells: permutations * ROWS_PER_PERMUTATION * poseidon::table::LANE_WIDTH,
+            keccak_permutations: shape.keccak_capacity(),
+        };
+        Ok((ChunkCircuitParams { shape, fee_recipient, poseidon_lanes, base }, layout))
     }
 
     /// A circuit for key generation or mock proving (constraints recorded).
@@ -222,9 +259,10 @@ impl Circuit<Fr> for ChunkCircuit {
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
         let keccak = KeccakCircuitConfig::new(meta, params.keccak());
+        let poseidon = PoseidonTableConfig::configure(meta, params.poseidon_lanes);
         // Last, so that halo2-base sees every other column when it counts unusable rows.
         let base = BaseCircuitBuilder::configure_with_params(meta, params.base);
-        ChunkConfig { base, keccak }
+        ChunkConfig { base, keccak, poseidon }
     }
 
     fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
@@ -248,7 +286,12 @@ impl Circuit<Fr> for ChunkCircuit {
         let mut builder = self.builder.borrow_mut();
         let loaded =
             transmute_keccak_assigned_to_virtual(&builder.core().copy_manager, rows, keccak_params.rows_per_round);
-        generate(&self.params, &self.witness, &mut builder, &loaded).map_err(|_| Error::Synthesis)?;
+        let calls = generate(&self.params, &self.witness, &mut builder, &loaded).map_err(|_| Error::Synthesis)?;
+        let inputs: Vec<_> = calls.iter().map(Permutation::input_values).collect();
+        let slots = calls.len().div_ceil(config.poseidon.lanes());
+        let assigned = config.poseidon.assign(&mut layouter, &inputs, slots)?;
+        let copy_manager = builder.core().copy_manager.clone();
+        poseidon::link(builder.main(0), &copy_manager, &calls, assigned);
         builder.synthesize(config.base, layouter)?;
         builder.clear();
         Ok(())
@@ -380,7 +423,7 @@ impl Chips {
             let left = self.gate().select(ctx, *sibling, node, *bit);
             let sum = self.gate().add(ctx, *sibling, node);
             let right = self.gate().sub(ctx, sum, left);
-            node = self.poseidon.compress(ctx, self.gate(), left, right);
+            node = self.poseidon.compress(ctx, left, right);
         }
         node
     }
@@ -417,20 +460,22 @@ impl Chips {
     }
 }
 
-/// Lays out the whole chunk circuit in `builder`, the keccak table's cells given as `loaded`.
+/// Lays out the halo2-base part of the chunk circuit in `builder`, the keccak table's cells given as `loaded`, and
+/// returns the Poseidon permutations it asked for (for the Poseidon table).
 fn generate(
     params: &ChunkCircuitParams,
     witness: &ChunkWitness,
     builder: &mut BaseCircuitBuilder<Fr>,
     loaded: &[LoadedKeccakF<Fr>],
-) -> Result<(), ChunkCircuitError> {
+) -> Result<Vec<Permutation>, ChunkCircuitError> {
     let shape = params.shape;
     let offsets = shape.keccak_offsets();
     assert_eq!(loaded.len(), shape.keccak_capacity(), "keccak table size");
-    let chips = Chips { range: builder.range_chip(), poseidon: PoseidonChip::default() };
+    let range_chip = builder.range_chip();
+    let ctx = builder.main(0);
+    let chips = Chips { range: range_chip, poseidon: PoseidonChip::new(ctx) };
     let range = &chips.range;
     let gate = chips.gate();
-    let ctx = builder.main(0);
 
     let slot_bytes = native::slot_bytes(&shape, witness);
     let prev_root = ctx.load_witness(
@@ -663,5 +708,5 @@ fn generate(
     ];
     debug_assert_eq!(public.len(), CHUNK_PUBLIC_INPUTS);
     builder.assigned_instances[0].extend(public);
-    Ok(())
+    Ok(chips.poseidon.into_calls())
 }
