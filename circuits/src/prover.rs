@@ -60,21 +60,16 @@ use zkr_kernels::{
     gpu::{Backend, DeviceInfo, Gpu, GpuError, Selected},
     halo2::{MsmKzg, MsmParams, ShplonkProver},
 };
-use zkr_protocol::{ChunkWitness, chunk::CHUNK_PUBLIC_INPUTS};
+use zkr_protocol::{
+    ChunkWitness,
+    chunk::CHUNK_PUBLIC_INPUTS,
+    statement::{ACCUMULATOR_LIMBS, CHAINED, batch_statement, batch_statement_len},
+};
 
 use crate::{
     ChunkCircuit, ChunkCircuitParams,
     chunk::{CHUNK_CIRCUIT_REVISION, public_inputs},
 };
-
-/// Limbs of the KZG accumulator an aggregation proof carries first among its public inputs.
-pub const ACCUMULATOR_LIMBS: usize = 12;
-
-/// Public inputs of a batch proof besides the accumulator: state roots and deposit hashes of the whole batch (6),
-/// then per chunk its data hash and withdrawal root (4 each).
-pub const fn batch_public_inputs(chunks: usize) -> usize {
-    6 + 4 * chunks
-}
 
 /// Why proving failed.
 #[derive(Debug, thiserror::Error)]
@@ -422,7 +417,7 @@ fn hex_prefix(bytes: &[u8]) -> String {
 /// The circuit verifies each chunk proof against the chunk circuit's verifying key (a constant of the circuit, so only
 /// proofs of that circuit are accepted), chains them (each chunk starts from the state root and deposit hash the
 /// previous one ended with), and exposes, after the accumulator, the batch's public inputs in the layout the Rollup
-/// contract builds (see [`batch_public_inputs`]).
+/// contract builds (`zkr_protocol::statement`).
 #[derive(Debug)]
 pub struct AggregationKeys {
     chunks: usize,
@@ -559,7 +554,7 @@ impl AggregationKeys {
         gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(
             agg_srs,
             self.vk(),
-            vec![ACCUMULATOR_LIMBS + batch_public_inputs(self.chunks)],
+            vec![ACCUMULATOR_LIMBS + batch_statement_len(self.chunks)],
         )
     }
 }
@@ -582,17 +577,11 @@ fn build_aggregation(
     let builder: &mut BaseCircuitBuilder<Fr> = &mut circuit.builder;
     let ctx = builder.main(0);
     for pair in chunks.windows(2) {
-        ctx.constrain_equal(&pair[0][1], &pair[1][0]); // state root
-        ctx.constrain_equal(&pair[0][6], &pair[1][4]); // deposit hash, high half
-        ctx.constrain_equal(&pair[0][7], &pair[1][5]); // deposit hash, low half
+        for (this, next) in CHAINED {
+            ctx.constrain_equal(&pair[0][this], &pair[1][next]);
+        }
     }
-    let first = &chunks[0];
-    let last = &chunks[chunks.len() - 1];
-    let exposed = &mut builder.assigned_instances[0];
-    exposed.extend([first[0], last[1], first[4], first[5], last[6], last[7]]);
-    for chunk in &chunks {
-        exposed.extend([chunk[2], chunk[3], chunk[8], chunk[9]]);
-    }
+    builder.assigned_instances[0].extend(batch_statement(chunks.len()).into_iter().map(|(j, input)| chunks[j][input]));
     Ok(circuit)
 }
 

@@ -287,7 +287,7 @@ async fn follow_once(
     while next <= committed {
         let onchain = rollup.batches(next).block(at).call().await?;
         let (chunks, commit_block) = committed_chunks(provider, config, next, confirmed).await?;
-        if zkr_contracts::protocol::batch_data_hash(&chunks) != onchain.dataHash {
+        if zkr_protocol::hashes::batch_data_hash(&chunks) != onchain.dataHash {
             return Err(FollowError::Fatal(ChainError::Unprovable {
                 index: next,
                 reason: "the commit transaction's chunks do not hash to the Rollup's data hash".into(),
@@ -463,8 +463,9 @@ async fn finalize_once(
 
 /// The Rollup's `proof` argument: the accumulator limbs as 32-byte big-endian words, then the proof.
 pub fn rollup_proof_bytes(proof: &pb::BatchProof) -> Vec<u8> {
-    let mut out = Vec::with_capacity(crate::checker::ACCUMULATOR_WORDS * 32 + proof.proof.len());
-    for word in proof.instances.iter().take(crate::checker::ACCUMULATOR_WORDS) {
+    let limbs = zkr_protocol::statement::ACCUMULATOR_LIMBS;
+    let mut out = Vec::with_capacity(limbs * 32 + proof.proof.len());
+    for word in proof.instances.iter().take(limbs) {
         out.extend(word.iter().rev());
     }
     out.extend_from_slice(&proof.proof);

@@ -4,6 +4,7 @@
 //! witness determines (so a valid proof of another chunk is refused), and a batch proof's public inputs must be the
 //! ones the batch's accepted chunk proofs determine.
 
+use zkr_protocol::statement::{self, ACCUMULATOR_LIMBS};
 use zkr_protos::v1::{BatchProof, ChunkProof};
 
 /// Why a proof was refused.
@@ -36,34 +37,19 @@ pub trait ProofChecker: Send + Sync + 'static {
     fn check_batch(&self, chunks: &[ChunkProof], proof: &BatchProof) -> Result<(), CheckError>;
 }
 
-/// Public inputs of a chunk proof, in the chunk circuit's order (`zkr_protocol::ChunkPublicInputs`).
-pub const CHUNK_INSTANCES: usize = 10;
-/// Words of the KZG accumulator at the front of a batch proof's public inputs.
-pub const ACCUMULATOR_WORDS: usize = 12;
-
 /// The batch proof's public inputs after the accumulator, as the aggregation circuit exposes them and the Rollup
-/// rebuilds them: previous root, new root, deposit hash before and after (hi/lo), then per chunk its data hash and
-/// withdrawal root (hi/lo). Words are 32-byte field elements as the chunk proofs carry them.
+/// rebuilds them (`zkr_protocol::statement`). Words are 32-byte field elements as the chunk proofs carry them.
 pub fn batch_statement(chunks: &[ChunkProof]) -> Result<Vec<Vec<u8>>, CheckError> {
-    let (first, last) = match (chunks.first(), chunks.last()) {
-        (Some(first), Some(last)) => (first, last),
-        _ => return Err(CheckError::Malformed("a batch of no chunks".into())),
-    };
-    if let Some(bad) = chunks.iter().position(|c| c.instances.len() != CHUNK_INSTANCES) {
+    if chunks.is_empty() {
+        return Err(CheckError::Malformed("a batch of no chunks".into()));
+    }
+    if let Some(bad) = chunks.iter().position(|c| c.instances.len() != statement::chunk::LEN) {
         return Err(CheckError::Malformed(format!("chunk {bad} has the wrong number of public inputs")));
     }
-    let mut out = vec![
-        first.instances[0].clone(),
-        last.instances[1].clone(),
-        first.instances[4].clone(),
-        first.instances[5].clone(),
-        last.instances[6].clone(),
-        last.instances[7].clone(),
-    ];
-    for chunk in chunks {
-        out.extend([2, 3, 8, 9].map(|i| chunk.instances[i].clone()));
-    }
-    Ok(out)
+    Ok(statement::batch_statement(chunks.len())
+        .into_iter()
+        .map(|(j, input)| chunks[j].instances[input].clone())
+        .collect())
 }
 
 /// The production checker: verifies with the circuits' keys, natively.
@@ -103,10 +89,10 @@ impl ProofChecker for CircuitChecker {
 
     fn check_batch(&self, chunks: &[ChunkProof], proof: &BatchProof) -> Result<(), CheckError> {
         let statement = batch_statement(chunks)?;
-        if proof.instances.len() != ACCUMULATOR_WORDS + statement.len() {
+        if proof.instances.len() != ACCUMULATOR_LIMBS + statement.len() {
             return Err(CheckError::Malformed(format!("{} public inputs", proof.instances.len())));
         }
-        if proof.instances[ACCUMULATOR_WORDS..] != statement[..] {
+        if proof.instances[ACCUMULATOR_LIMBS..] != statement[..] {
             return Err(CheckError::WrongStatement("the batch inputs are not the chunks' statements".into()));
         }
         let batch =

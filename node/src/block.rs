@@ -10,7 +10,7 @@ use alloy::{
 };
 use serde::{Deserialize, Serialize};
 
-use zkr_contracts::protocol::WithdrawalTree;
+use zkr_protocol::hashes::WithdrawalTree;
 
 use crate::{BlockContext, BlockExecution, ChainSpec, Deposit, WithdrawalRecord};
 

@@ -26,7 +26,7 @@ use revm::{
 };
 use zkr_state::{Account, AccountTree};
 
-use zkr_contracts::protocol::Withdrawal;
+use zkr_protocol::hashes::Withdrawal;
 
 use crate::{ChainSpec, PooledTx, TxError, WITHDRAWAL_ADDRESS};
 

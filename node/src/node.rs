@@ -16,7 +16,7 @@ use alloy::{
     consensus::Transaction,
     primitives::{Address, B256},
 };
-use zkr_contracts::protocol::deposit_queue_hash;
+use zkr_protocol::hashes::deposit_queue_hash;
 
 use crate::batcher::BatchRecord;
 use zkr_state::{Account, AccountTree, field::fr_to_b256};

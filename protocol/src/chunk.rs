@@ -17,9 +17,9 @@
 //! its own subtree root without knowing the others, and the batch root is computed from the chunk roots (by the
 //! aggregation's caller, the Rollup contract).
 
+use crate::hashes::{WITHDRAWAL_TREE_DEPTH, split_u256, withdrawal_node, withdrawal_zero_hashes};
 use alloy_primitives::{B256, U256};
 use serde::{Deserialize, Serialize};
-use zkr_contracts::protocol::{WITHDRAWAL_TREE_DEPTH, split_u256, withdrawal_node};
 
 /// Height of a chunk's withdrawal subtree: a chunk holds at most `2^CHUNK_WITHDRAWAL_HEIGHT` records.
 pub const CHUNK_WITHDRAWAL_HEIGHT: usize = 10;
@@ -69,15 +69,6 @@ impl ChunkPublicInputs {
             wd_lo,
         ]
     }
-}
-
-/// `zeros[h]`: the root of an all-zero withdrawal subtree of height `h`.
-pub fn withdrawal_zero_hashes() -> [B256; WITHDRAWAL_TREE_DEPTH + 1] {
-    let mut zeros = [B256::ZERO; WITHDRAWAL_TREE_DEPTH + 1];
-    for height in 0..WITHDRAWAL_TREE_DEPTH {
-        zeros[height + 1] = withdrawal_node(zeros[height], zeros[height]);
-    }
-    zeros
 }
 
 /// Root of a chunk's withdrawal subtree from its leaves by slot (zero for records that are not withdrawals).
@@ -154,9 +145,10 @@ fn subtree_levels_from(nodes: &[B256], bottom: usize, top: usize) -> Vec<Vec<B25
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use alloy_primitives::keccak256;
-    use zkr_contracts::protocol::{WithdrawalTree, withdrawal_root_from_proof};
+
+    use super::*;
+    use crate::hashes::{WithdrawalTree, withdrawal_root_from_proof};
 
     fn leaf(i: u64) -> B256 {
         keccak256(i.to_be_bytes())

@@ -1,27 +1,32 @@
 //! The rollup's proving protocol, shared by the node (which writes batches), the coordinator (which ships jobs) and
 //! the circuits (which prove them):
 //!
+//! - [`hashes`]: the hashes the L1 contracts compute (batch hash, deposit chain, withdrawal tree), computed here the
+//!   same way;
 //! - [`record`]: the fixed-width records a chunk of a batch commits to L1, and their encoding;
 //! - [`chunk`]: the chunk's statement (its public inputs) and where its withdrawals sit in the batch's tree;
 //! - [`witness`]: the native replay of a chunk over the state tree, producing every Merkle path the circuit checks.
 //!   It is a second implementation of the execution rules the proof covers, so it doubles as the reference the node's
 //!   revm execution is tested against.
-//! - [`replay`]: a prover's replica of the state, advanced by committed batches alone.
+//! - [`replay`]: a prover's replica of the state, advanced by committed batches alone;
+//! - [`statement`]: where each public input of a chunk proof and of a batch proof sits.
 //!
 //! A batch is a sequence of chunks. Each chunk is proven on its own; the aggregation proof chains them (state roots
 //! and deposit hashes) and the Rollup contract checks their data hashes against what was committed.
 
 pub mod chunk;
+pub mod hashes;
 pub mod record;
 pub mod replay;
+pub mod statement;
 pub mod witness;
 
 pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_root, chunk_withdrawal_root};
+/// Splits a 32-byte value into its high and low 128-bit halves (the public-input form of a hash).
+pub use hashes::split_u256;
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};
 pub use replay::{Genesis, ReplayError, Replayer};
 pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
-/// Splits a 32-byte value into its high and low 128-bit halves (the public-input form of a hash).
-pub use zkr_contracts::protocol::split_u256;
 
 use alloy_primitives::{Address, address};
 

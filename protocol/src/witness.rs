@@ -20,9 +20,9 @@
 //! The fee recipient's leaf and the withdrawal counter's leaf exist from genesis, so writes 1 and 3 on them are
 //! always updates.
 
+use crate::hashes::{deposit_queue_hash, withdrawal_leaf};
 use alloy_primitives::{Address, B256, U256, keccak256};
 use serde::{Deserialize, Serialize};
-use zkr_contracts::protocol::{deposit_queue_hash, withdrawal_leaf};
 use zkr_state::{Account, AccountLeaf, AccountProof, AccountTree, LeafProof, TREE_DEPTH, field::fr_to_b256};
 
 use crate::{

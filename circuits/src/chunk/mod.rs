@@ -35,7 +35,8 @@ use zkevm_hashes::keccak::{
 };
 use zkr_protocol::{
     CHUNK_WITHDRAWAL_HEIGHT, ChunkWitness, RECORD_BYTES, TRANSFER_GAS, WITHDRAWAL_ADDRESS, WriteSlot,
-    chunk::{CHUNK_PUBLIC_INPUTS, withdrawal_zero_hashes},
+    chunk::CHUNK_PUBLIC_INPUTS,
+    hashes::withdrawal_zero_hashes,
     record::{KIND_DEPOSIT, KIND_TRANSFER, offset},
     witness::LeafWrite,
 };

@@ -3,8 +3,8 @@
 
 use alloy_primitives::{B256, keccak256};
 use zkr_protocol::{
-    CHUNK_WITHDRAWAL_HEIGHT, ChunkWitness, RECORD_BYTES, Record, WITHDRAWAL_ADDRESS, WriteSlot,
-    chunk::withdrawal_zero_hashes, encode_chunk, record::offset,
+    CHUNK_WITHDRAWAL_HEIGHT, ChunkWitness, RECORD_BYTES, Record, WITHDRAWAL_ADDRESS, WriteSlot, encode_chunk,
+    hashes::withdrawal_zero_hashes, record::offset,
 };
 
 use crate::layout::ChunkShape;

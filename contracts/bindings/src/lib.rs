@@ -1,5 +1,4 @@
-//! Rust side of the rollup's L1 contracts: typed bindings, the protocol's hash functions, and the deployment of the
-//! whole L1 side.
+//! Rust side of the rollup's L1 contracts: typed bindings and the deployment of the whole L1 side.
 //!
 //! ```text
 //!  contracts/src/*.sol --forge--> contracts/out --scripts/contracts.sh--> artifacts/*.json (committed)
@@ -12,13 +11,12 @@
 //! ```
 //!
 //! The JSON file written by `zkr-deploy` (see [`Deployment`]) is how the node, the coordinator and the devnet find
-//! the contracts. The functions in [`protocol`] compute, off chain, the same hashes the contracts compute on chain;
-//! the integration tests check them against the deployed contracts.
+//! the contracts. `zkr_protocol::hashes` computes, off chain, the same hashes the contracts compute on chain; the
+//! integration tests check them against the deployed contracts.
 
 mod bindings;
 mod deploy;
 mod error;
-pub mod protocol;
 
 pub use bindings::{BatchVerifier, Portal, Rollup};
 pub use deploy::{

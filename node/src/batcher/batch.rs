@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, Bytes, keccak256};
 use serde::{Deserialize, Serialize};
-use zkr_contracts::protocol::{batch_data_hash, batch_hash, genesis_batch_hash};
+use zkr_protocol::hashes::{batch_data_hash, batch_hash, genesis_batch_hash};
 use zkr_protocol::{
     batch_withdrawal_root,
     chunk::{MAX_CHUNK_SLOTS, batch_withdrawal_proof, withdrawal_leaf_index},
@@ -78,7 +78,7 @@ pub struct BatchRecord {
     /// for any other record (slots past the last record are zero too).
     pub chunk_withdrawals: Vec<Vec<B256>>,
     /// The batch's data hash: keccak256 of the chunks' keccak256 hashes, concatenated in order
-    /// (`zkr_contracts::protocol::batch_data_hash`).
+    /// (`zkr_protocol::hashes::batch_data_hash`).
     pub data_hash: B256,
     /// The batch hash the Rollup computes.
     pub batch_hash: B256,

@@ -400,7 +400,7 @@ pub struct WithdrawalProof {
     /// The batch holding that block, once sealed: the `batchIndex` argument of `finalizeWithdrawal`.
     pub batch_index: Option<u64>,
     /// The withdrawal, as the Portal pays it.
-    pub withdrawal: zkr_contracts::protocol::Withdrawal,
+    pub withdrawal: zkr_protocol::hashes::Withdrawal,
     /// Its leaf index in the tree.
     pub leaf_index: u64,
     /// The sibling hashes from the leaf upwards.

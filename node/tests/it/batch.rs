@@ -8,11 +8,11 @@ use alloy::{
     primitives::{Address, Bytes, TxKind, U256},
 };
 use proptest::prelude::*;
-use zkr_contracts::protocol::deposit_queue_hash;
 use zkr_node::{
     Deposit, Node,
     batcher::{BatchDecodeError, BatchLimits, Sealer, decode_batch, seal_batches, transfer_envelope},
 };
+use zkr_protocol::hashes::deposit_queue_hash;
 use zkr_protocol::{RECORD_BYTES, RecordError};
 
 use crate::*;
@@ -81,7 +81,7 @@ fn sealed_chunks_decode_back_to_the_blocks() {
     assert_eq!((batch.first_block, batch.last_block), (1, 3));
     // 4 + 1 + 1 records in chunks of two: the first block spans two chunks.
     assert_eq!(batch.chunks.iter().map(|c| c.len() / RECORD_BYTES).collect::<Vec<_>>(), vec![2, 2, 2]);
-    assert_eq!(batch.data_hash, zkr_contracts::protocol::batch_data_hash_from_chunk_hashes(&batch.chunk_data_hashes()));
+    assert_eq!(batch.data_hash, zkr_protocol::hashes::batch_data_hash_from_chunk_hashes(&batch.chunk_data_hashes()));
     assert_eq!((batch.deposit_start, batch.deposit_end), (0, 3));
     assert_eq!(batch.deposit_hash_after, node.head().deposit_hash);
     assert_eq!(batch.prev_state_root, node.block_by_number(0).unwrap().unwrap().header.state_root);

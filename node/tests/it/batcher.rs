@@ -111,7 +111,7 @@ async fn seals_commits_and_survives_a_restart_without_duplicates() {
     let rollup = Rollup::new(setup.deployment.rollup, &setup.l1);
     let onchain = rollup.batches(1).call().await.unwrap();
     assert_eq!((onchain.batchHash, onchain.dataHash), (record.batch_hash, record.data_hash));
-    assert_eq!(record.data_hash, zkr_contracts::protocol::batch_data_hash(&record.chunks));
+    assert_eq!(record.data_hash, zkr_protocol::hashes::batch_data_hash(&record.chunks));
     let decoded = decode_batch(&record.chunks).unwrap();
     assert_eq!(decoded.first().unwrap().number, 1);
     let blocks: Vec<_> =

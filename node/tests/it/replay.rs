@@ -10,11 +10,11 @@ use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
     signers::local::PrivateKeySigner,
 };
-use zkr_contracts::protocol::{deposit_queue_hash, withdrawal_root_from_proof};
 use zkr_node::{
     ChainSpec, Deposit, Node, WITHDRAWAL_ADDRESS,
     batcher::{BatchLimits, BatchRecord, seal_batches, transfer_envelope},
 };
+use zkr_protocol::hashes::{deposit_queue_hash, withdrawal_root_from_proof};
 use zkr_protocol::{Record, batch_withdrawal_root, build_chunk, decode_chunk};
 use zkr_state::field::fr_to_b256;
 

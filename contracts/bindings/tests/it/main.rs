@@ -11,14 +11,12 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use zkr_contracts::{
-    DEFAULT_CHUNKS_PER_BATCH, DeployConfig, Deployment, Error, Portal, Rollup, deploy_l1,
-    protocol::{
-        self, WithdrawalTree, batch_data_hash, batch_data_hash_from_chunk_hashes, batch_hash, deposit_queue_hash,
-        genesis_batch_hash, withdrawal_zero_hashes,
-    },
-};
+use zkr_contracts::{DEFAULT_CHUNKS_PER_BATCH, DeployConfig, Deployment, Error, Portal, Rollup, deploy_l1};
 use zkr_devtools::{Anvil, AnvilInstance};
+use zkr_protocol::hashes::{
+    self as protocol, WithdrawalTree, batch_data_hash, batch_data_hash_from_chunk_hashes, batch_hash,
+    deposit_queue_hash, genesis_batch_hash, withdrawal_zero_hashes,
+};
 
 /// A test L1: anvil plus one signing provider per funded development account.
 struct L1 {

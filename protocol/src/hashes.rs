@@ -1,12 +1,11 @@
 //! The protocol's hashes, computed exactly as the contracts compute them.
 //!
-//! These are the definitions the node, the circuits and the contracts share; each function names the Solidity
-//! expression it mirrors.
+//! These are the definitions the node, the circuits, the coordinator and the contracts' tests share; each function
+//! names the Solidity expression it mirrors (the contracts' integration tests check them against the deployed
+//! contracts).
 
-use alloy::{
-    primitives::{Address, B256, U256, keccak256},
-    sol_types::SolValue,
-};
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_sol_types::SolValue;
 
 /// Depth of every batch's withdrawal tree (`Withdrawals.TREE_DEPTH`).
 pub const WITHDRAWAL_TREE_DEPTH: usize = 32;
@@ -77,8 +76,9 @@ pub fn split_u256(value: B256) -> (U256, U256) {
 
 #[cfg(test)]
 mod tests {
+    use alloy_primitives::{address, b256};
+
     use super::*;
-    use alloy::primitives::{address, b256};
 
     #[test]
     fn deposit_hash_packs_fields_without_padding() {
