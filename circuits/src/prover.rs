@@ -69,6 +69,7 @@ use zkr_protocol::{
 use crate::{
     ChunkCircuit, ChunkCircuitParams,
     chunk::{CHUNK_CIRCUIT_REVISION, public_inputs},
+    progress::{self, Model},
 };
 
 /// Why proving failed.
@@ -220,7 +221,9 @@ pub fn load_srs(dir: &Path, k: u32, dev_setup: bool) -> Result<ParamsKZG<Bn256>,
         dir = %dir.display(),
         "generating an INSECURE development SRS from local randomness; never use these keys or proofs in production"
     );
+    let stage = progress::start(dir, &format!("srs_k{k}"), Model::Srs.estimate(k), true);
     let params = ParamsKZG::<Bn256>::setup(k, StdRng::from_entropy());
+    stage.finish();
     fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
     let path = srs_path(dir, k);
     let tmp = path.with_extension("tmp");
@@ -298,7 +301,10 @@ impl ChunkKeys {
             &name,
             |meta| meta.params.clone(),
             || {
+                let k = params.shape.k;
+                let stage = progress::start(dir, &format!("{name}_keys"), Model::ChunkKeys.estimate(k), true);
                 let keys = Self::generate(srs, params)?;
+                stage.finish();
                 Ok((ChunkKeyMeta { params: keys.params, break_points: keys.break_points }, keys.pk))
             },
         )?;
@@ -478,7 +484,10 @@ impl AggregationKeys {
             &name,
             |meta| meta.config,
             || {
+                let model = Model::AggregationKeys(chunks).estimate(agg_srs.k());
+                let stage = progress::start(dir, &format!("{name}_keys"), model, true);
                 let keys = Self::generate(agg_srs, chunk_srs, chunk_keys, chunks)?;
+                stage.finish();
                 let meta =
                     AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points };
                 Ok((meta, keys.pk))
@@ -738,7 +747,12 @@ impl BatchProver {
 
     /// Proves one chunk (a worker's job).
     pub fn prove_chunk(&self, witness: ChunkWitness) -> Result<Snark, ProverError> {
-        self.chunk_keys.prove(&self.chunk_params, witness)
+        let shape = self.config.chunk;
+        let name = format!("chunk_proof_k{}_s{}_{}", shape.k, shape.slots, self.backend());
+        let stage = progress::start(&self.config.dir, &name, Model::ChunkProof.estimate(shape.k), false);
+        let snark = self.chunk_keys.prove(&self.chunk_params, witness)?;
+        stage.finish();
+        Ok(snark)
     }
 
     /// Checks a chunk proof received from elsewhere.
@@ -754,7 +768,13 @@ impl BatchProver {
 
     /// Aggregates verified chunk proofs into the batch proof.
     pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
-        self.aggregation_keys()?.prove(&self.agg_params, self.chunk_params.kzg(), snarks)
+        let keys = self.aggregation_keys()?;
+        let (k, n) = (self.config.aggregation_k, snarks.len());
+        let name = format!("aggregation_proof_k{k}_n{n}_{}", self.backend());
+        let stage = progress::start(&self.config.dir, &name, Model::AggregationProof(n).estimate(k), false);
+        let proof = keys.prove(&self.agg_params, self.chunk_params.kzg(), snarks)?;
+        stage.finish();
+        Ok(proof)
     }
 
     /// Proves a whole batch from its chunk witnesses, reporting each stage before it starts.

@@ -146,10 +146,9 @@ fn main() -> eyre::Result<()> {
     let mut timings: Vec<(String, Duration)> = Vec::new();
 
     let started = Instant::now();
-    let spinner = ProgressBar::new_spinner().with_message("loading (or generating) the SRS and keys");
-    spinner.enable_steady_tick(Duration::from_millis(200));
+    // Generating the SRS and keys (first run) logs its progress and the time left (`zkr_circuits::progress`).
+    eprintln!("loading the SRS and keys from {}", config.dir.display());
     let prover = BatchProver::load_with_backend(&config, cli.prover.backend).wrap_err("loading the prover")?;
-    spinner.finish_and_clear();
     timings.push(("SRS and keys".into(), started.elapsed()));
     match prover.device().gpu() {
         Some(gpu) => eprintln!("backend: {} ({})", prover.backend(), gpu.name),
