@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 
 use halo2_base::halo2_proofs::{
     circuit::{AssignedCell, Layouter, Region, Value},
-    plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector},
+    plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector, VirtualCells},
     poly::Rotation,
 };
 use poseidon_primitives::poseidon::primitives::Spec;
@@ -204,12 +204,11 @@ impl PoseidonTableConfig {
             let lane = *lane;
             meta.create_gate("poseidon full round", |meta| {
                 let q = meta.query_selector(config.full);
-                let state: [Expression<Fr>; T] = std::array::from_fn(|j| meta.query_advice(lane[j], Rotation::cur()));
+                let state = query_state(meta, &lane, Rotation::cur());
                 let squares: [Expression<Fr>; T] =
                     std::array::from_fn(|j| meta.query_advice(lane[T + j], Rotation::cur()));
-                let next: [Expression<Fr>; T] = std::array::from_fn(|j| meta.query_advice(lane[j], Rotation::next()));
-                let c: [Expression<Fr>; T] =
-                    std::array::from_fn(|j| meta.query_fixed(config.constants[j], Rotation::cur()));
+                let next = query_state(meta, &lane, Rotation::next());
+                let c: [Expression<Fr>; T] = query_constants(meta, &config.constants);
                 let u: [Expression<Fr>; T] = std::array::from_fn(|j| state[j].clone() + c[j].clone());
                 let sbox: [Expression<Fr>; T] =
                     std::array::from_fn(|j| u[j].clone() * squares[j].clone() * squares[j].clone());
@@ -220,20 +219,14 @@ impl PoseidonTableConfig {
             });
             meta.create_gate("poseidon two partial rounds", |meta| {
                 let q = meta.query_selector(config.partial2);
-                let state: [Expression<Fr>; T] = std::array::from_fn(|j| meta.query_advice(lane[j], Rotation::cur()));
+                let state = query_state(meta, &lane, Rotation::cur());
                 let square = meta.query_advice(lane[3], Rotation::cur());
                 let mid = meta.query_advice(lane[4], Rotation::cur());
                 let mid_square = meta.query_advice(lane[5], Rotation::cur());
-                let next: [Expression<Fr>; T] = std::array::from_fn(|j| meta.query_advice(lane[j], Rotation::next()));
-                let c: [Expression<Fr>; 2 * T] =
-                    std::array::from_fn(|j| meta.query_fixed(config.constants[j], Rotation::cur()));
+                let next = query_state(meta, &lane, Rotation::next());
+                let c: [Expression<Fr>; 2 * T] = query_constants(meta, &config.constants);
                 // First round: u = state + c, S-box on u0 only, then the MDS; its first output is `mid`.
-                let u0 = state[0].clone() + c[0].clone();
-                let first = [
-                    u0.clone() * square.clone() * square.clone(),
-                    state[1].clone() + c[1].clone(),
-                    state[2].clone() + c[2].clone(),
-                ];
+                let (square_constraint, first) = partial_round(&state, square, &c[..T]);
                 // Second round on [mid, (mds * first)[1], (mds * first)[2]].
                 let w0 = mid.clone() + c[3].clone();
                 let second = [
@@ -242,7 +235,7 @@ impl PoseidonTableConfig {
                     dot(&mds[2], &first) + c[5].clone(),
                 ];
                 let mut constraints = vec![
-                    q.clone() * (square - u0.clone() * u0),
+                    q.clone() * square_constraint,
                     q.clone() * (mid - dot(&mds[0], &first)),
                     q.clone() * (mid_square - w0.clone() * w0),
                 ];
@@ -251,18 +244,12 @@ impl PoseidonTableConfig {
             });
             meta.create_gate("poseidon one partial round", |meta| {
                 let q = meta.query_selector(config.partial1);
-                let state: [Expression<Fr>; T] = std::array::from_fn(|j| meta.query_advice(lane[j], Rotation::cur()));
+                let state = query_state(meta, &lane, Rotation::cur());
                 let square = meta.query_advice(lane[3], Rotation::cur());
-                let next: [Expression<Fr>; T] = std::array::from_fn(|j| meta.query_advice(lane[j], Rotation::next()));
-                let c: [Expression<Fr>; T] =
-                    std::array::from_fn(|j| meta.query_fixed(config.constants[j], Rotation::cur()));
-                let u0 = state[0].clone() + c[0].clone();
-                let round = [
-                    u0.clone() * square.clone() * square.clone(),
-                    state[1].clone() + c[1].clone(),
-                    state[2].clone() + c[2].clone(),
-                ];
-                let mut constraints = vec![q.clone() * (square - u0.clone() * u0)];
+                let next = query_state(meta, &lane, Rotation::next());
+                let c: [Expression<Fr>; T] = query_constants(meta, &config.constants);
+                let (square_constraint, round) = partial_round(&state, square, &c);
+                let mut constraints = vec![q.clone() * square_constraint];
                 constraints.extend((0..T).map(|i| q.clone() * (next[i].clone() - dot(&mds[i], &round))));
                 constraints
             });
@@ -364,6 +351,39 @@ impl PoseidonTableConfig {
         };
         AssignedPermutation { input: array(input), output: array(output) }
     }
+}
+
+/// The state cells of a lane's row.
+fn query_state(
+    meta: &mut VirtualCells<'_, Fr>,
+    lane: &[Column<Advice>; LANE_WIDTH],
+    at: Rotation,
+) -> [Expression<Fr>; T] {
+    std::array::from_fn(|j| meta.query_advice(lane[j], at))
+}
+
+/// The first `N` round-constant columns of the current row.
+fn query_constants<const N: usize>(
+    meta: &mut VirtualCells<'_, Fr>,
+    columns: &[Column<Fixed>; 2 * T],
+) -> [Expression<Fr>; N] {
+    std::array::from_fn(|j| meta.query_fixed(columns[j], Rotation::cur()))
+}
+
+/// A partial round's S-box with its square cell: the constraint `square = (s0 + c0)^2` and the MDS input
+/// `[(s0 + c0) * square^2, s1 + c1, s2 + c2]`.
+fn partial_round(
+    state: &[Expression<Fr>; T],
+    square: Expression<Fr>,
+    c: &[Expression<Fr>],
+) -> (Expression<Fr>, [Expression<Fr>; T]) {
+    let u0 = state[0].clone() + c[0].clone();
+    let input = [
+        u0.clone() * square.clone() * square.clone(),
+        state[1].clone() + c[1].clone(),
+        state[2].clone() + c[2].clone(),
+    ];
+    (square - u0.clone() * u0, input)
 }
 
 fn dot(row: &[Expression<Fr>; T], v: &[Expression<Fr>; T]) -> Expression<Fr> {
