@@ -234,3 +234,20 @@ fn a_changed_record_field_is_refused() {
     }
     unsatisfied(w, instances);
 }
+
+#[test]
+fn the_poseidon_table_spreads_over_lanes_when_the_rows_run_out() {
+    // At k = 14 the 540 permutations of 2 slots need 20,520 rows, more than one lane holds: two lanes, same rules.
+    let shape = ChunkShape { k: 14, slots: 2 };
+    let params = ChunkCircuit::configure_shape(shape, FEE_RECIPIENT).unwrap();
+    assert_eq!(params.poseidon_lanes, 2);
+    let w = witness(&[transfer(alice(), 0, bob(), ETH), transfer(alice(), 1, WITHDRAWAL_ADDRESS, ETH / 2)]);
+    let instances = public_inputs(&w);
+    let mut wrong_root = instances.clone();
+    wrong_root[1] += Fr::from(1);
+    for (instances, holds) in [(instances, true), (wrong_root, false)] {
+        let circuit = ChunkCircuit::new(params.clone(), w.clone()).unwrap();
+        let prover = MockProver::run(shape.k, &circuit, vec![instances]).unwrap();
+        assert_eq!(prover.verify().is_ok(), holds);
+    }
+}
