@@ -10,10 +10,7 @@ use std::{
     collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::mpsc::{self, RecvTimeoutError, Sender},
     thread,
     time::{Duration, Instant},
 };
@@ -67,7 +64,8 @@ pub struct Stage {
     name: String,
     file: PathBuf,
     started: Instant,
-    done: Arc<AtomicBool>,
+    /// Held only to be dropped with the stage, which stops the ticker.
+    _ticking: Sender<()>,
 }
 
 /// Starts stage `name` (a file-name-like key, the same for the same work) whose times are kept in `dir`. With `tick`,
@@ -79,17 +77,13 @@ pub fn start(dir: &Path, name: &str, model: Duration, tick: bool) -> Stage {
         None => (model, "the 2-core reference machine"),
     };
     tracing::info!(target: TARGET, stage = name, estimate_s = estimate.as_secs(), from = source, "starting");
-    let done = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    // The ticker logs until the stage ends: dropping the stage drops `ticking`, which wakes and stops it at once.
+    let (ticking, stopped) = mpsc::channel::<()>();
     if tick {
-        let (done, name) = (Arc::clone(&done), name.to_string());
-        // A logging thread only; it ends with the stage.
+        let name = name.to_string();
         let _ = thread::Builder::new().name("zkr-progress".into()).spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                thread::park_timeout(TICK);
-                if done.load(Ordering::Relaxed) {
-                    break;
-                }
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
                 let elapsed = started.elapsed();
                 let left = estimate.saturating_sub(elapsed);
                 let percent = (100.0 * elapsed.as_secs_f64() / estimate.as_secs_f64().max(1.0)).min(99.0);
@@ -104,7 +98,7 @@ pub fn start(dir: &Path, name: &str, model: Duration, tick: bool) -> Stage {
             }
         });
     }
-    Stage { name: name.to_string(), file, started, done }
+    Stage { name: name.to_string(), file, started, _ticking: ticking }
 }
 
 impl Stage {
@@ -122,12 +116,6 @@ impl Stage {
         }
         tracing::info!(target: TARGET, stage = %self.name, seconds = elapsed.as_secs_f64(), "done");
         elapsed
-    }
-}
-
-impl Drop for Stage {
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::Relaxed);
     }
 }
 

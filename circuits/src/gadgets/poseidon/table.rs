@@ -283,7 +283,9 @@ impl PoseidonTableConfig {
     ) -> Result<Vec<AssignedPermutation<'v>>, Error> {
         let capacity = slots * self.lanes.len();
         if traces.len() > capacity {
-            return Err(Error::NotEnoughRowsAvailable { current_k: 0 });
+            // `ChunkCircuit::configure_shape` sizes the lanes; a caller asking for more is a layout bug.
+            tracing::error!(permutations = traces.len(), capacity, "the Poseidon table has too few slots");
+            return Err(Error::Synthesis);
         }
         let padding = trace([Fr::ZERO; T]);
         let mut assigned = Vec::with_capacity(traces.len());
