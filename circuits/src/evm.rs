@@ -63,7 +63,7 @@ struct Parsed<'a> {
     epilogue: Vec<&'a str>,
 }
 
-/// Splits `source`, as [`crate::prover::BatchProver::evm_verifier_source`] returns it, into `parts` contracts of
+/// Splits `source`, as [`crate::verifier::Verifier::evm_verifier_source`] returns it, into `parts` contracts of
 /// about equal size.
 pub fn split_verifier(source: &str, parts: usize) -> Result<VerifierParts, SplitError> {
     let parsed = parse(source)?;

@@ -4,6 +4,8 @@
 //! witness determines (so a valid proof of another chunk is refused), and a batch proof's public inputs must be the
 //! ones the batch's accepted chunk proofs determine.
 
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use zkr_circuits::verifier::{Verifier, decode_field_elements};
 use zkr_protocol::statement::{self, ACCUMULATOR_LIMBS};
 use zkr_protos::v1::{BatchProof, ChunkProof};
 
@@ -22,10 +24,6 @@ pub enum CheckError {
     /// The job's own input could not be decoded (a coordinator-side problem, not the worker's).
     #[error("the job's input cannot be decoded: {0}")]
     BadJobInput(String),
-    /// The coordinator could not check the proof (its keys failed to load): neither the job's nor the worker's
-    /// fault, so the job stays leased and lapses back to the queue if the worker does not try again.
-    #[error("the coordinator cannot check proofs: {0}")]
-    Unavailable(String),
 }
 
 /// Checks proofs against job statements. Implementations are called from blocking threads.
@@ -52,21 +50,21 @@ pub fn batch_statement(chunks: &[ChunkProof]) -> Result<Vec<Vec<u8>>, CheckError
         .collect())
 }
 
-/// The production checker: verifies with the circuits' keys, natively.
+/// The production checker: verifies with the circuits' verifying keys alone (no proving keys, SRS bases or MSM).
 #[derive(Debug)]
 pub struct CircuitChecker {
-    prover: zkr_circuits::prover::BatchProver,
+    verifier: Verifier,
 }
 
 impl CircuitChecker {
-    /// Checks with the keys of `prover` (the same setup the workers prove with).
-    pub const fn new(prover: zkr_circuits::prover::BatchProver) -> Self {
-        Self { prover }
+    /// Checks with `verifier` (the verifying keys of the setup the workers prove with).
+    pub const fn new(verifier: Verifier) -> Self {
+        Self { verifier }
     }
 }
 
-fn decode(words: &[Vec<u8>]) -> Result<Vec<halo2_base::halo2_proofs::halo2curves::bn256::Fr>, CheckError> {
-    zkr_circuits::prover::decode_field_elements(words).map_err(|e| CheckError::Malformed(e.to_string()))
+fn decode(words: &[Vec<u8>]) -> Result<Vec<Fr>, CheckError> {
+    decode_field_elements(words).map_err(|e| CheckError::Malformed(e.to_string()))
 }
 
 impl ProofChecker for CircuitChecker {
@@ -83,8 +81,7 @@ impl ProofChecker for CircuitChecker {
                     + instances.len().abs_diff(expected.len())
             )));
         }
-        let snark = self.prover.chunk_snark(instances, proof.proof.clone());
-        if self.prover.verify_chunk(&snark) { Ok(()) } else { Err(CheckError::Invalid) }
+        if self.verifier.chunk.verify(&instances, &proof.proof) { Ok(()) } else { Err(CheckError::Invalid) }
     }
 
     fn check_batch(&self, chunks: &[ChunkProof], proof: &BatchProof) -> Result<(), CheckError> {
@@ -96,13 +93,8 @@ impl ProofChecker for CircuitChecker {
             return Err(CheckError::WrongStatement("the batch inputs are not the chunks' statements".into()));
         }
         let batch =
-            zkr_circuits::prover::BatchProof { instances: decode(&proof.instances)?, proof: proof.proof.clone() };
-        match self.prover.verify_batch(&batch) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(CheckError::Invalid),
-            // The coordinator's own keys failed to load: not the worker's fault.
-            Err(e) => Err(CheckError::Unavailable(format!("aggregation keys: {e}"))),
-        }
+            zkr_circuits::verifier::BatchProof { instances: decode(&proof.instances)?, proof: proof.proof.clone() };
+        if self.verifier.batch.verify(&batch) { Ok(()) } else { Err(CheckError::Invalid) }
     }
 }
 

@@ -408,10 +408,6 @@ impl ProverCoordinator for Coordinator {
                     SubmitCheck::Stale => outcome(pb::SubmitOutcome::StaleLease, "the lease lapsed during the check"),
                 })
             }
-            Err(CheckError::Unavailable(reason)) => {
-                tracing::error!(target: "coordinator::jobs", job = %job_id, %reason, "cannot check proofs");
-                Err(Status::unavailable(reason))
-            }
             Err(CheckError::BadJobInput(reason)) => {
                 tracing::error!(target: "coordinator::jobs", job = %job_id, %reason, "the job's own input is broken");
                 let reason = format!("job input: {reason}");

@@ -11,10 +11,7 @@ use std::{
 
 use alloy::primitives::{Address, Bytes};
 use eyre::{WrapErr, bail, eyre};
-use zkr_circuits::{
-    ChunkShape,
-    prover::{BatchProver, ProverConfig},
-};
+use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
 
 /// The circuits the cluster proves with.
 #[derive(Debug, Clone, Copy)]
@@ -26,8 +23,8 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    pub(crate) fn prover_config(&self, keys: &Path, fee_recipient: Address) -> ProverConfig {
-        ProverConfig {
+    pub(crate) fn keys_config(&self, keys: &Path, fee_recipient: Address) -> KeysConfig {
+        KeysConfig {
             dir: keys.to_path_buf(),
             chunk: ChunkShape { k: self.chunk_k, slots: self.chunk_slots },
             chunks_per_batch: self.chunks_per_batch,
@@ -42,10 +39,13 @@ impl Shape {
     }
 }
 
-/// The creation code of the batch verifier's parts for `shape`: read from `keys/verifier-<shape>/` when a previous
-/// run made them, else generated from the aggregation circuit's key (made and cached on first use, minutes),
-/// split to fit mainnet's code size limit and compiled with solc 0.8.19.
+/// Makes sure the keys of `shape` are in `keys` (generated on the first run: minutes, gigabytes), the verifying keys
+/// the coordinator loads included, and returns the creation code of the batch verifier's parts: read from
+/// `keys/verifier-<shape>/` when a previous run made them, else generated from the aggregation circuit's verifying
+/// key, split to fit mainnet's code size limit and compiled with solc 0.8.19.
 pub(crate) fn verifier_parts(shape: Shape, keys: &Path, fee_recipient: Address) -> eyre::Result<Vec<Bytes>> {
+    let config = shape.keys_config(keys, fee_recipient);
+    zkr_circuits::keys::setup(&config)?;
     let dir = keys.join(format!("verifier-{}", shape.tag()));
     let part = |i: usize| dir.join(format!("part{i}.bin"));
     if part(0).is_file() {
@@ -58,10 +58,10 @@ pub(crate) fn verifier_parts(shape: Shape, keys: &Path, fee_recipient: Address) 
     }
     tracing::info!(
         keys = %keys.display(),
-        "making the batch verifier: the aggregation keys are generated on the first run (several minutes, ~11 GiB)"
+        "making the batch verifier from the aggregation circuit's verifying key"
     );
     let started = Instant::now();
-    let source = BatchProver::load_all(&shape.prover_config(keys, fee_recipient))?.evm_verifier_source()?;
+    let source = Verifier::load(&config)?.batch.evm_verifier_source();
     let split = zkr_circuits::evm::split_verifier_default(&source)?;
     let tools = zkr_devtools::Tools::from_env();
     let parts = split

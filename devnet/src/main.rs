@@ -160,7 +160,7 @@ async fn main() -> eyre::Result<()> {
         let (keys_dir, fee_recipient) = (args.keys_dir.clone(), spec.fee_recipient);
         let parts =
             tokio::task::spawn_blocking(move || cluster::verifier_parts(shape, &keys_dir, fee_recipient)).await??;
-        let public_inputs = 6 + 4 * limits.chunks_per_batch;
+        let public_inputs = zkr_protocol::statement::batch_statement_len(limits.chunks_per_batch);
         let verifier = deploy_batch_verifier(&l1(&operator), operator.address(), &parts, public_inputs)
             .await
             .wrap_err("deploying the batch verifier")?;
@@ -246,7 +246,6 @@ async fn main() -> eyre::Result<()> {
                 .arg(&coordinator_db)
                 .arg("--keys-dir")
                 .arg(&args.keys_dir)
-                .arg("--dev-srs")
                 .args(&shape_args)
                 .args(["--poll-ms", "500"])
                 .arg(format!("--grpc.addr=127.0.0.1:{}", args.coordinator_port))

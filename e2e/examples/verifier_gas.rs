@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Each folder holds `verifier.sol` (the generated verifier) and `proof.json` (a batch proof), as the proving
-//! benchmark (`cargo bench -p zkr-circuits --bench proving`) writes them. For each, on anvil: the split verifier's
+//! benchmark (`cargo bench -p zkr-prover --bench proving`) writes them. For each, on anvil: the split verifier's
 //! parts (what mainnet can deploy) behind `BatchVerifier`, and the whole verifier behind a one-part `BatchVerifier`
 //! (anvil started with `--code-size-limit`, as mainnet would refuse it). Printed: the code sizes and the gas of a
 //! transaction calling `BatchVerifier.verify` with the proof (the Rollup's `finalizeBatch` adds its own checks, about
@@ -21,7 +21,7 @@ use alloy::{
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
-use zkr_circuits::prover::BatchProof;
+use zkr_circuits::verifier::BatchProof;
 use zkr_contracts::{BatchVerifier, deploy_batch_verifier};
 use zkr_devtools::Anvil;
 

@@ -53,7 +53,7 @@ pub fn coordinator(
             .args(["--db", db])
             .arg("--keys-dir")
             .arg(keys_dir())
-            .args(["--dev-srs", "--chunk-k", "16", "--chunk-slots", "2", "--aggregation-k", "20"])
+            .args(["--chunk-k", "16", "--chunk-slots", "2", "--aggregation-k", "20"])
             .args(["--lease-ttl-ms", "20000", "--poll-ms", "300"])
             .arg(format!("--grpc.addr=127.0.0.1:{grpc}"))
             .arg(format!("--http.addr=127.0.0.1:{http}"))

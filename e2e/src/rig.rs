@@ -62,7 +62,7 @@ impl Rig {
             anvil.private_keys().iter().map(|k| k.parse()).collect::<Result<_, _>>().wrap_err("anvil keys")?;
         let operator = keys[0].clone();
         let l1 = l1_provider(anvil.endpoint(), &operator)?;
-        let public_inputs = 6 + 4 * chunks_per_batch;
+        let public_inputs = zkr_protocol::statement::batch_statement_len(chunks_per_batch);
         let verifier = if verifier_parts.is_empty() {
             None
         } else {

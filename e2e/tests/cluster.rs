@@ -32,10 +32,7 @@ use alloy::{
 use prost::Message as _;
 use tonic::{Code, Request, Status, service::interceptor::InterceptedService};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use zkr_circuits::{
-    ChunkShape,
-    prover::{BatchProver, ProverConfig},
-};
+use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
 use zkr_contracts::{Portal, Rollup};
 use zkr_e2e::{
     ETH, Rig,
@@ -134,7 +131,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let spec = ChainSpec::dev();
 
     // The verifier comes from the aggregation keys (cached on disk); the keys are dropped before the cluster starts.
-    let config = ProverConfig {
+    let config = KeysConfig {
         dir: keys_dir(),
         chunk: ChunkShape { k: 16, slots: CHUNK_SLOTS },
         chunks_per_batch: CHUNKS_PER_BATCH,
@@ -142,10 +139,12 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
         fee_recipient: spec.fee_recipient,
         dev_srs: true,
     };
-    let source = tokio::task::spawn_blocking(move || BatchProver::load_all(&config).unwrap().evm_verifier_source())
-        .await
-        .unwrap()
-        .unwrap();
+    let source = tokio::task::spawn_blocking(move || {
+        zkr_circuits::keys::setup(&config).unwrap();
+        Verifier::load(&config).unwrap().batch.evm_verifier_source()
+    })
+    .await
+    .unwrap();
     let parts = zkr_circuits::evm::split_verifier_default(&source).unwrap();
     let part_codes: Vec<Bytes> =
         parts.sources.iter().map(|(_, s)| zkr_e2e::compile_generated_verifier(s).unwrap()).collect();
@@ -201,7 +200,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     assert_eq!((leased.job_id.as_str(), leased.attempt), ("b1-c0", 1));
     let Some(pb::job::Input::Chunk(input)) = &leased.input else { panic!("a chunk job without a witness: {leased:?}") };
     let witness: zkr_protocol::ChunkWitness = serde_json::from_slice(&input.witness).unwrap();
-    let instances = zkr_circuits::prover::encode_field_elements(&zkr_circuits::chunk::public_inputs(&witness));
+    let instances = zkr_circuits::verifier::encode_field_elements(&zkr_circuits::chunk::public_inputs(&witness));
     let held = stored_job(&paths, "b1-c0");
     assert_eq!((held.state.as_str(), held.attempts, held.lease_id), ("leased", 0, leased.lease_id));
     assert_eq!(held.worker_id.as_deref(), Some(rogue_id.as_str()));

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Backends: halo2-axiom's prover with every commitment of the PLONK rounds on our MSM (`zkr_kernels::halo2::MsmKzg`,
-//! through `zkr_circuits::prover`): on the GPU (`cuda`: CUDA kernels, SRS resident on the device) or on the MSM's
+//! through `zkr_prover`): on the GPU (`cuda`: CUDA kernels, SRS resident on the device) or on the MSM's
 //! CPU twin (`cpu`). `--prover.backend gpu` refuses to start without a usable GPU, saying why; `auto` takes the GPU
 //! when one works and otherwise the CPU, logging the reason. The worker registers with the backend it proves with,
 //! and its stage histogram carries it as the `backend` label.

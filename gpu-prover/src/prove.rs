@@ -7,13 +7,13 @@ use std::{
 
 use alloy_primitives::Address;
 use zkr_circuits::{
-    ChunkShape,
-    prover::{
-        BatchProof, BatchProver, MsmDevice, ProverConfig, ProverError, decode_field_elements, encode_field_elements,
-    },
+    ChunkShape, Error as CircuitsError,
+    keys::KeysConfig,
+    verifier::{BatchProof, decode_field_elements, encode_field_elements},
 };
 use zkr_protocol::ChunkWitness;
 use zkr_protos::v1::{self as pb, Stage};
+use zkr_prover::{BatchProver, MsmDevice, ProverError};
 
 /// Where a worker's proofs are computed: what it registers with and labels its metrics with. The choice a worker
 /// is started with (`--prover.backend auto|gpu|cpu`) is `zkr_kernels::gpu::Backend`; this is what it came to.
@@ -66,8 +66,8 @@ impl ProverBackend {
         device: MsmDevice,
     ) -> Result<Self, ProverError> {
         let fee_recipient = Address::try_from(setup.fee_recipient.as_slice())
-            .map_err(|_| ProverError::Encoding("the fee recipient is not 20 bytes".into()))?;
-        let config = ProverConfig {
+            .map_err(|_| CircuitsError::Encoding("the fee recipient is not 20 bytes".into()))?;
+        let config = KeysConfig {
             dir: keys_dir,
             chunk: ChunkShape { k: setup.chunk_k, slots: setup.chunk_slots as usize },
             chunks_per_batch: setup.chunks_per_batch as usize,
@@ -93,7 +93,7 @@ impl ProverBackend {
     ) -> Result<pb::ChunkProof, ProverError> {
         let started = Instant::now();
         let witness: ChunkWitness =
-            serde_json::from_slice(witness).map_err(|e| ProverError::Encoding(format!("chunk witness: {e}")))?;
+            serde_json::from_slice(witness).map_err(|e| CircuitsError::Encoding(format!("chunk witness: {e}")))?;
         progress(Stage::Witness, started.elapsed());
         // Proving includes the prover's own verification of the proof (ChunkKeys::prove).
         let snark = self.prover.prove_chunk(witness)?;
@@ -116,7 +116,7 @@ impl ProverBackend {
             let snark = self.prover.chunk_snark(decode_field_elements(&chunk.instances)?, chunk.proof.clone());
             // The coordinator checked these, but a worker does not spend an aggregation on a bad input.
             if !self.prover.verify_chunk(&snark) {
-                return Err(ProverError::Aggregation("a chunk proof of the job does not verify".into()));
+                return Err(CircuitsError::Aggregation("a chunk proof of the job does not verify".into()).into());
             }
             snarks.push(snark);
         }

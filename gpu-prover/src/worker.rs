@@ -11,8 +11,8 @@ use std::{
 
 use tokio::sync::{mpsc, watch};
 use tonic::Code;
-use zkr_circuits::prover::MsmDevice;
 use zkr_protos::v1::{self as pb, Stage, job::Input, submit_proof_request::Proof};
+use zkr_prover::MsmDevice;
 
 use crate::{
     client::{Client, ClientConfig, connect},
@@ -334,7 +334,7 @@ impl Worker {
             tokio::task::spawn_blocking(move || match job.input {
                 Some(Input::Chunk(input)) => backend.prove_chunk(&input.witness, report).map(Proof::Chunk),
                 Some(Input::Aggregation(input)) => backend.prove_aggregation(&input.chunks, report).map(Proof::Batch),
-                None => Err(zkr_circuits::prover::ProverError::Encoding("a job without input".into())),
+                None => Err(zkr_circuits::Error::Encoding("a job without input".into()).into()),
             })
         };
         let outcome = tokio::select! {

@@ -18,10 +18,7 @@ use alloy::{
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eyre::{Context, bail};
 use tokio::sync::watch;
-use zkr_circuits::{
-    ChunkShape,
-    prover::{BatchProver, ProverConfig},
-};
+use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
 use zkr_coordinator::{
     BearerAuth, Coordinator, TlsFiles,
     chain::{ChainConfig, lead},
@@ -90,12 +87,10 @@ struct RunArgs {
     /// The chain's genesis (JSON of `zkr_protocol::Genesis`: feeRecipient and alloc).
     #[arg(long)]
     genesis: PathBuf,
-    /// Folder of the SRS and keys (to check proofs, and shared with workers on one machine).
+    /// Folder of the keys: the coordinator reads the verifying keys (`*.vk`, `*.json`) and the SRS's verifier points
+    /// (`kzg_bn254_verifier.srs`) that key generation writes (`zkr-prove setup`, or a worker's first start).
     #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
     keys_dir: PathBuf,
-    /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
-    #[arg(long)]
-    dev_srs: bool,
     /// log2 rows of the chunk circuit.
     #[arg(long, default_value_t = 16)]
     chunk_k: u32,
@@ -204,16 +199,24 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     }
 
     let metrics_handle = metrics::install_prometheus().wrap_err("installing the metrics recorder")?;
-    let prover_config = ProverConfig {
+    let keys = KeysConfig {
         dir: args.keys_dir.clone(),
         chunk: ChunkShape { k: args.chunk_k, slots: args.chunk_slots },
         chunks_per_batch: deployment.chunks_per_batch as usize,
         aggregation_k: args.aggregation_k,
         fee_recipient: genesis.fee_recipient,
-        dev_srs: args.dev_srs,
+        dev_srs: false,
     };
-    tracing::info!(target: "coordinator", dir = %args.keys_dir.display(), "loading keys to check proofs (generated on first use)");
-    let prover = tokio::task::spawn_blocking(move || BatchProver::load(&prover_config)).await??;
+    let started = std::time::Instant::now();
+    let verifier = tokio::task::spawn_blocking(move || Verifier::load(&keys))
+        .await?
+        .wrap_err("loading the verifying keys to check proofs")?;
+    tracing::info!(
+        target: "coordinator",
+        dir = %args.keys_dir.display(),
+        ms = started.elapsed().as_millis() as u64,
+        "verifying keys loaded"
+    );
     let setup = pb::ProverSetup {
         chunk_k: args.chunk_k,
         chunk_slots: args.chunk_slots as u32,
@@ -225,7 +228,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     let location = args.db.clone();
     let store = tokio::task::spawn_blocking(move || -> zkr_coordinator::Result<Store> {
         let store = Store::open_at(&location, policy)?;
-        // Time spent down (or loading keys) does not count against the workers.
+        // Time spent down does not count against the workers.
         store.resume(zkr_coordinator::now_ms())?;
         Ok(store)
     })
@@ -233,7 +236,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     .wrap_err_with(|| format!("opening the store at {}", args.db))?;
     tracing::info!(target: "coordinator", db = %args.db, "store open");
     let store = Arc::new(store);
-    let coordinator = Arc::new(Coordinator::new(store, Arc::new(CircuitChecker::new(prover)), setup));
+    let coordinator = Arc::new(Coordinator::new(store, Arc::new(CircuitChecker::new(verifier)), setup));
 
     let chain = ChainConfig {
         rollup: deployment.rollup,

@@ -25,12 +25,10 @@ use clap::{
 use eyre::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use zkr_circuits::{
-    ChunkShape,
-    prover::{BatchProver, ProverConfig, Stage},
-};
+use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
 use zkr_kernels::gpu::Backend;
 use zkr_protocol::ChunkWitness;
+use zkr_prover::{BatchProver, Stage};
 
 #[derive(Debug, Parser)]
 #[command(name = "zkr-prove", version, about = "Proves rollup batches (halo2, KZG on BN254) on the GPU or the CPU")]
@@ -77,8 +75,8 @@ struct ProverArgs {
 }
 
 impl ProverArgs {
-    fn config(&self) -> ProverConfig {
-        ProverConfig {
+    fn config(&self) -> KeysConfig {
+        KeysConfig {
             dir: self.keys_dir.clone(),
             chunk: ChunkShape { k: self.chunk_k, slots: self.chunk_slots },
             chunks_per_batch: self.chunks_per_batch,
@@ -145,20 +143,17 @@ fn main() -> eyre::Result<()> {
     let config = cli.prover.config();
     let mut timings: Vec<(String, Duration)> = Vec::new();
 
-    let started = Instant::now();
     // Generating the SRS and keys (first run) logs its progress and the time left (`zkr_circuits::progress`).
     eprintln!("loading the SRS and keys from {}", config.dir.display());
-    let prover = BatchProver::load_with_backend(&config, cli.prover.backend).wrap_err("loading the prover")?;
-    timings.push(("SRS and keys".into(), started.elapsed()));
-    match prover.device().gpu() {
-        Some(gpu) => eprintln!("backend: {} ({})", prover.backend(), gpu.name),
-        None => eprintln!("backend: {}", prover.backend()),
-    }
-
     match cli.command {
         Command::Setup { verifier_dir, verifier_parts } => {
+            // Key generation and the verifier need no MSM device: the GPU is not touched.
             let started = Instant::now();
-            let source = prover.evm_verifier_source().wrap_err("the aggregation keys")?;
+            zkr_circuits::keys::setup(&config).wrap_err("generating the keys")?;
+            let verifier = Verifier::load(&config).wrap_err("loading the verifying keys")?;
+            timings.push(("SRS and keys".into(), started.elapsed()));
+            let started = Instant::now();
+            let source = verifier.batch.evm_verifier_source();
             let parts = match verifier_parts {
                 Some(n) => zkr_circuits::evm::split_verifier(&source, n),
                 None => zkr_circuits::evm::split_verifier_default(&source),
@@ -177,6 +172,13 @@ fn main() -> eyre::Result<()> {
             timings.push(("EVM verifier sources".into(), started.elapsed()));
         }
         Command::Batch { file, out } => {
+            let started = Instant::now();
+            let prover = BatchProver::load_with_backend(&config, cli.prover.backend).wrap_err("loading the prover")?;
+            timings.push(("SRS and keys".into(), started.elapsed()));
+            match prover.device().gpu() {
+                Some(gpu) => eprintln!("backend: {} ({})", prover.backend(), gpu.name),
+                None => eprintln!("backend: {}", prover.backend()),
+            }
             let bytes = std::fs::read(&file).wrap_err_with(|| format!("reading {}", file.display()))?;
             let batch: BatchFile = serde_json::from_slice(&bytes).wrap_err("parsing the batch file")?;
             if batch.chunks.len() != prover.chunks_per_batch() {

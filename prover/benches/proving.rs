@@ -1,7 +1,7 @@
 //! Proving benchmark: chunk keys and proofs by record slots and k, aggregation by chunks per batch.
 //!
 //! ```text
-//! cargo bench -p zkr-circuits --bench proving -- [--chunks 2:16,4:17,8:18] [--aggregate 1,2] [--aggregation-k 20]
+//! cargo bench -p zkr-prover --bench proving -- [--chunks 2:16,4:17,8:18] [--aggregate 1,2] [--aggregation-k 20]
 //!                                                [--out target/zkr-bench] [--backend cpu|gpu|auto]
 //! ```
 //!
@@ -27,13 +27,15 @@ use alloy_primitives::{Address, B256};
 use halo2_base::halo2_proofs::{halo2curves::bn256::Bn256, poly::kzg::commitment::ParamsKZG};
 use zkr_circuits::{
     ChunkCircuit, ChunkShape,
-    prover::{AggregationKeys, ChunkKeys, downsized, load_srs},
+    keys::{AggregationKeys, ChunkKeys},
+    srs::{downsized, load_srs},
 };
 use zkr_kernels::{
     gpu::{Backend, Gpu, Selected, select},
     halo2::MsmParams,
 };
 use zkr_protocol::{ChunkWitness, DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
+use zkr_prover::{aggregate, prove_chunk};
 use zkr_state::{Account, AccountTree};
 
 const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
@@ -187,7 +189,7 @@ fn main() {
             measure(|| ChunkKeys::load_or_generate(&keys_dir, chunk_params.kzg(), params).unwrap());
         row(format!("{label}: keys"), time, peak, format!("{columns} halo2-base advice columns + keccak"));
         let witness = full_chunks(shape.slots, 1).remove(0);
-        let (snark, time, peak) = measure(|| keys.prove(&chunk_params, witness).unwrap());
+        let (snark, time, peak) = measure(|| prove_chunk(&keys, &chunk_params, witness).unwrap());
         row(format!("{label}: proof"), time, peak, format!("{} bytes, verified", snark.proof.len()));
     }
 
@@ -205,12 +207,12 @@ fn main() {
             );
             let snarks: Vec<_> = full_chunks(shape.slots, chunks)
                 .into_iter()
-                .map(|witness| keys.prove(&chunk_params, witness).unwrap())
+                .map(|witness| prove_chunk(&keys, &chunk_params, witness).unwrap())
                 .collect();
             let (agg, time, peak) =
                 measure(|| AggregationKeys::load_or_generate(&keys_dir, agg_srs, chunk_srs, &keys, chunks).unwrap());
             row(format!("{label}: keys"), time, peak, String::new());
-            let (proof, time, peak) = measure(|| agg.prove(&agg_params, chunk_srs, snarks).unwrap());
+            let (proof, time, peak) = measure(|| aggregate(&agg, &agg_params, chunk_srs, snarks).unwrap());
             let source = agg.evm_verifier_source(agg_srs);
             let dir = options.out.join(format!("aggregation_n{chunks}"));
             std::fs::create_dir_all(&dir).unwrap();

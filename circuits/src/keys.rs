@@ -1,0 +1,442 @@
+//! The circuits' keys: generated once per setup, cached on disk, and what a verifier reads of them.
+//!
+//! A keys folder holds, per circuit, `<name>.json` (what key generation fixed besides the key: the circuit's
+//! parameters and break points), `<name>.pk` (the proving key, for provers) and `<name>.vk` (the verifying key, for
+//! verifiers), plus the SRS and its verifier part (`crate::srs`). Names are derived from the circuit's parameters and
+//! revision, so keys of another shape are never picked up.
+//!
+//! ```text
+//!  <dir>/kzg_bn254_<k>.srs                      the SRS (provers, key generation)
+//!  <dir>/kzg_bn254_verifier.srs                 g[0], g2, s_g2 (verifiers)
+//!  <dir>/chunk_r<rev>_k<k>_s<slots>_<hash>.{json,pk,vk}
+//!  <dir>/aggregation_k<k>_n<chunks>_r<rev>_<hash>.{json,pk,vk}
+//! ```
+
+use std::{
+    fs::{self, File},
+    io::{self, BufReader},
+    path::{Path, PathBuf},
+};
+
+use halo2_base::{
+    gates::{
+        circuit::{CircuitBuilderStage, builder::BaseCircuitBuilder},
+        flex_gate::MultiPhaseThreadBreakPoints,
+    },
+    halo2_proofs::{
+        SerdeFormat,
+        halo2curves::bn256::{Bn256, Fr, G1Affine},
+        plonk::{Circuit, ProvingKey, VerifyingKey, keygen_pk, keygen_vk},
+        poly::{commitment::Params, kzg::commitment::ParamsKZG},
+    },
+};
+use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::{
+    CircuitExt, SHPLONK, Snark,
+    evm::gen_evm_verifier_sol_code,
+    halo2::{
+        aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality},
+        gen_dummy_snark_from_vk,
+    },
+    snark_verifier::{
+        system::halo2::{Config, compile},
+        verifier::plonk::PlonkProtocol,
+    },
+};
+use zkr_protocol::{
+    chunk::CHUNK_PUBLIC_INPUTS,
+    statement::{ACCUMULATOR_LIMBS, CHAINED, batch_statement, batch_statement_len},
+};
+
+use crate::{
+    ChunkCircuit, ChunkCircuitParams, ChunkShape, Error,
+    chunk::CHUNK_CIRCUIT_REVISION,
+    error::{io_err, write_atomically},
+    progress::{self, Model},
+    srs::{downsized, load_srs},
+    verifier::{BatchProof, verify_batch_proof, verify_chunk_proof},
+};
+
+/// Where keys live and which circuits they are for: the cluster's setup, as every prover and verifier is configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeysConfig {
+    /// Folder of the SRS and the keys.
+    pub dir: PathBuf,
+    /// The chunk circuit's shape.
+    pub chunk: ChunkShape,
+    /// Chunk proofs per batch proof.
+    pub chunks_per_batch: usize,
+    /// log2 rows of the aggregation circuit.
+    pub aggregation_k: u32,
+    /// The chain's fee recipient.
+    pub fee_recipient: alloy_primitives::Address,
+    /// Generate an insecure SRS when none is in `dir` (development and CI only).
+    pub dev_srs: bool,
+}
+
+impl KeysConfig {
+    /// Checks the shape and that the aggregation circuit is at least a chunk's size.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.chunk.validate().map_err(Error::Aggregation)?;
+        if self.aggregation_k < self.chunk.k {
+            return Err(Error::Aggregation("the aggregation circuit cannot be smaller than a chunk's".into()));
+        }
+        if self.chunks_per_batch == 0 {
+            return Err(Error::Aggregation("a batch of no chunks".into()));
+        }
+        Ok(())
+    }
+
+    /// The chunk circuit's parameters for this setup (its layout, computed: about a second at the CI shape).
+    pub fn chunk_params(&self) -> Result<ChunkCircuitParams, Error> {
+        ChunkCircuit::configure_shape(self.chunk, self.fee_recipient).map_err(Error::Aggregation)
+    }
+}
+
+/// Makes sure every key of `config` is in its folder, the verifying keys and the SRS's verifier part included:
+/// nothing is done when they are all there; otherwise the SRS is loaded (with `dev_srs`, generated) and the missing
+/// keys generated (minutes, and gigabytes for the aggregation circuit). Run once per setup before a verifier loads
+/// ([`crate::verifier::Verifier::load`]); provers generate what they lack themselves.
+pub fn setup(config: &KeysConfig) -> Result<(), Error> {
+    config.validate()?;
+    let chunk_params = config.chunk_params()?;
+    let chunk_name = chunk_keys_name(&chunk_params);
+    let aggregation_name = aggregation_keys_name(config.aggregation_k, config.chunks_per_batch, &chunk_params);
+    let files = [
+        config.dir.join(crate::srs::VERIFIER_FILE),
+        config.dir.join(format!("{chunk_name}.json")),
+        config.dir.join(format!("{chunk_name}.vk")),
+        config.dir.join(format!("{aggregation_name}.json")),
+        config.dir.join(format!("{aggregation_name}.vk")),
+    ];
+    if files.iter().all(|f| f.is_file()) {
+        return Ok(());
+    }
+    let agg_srs = load_srs(&config.dir, config.aggregation_k, config.dev_srs)?;
+    let chunk_srs = downsized(&agg_srs, config.chunk.k);
+    let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, chunk_params)?;
+    AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, config.chunks_per_batch)?;
+    Ok(())
+}
+
+/// The file name (without extension) of the chunk circuit's keys.
+pub(crate) fn chunk_keys_name(params: &ChunkCircuitParams) -> String {
+    format!(
+        "chunk_r{CHUNK_CIRCUIT_REVISION}_k{}_s{}_{}",
+        params.shape.k,
+        params.shape.slots,
+        hex_prefix(&serde_json::to_vec(params).unwrap_or_default())
+    )
+}
+
+/// The file name (without extension) of the aggregation circuit's keys over `chunks` proofs of the chunk circuit
+/// with `chunk`.
+pub(crate) fn aggregation_keys_name(k: u32, chunks: usize, chunk: &ChunkCircuitParams) -> String {
+    let chunk = hex_prefix(&serde_json::to_vec(chunk).unwrap_or_default());
+    format!("aggregation_k{k}_n{chunks}_r{CHUNK_CIRCUIT_REVISION}_{chunk}")
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    let digest = alloy_primitives::keccak256(bytes);
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl CircuitExt<Fr> for ChunkCircuit {
+    fn num_instance(&self) -> Vec<usize> {
+        vec![CHUNK_PUBLIC_INPUTS]
+    }
+
+    fn instances(&self) -> Vec<Vec<Fr>> {
+        Self::instances(self)
+    }
+}
+
+/// What key generation fixes besides the chunk circuit's keys: written next to them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ChunkKeyMeta {
+    pub(crate) params: ChunkCircuitParams,
+    pub(crate) break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// The keys of a chunk circuit.
+#[derive(Debug)]
+pub struct ChunkKeys {
+    params: ChunkCircuitParams,
+    break_points: MultiPhaseThreadBreakPoints,
+    pk: ProvingKey<G1Affine>,
+}
+
+impl ChunkKeys {
+    /// Generates the keys for `params` with `srs` (of exactly `2^k` rows).
+    pub fn generate(srs: &ParamsKZG<Bn256>, params: ChunkCircuitParams) -> Result<Self, Error> {
+        let circuit = ChunkCircuit::keygen(params.clone());
+        let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
+        let pk = keygen_pk(srs, vk, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
+        Ok(Self { break_points: circuit.break_points(), params, pk })
+    }
+
+    /// Loads the keys for `params` from `dir`, or generates and saves them.
+    pub fn load_or_generate(dir: &Path, srs: &ParamsKZG<Bn256>, params: ChunkCircuitParams) -> Result<Self, Error> {
+        let name = chunk_keys_name(&params);
+        let (meta, pk) = cached_keys::<ChunkCircuit, ChunkKeyMeta>(
+            dir,
+            &name,
+            |meta| meta.params.clone(),
+            || {
+                let k = params.shape.k;
+                let stage = progress::start(dir, &format!("{name}_keys"), Model::ChunkKeys.estimate(k), true);
+                let keys = Self::generate(srs, params)?;
+                stage.finish();
+                Ok((ChunkKeyMeta { params: keys.params, break_points: keys.break_points }, keys.pk))
+            },
+        )?;
+        Ok(Self { params: meta.params, break_points: meta.break_points, pk })
+    }
+
+    /// The circuit parameters.
+    pub const fn params(&self) -> &ChunkCircuitParams {
+        &self.params
+    }
+
+    /// The break points key generation fixed (a prover lays the witness out with them).
+    pub const fn break_points(&self) -> &MultiPhaseThreadBreakPoints {
+        &self.break_points
+    }
+
+    /// The proving key.
+    pub const fn pk(&self) -> &ProvingKey<G1Affine> {
+        &self.pk
+    }
+
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// Verifies a chunk proof natively.
+    pub fn verify(&self, srs: &ParamsKZG<Bn256>, snark: &Snark) -> bool {
+        snark.instances.len() == 1 && verify_chunk_proof(srs, self.vk(), &snark.instances[0], snark.proof())
+    }
+
+    /// The proof system's description of the circuit, for aggregation.
+    pub fn protocol(&self, srs: &ParamsKZG<Bn256>) -> PlonkProtocol<G1Affine> {
+        compile(srs, self.vk(), Config::kzg().with_num_instance(vec![CHUNK_PUBLIC_INPUTS]))
+    }
+}
+
+/// Keys cached in `dir` as `<name>.json`, `<name>.pk` and `<name>.vk`: read when the first two are there, else
+/// generated and written; the verifying key is written whenever it is missing (keys folders made before verifiers
+/// read `.vk` files get theirs on the next load).
+fn cached_keys<C, M>(
+    dir: &Path,
+    name: &str,
+    circuit_params: impl Fn(&M) -> C::Params,
+    generate: impl FnOnce() -> Result<(M, ProvingKey<G1Affine>), Error>,
+) -> Result<(M, ProvingKey<G1Affine>), Error>
+where
+    C: Circuit<Fr>,
+    M: Serialize + serde::de::DeserializeOwned,
+{
+    let pk_path = dir.join(format!("{name}.pk"));
+    let meta_path = dir.join(format!("{name}.json"));
+    let vk_path = dir.join(format!("{name}.vk"));
+    let (meta, pk) = if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
+        let meta: M = read_meta(&meta_path, &meta)?;
+        let pk = ProvingKey::read::<_, C>(
+            &mut BufReader::new(pk_file),
+            SerdeFormat::RawBytesUnchecked,
+            circuit_params(&meta),
+        )
+        .map_err(io_err(format!("reading {}", pk_path.display())))?;
+        (meta, pk)
+    } else {
+        let (meta, pk) = generate()?;
+        fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        write_atomically(&pk_path, |file| pk.write(file, SerdeFormat::RawBytesUnchecked))?;
+        let json = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| io_err(format!("encoding {}", meta_path.display()))(io::Error::other(e)))?;
+        write_atomically(&meta_path, |file| io::Write::write_all(file, &json))?;
+        (meta, pk)
+    };
+    if !vk_path.is_file() {
+        write_atomically(&vk_path, |file| pk.get_vk().write(file, SerdeFormat::RawBytesUnchecked))?;
+    }
+    Ok((meta, pk))
+}
+
+/// Reads the `<name>.json` and `<name>.vk` of cached keys: what a verifier loads.
+pub(crate) fn read_verifying_key<C, M>(
+    dir: &Path,
+    name: &str,
+    circuit_params: impl Fn(&M) -> C::Params,
+) -> Result<(M, VerifyingKey<G1Affine>), Error>
+where
+    C: Circuit<Fr>,
+    M: serde::de::DeserializeOwned,
+{
+    let meta_path = dir.join(format!("{name}.json"));
+    let vk_path = dir.join(format!("{name}.vk"));
+    let meta = fs::read(&meta_path).map_err(io_err(format!("reading {}", meta_path.display())))?;
+    let meta: M = read_meta(&meta_path, &meta)?;
+    let file = File::open(&vk_path).map_err(io_err(format!("opening {}", vk_path.display())))?;
+    let vk =
+        VerifyingKey::read::<_, C>(&mut BufReader::new(file), SerdeFormat::RawBytesUnchecked, circuit_params(&meta))
+            .map_err(io_err(format!("reading {}", vk_path.display())))?;
+    Ok((meta, vk))
+}
+
+fn read_meta<M: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<M, Error> {
+    serde_json::from_slice(bytes).map_err(|e| io_err(format!("reading {}", path.display()))(io::Error::other(e)))
+}
+
+/// The aggregation of `chunks` chunk proofs into one batch proof, verifiable on the EVM.
+///
+/// The circuit verifies each chunk proof against the chunk circuit's verifying key (a constant of the circuit, so only
+/// proofs of that circuit are accepted), chains them (each chunk starts from the state root and deposit hash the
+/// previous one ended with), and exposes, after the accumulator, the batch's public inputs in the layout the Rollup
+/// contract builds (`zkr_protocol::statement`).
+#[derive(Debug)]
+pub struct AggregationKeys {
+    chunks: usize,
+    config: AggregationConfigParams,
+    break_points: MultiPhaseThreadBreakPoints,
+    pk: ProvingKey<G1Affine>,
+}
+
+/// What key generation fixes besides the aggregation circuit's keys: written next to them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AggregationKeyMeta {
+    pub(crate) chunks: usize,
+    pub(crate) config: AggregationConfigParams,
+    pub(crate) break_points: MultiPhaseThreadBreakPoints,
+}
+
+impl AggregationKeys {
+    /// Generates the aggregation keys for `chunks` chunk proofs of `chunk_keys` (made with `chunk_srs`), on
+    /// `agg_srs` (its size is the aggregation circuit's).
+    pub fn generate(
+        agg_srs: &ParamsKZG<Bn256>,
+        chunk_srs: &ParamsKZG<Bn256>,
+        chunk_keys: &ChunkKeys,
+        chunks: usize,
+    ) -> Result<Self, Error> {
+        let k = agg_srs.k();
+        let dummy: Vec<Snark> = (0..chunks)
+            .map(|_| gen_dummy_snark_from_vk::<SHPLONK>(chunk_srs, chunk_keys.vk(), vec![CHUNK_PUBLIC_INPUTS], None))
+            .collect();
+        let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
+        let mut circuit = aggregation_circuit(CircuitBuilderStage::Keygen, config, chunk_srs, dummy)?;
+        let config = circuit.calculate_params(Some(20));
+        let vk = keygen_vk(agg_srs, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
+        let pk = keygen_pk(agg_srs, vk, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
+        Ok(Self { chunks, config, break_points: circuit.break_points(), pk })
+    }
+
+    /// Loads the keys from `dir` or generates and saves them.
+    pub fn load_or_generate(
+        dir: &Path,
+        agg_srs: &ParamsKZG<Bn256>,
+        chunk_srs: &ParamsKZG<Bn256>,
+        chunk_keys: &ChunkKeys,
+        chunks: usize,
+    ) -> Result<Self, Error> {
+        let name = aggregation_keys_name(agg_srs.k(), chunks, chunk_keys.params());
+        let (meta, pk) = cached_keys::<AggregationCircuit, AggregationKeyMeta>(
+            dir,
+            &name,
+            |meta| meta.config,
+            || {
+                let model = Model::AggregationKeys(chunks).estimate(agg_srs.k());
+                let stage = progress::start(dir, &format!("{name}_keys"), model, true);
+                let keys = Self::generate(agg_srs, chunk_srs, chunk_keys, chunks)?;
+                stage.finish();
+                let meta =
+                    AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points };
+                Ok((meta, keys.pk))
+            },
+        )?;
+        Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk })
+    }
+
+    /// Number of chunk proofs per batch proof.
+    pub const fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// The proving key.
+    pub const fn pk(&self) -> &ProvingKey<G1Affine> {
+        &self.pk
+    }
+
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+
+    /// The aggregation circuit over exactly [`AggregationKeys::chunks`] chunk proofs, in batch order, laid out as
+    /// key generation fixed it, ready to prove: consecutive chunks must chain. `chunk_srs` is the chunk proofs' SRS.
+    pub fn prover_circuit(
+        &self,
+        chunk_srs: &ParamsKZG<Bn256>,
+        snarks: Vec<Snark>,
+    ) -> Result<AggregationCircuit, Error> {
+        if snarks.len() != self.chunks {
+            return Err(Error::Aggregation(format!("{} chunk proofs for {} slots", snarks.len(), self.chunks)));
+        }
+        for pair in snarks.windows(2) {
+            let (a, b) = (&pair[0].instances[0], &pair[1].instances[0]);
+            if CHAINED.iter().any(|&(this, next)| a.get(this) != b.get(next)) {
+                return Err(Error::Aggregation("consecutive chunks do not chain".into()));
+            }
+        }
+        let mut circuit = aggregation_circuit(CircuitBuilderStage::Prover, self.config, chunk_srs, snarks)?;
+        circuit.set_break_points(self.break_points.clone());
+        Ok(circuit)
+    }
+
+    /// Verifies a batch proof natively (the same check as the EVM verifier).
+    pub fn verify(&self, agg_srs: &ParamsKZG<Bn256>, proof: &BatchProof) -> bool {
+        verify_batch_proof(agg_srs, self.vk(), proof)
+    }
+
+    /// Solidity source of the EVM verifier of this aggregation circuit (snark-verifier's generator).
+    pub fn evm_verifier_source(&self, agg_srs: &ParamsKZG<Bn256>) -> String {
+        evm_verifier_source(agg_srs, self.vk(), self.chunks)
+    }
+}
+
+/// Solidity source of the EVM verifier of the aggregation circuit with `vk` over `chunks` chunk proofs.
+pub(crate) fn evm_verifier_source(agg_srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, chunks: usize) -> String {
+    gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(
+        agg_srs,
+        vk,
+        vec![ACCUMULATOR_LIMBS + batch_statement_len(chunks)],
+    )
+}
+
+/// The aggregation circuit over `snarks` with the chaining constraints and the batch's public inputs.
+fn aggregation_circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    chunk_srs: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+) -> Result<AggregationCircuit, Error> {
+    if snarks.is_empty() {
+        return Err(Error::Aggregation("no chunk proofs".into()));
+    }
+    let mut circuit = AggregationCircuit::new::<SHPLONK>(stage, config, chunk_srs, snarks, VerifierUniversality::None);
+    let chunks: Vec<_> = circuit.previous_instances().clone();
+    if chunks.iter().any(|c| c.len() != CHUNK_PUBLIC_INPUTS) {
+        return Err(Error::Aggregation("a chunk proof with the wrong number of public inputs".into()));
+    }
+    let builder: &mut BaseCircuitBuilder<Fr> = &mut circuit.builder;
+    let ctx = builder.main(0);
+    for pair in chunks.windows(2) {
+        for (this, next) in CHAINED {
+            ctx.constrain_equal(&pair[0][this], &pair[1][next]);
+        }
+    }
+    builder.assigned_instances[0].extend(batch_statement(chunks.len()).into_iter().map(|(j, input)| chunks[j][input]));
+    Ok(circuit)
+}

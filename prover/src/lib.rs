@@ -1,0 +1,487 @@
+//! Proving with the circuits' keys: chunk proofs and their aggregation into one batch proof.
+//!
+//! Every proof is made through [`MsmKzg`] (`zkr_kernels::halo2`): every commitment of the PLONK rounds runs our MSM,
+//! on the GPU with the SRS resident on the device or on its CPU twin, as the [`MsmDevice`] chosen at load time says
+//! (`--prover.backend auto|gpu|cpu`). The proofs are ordinary halo2 KZG proofs: keys, verification, the aggregation
+//! circuit's view of a chunk proof and the EVM verifier are `zkr-circuits`', over the plain [`ParamsKZG`], and every
+//! proof made here is verified with them before it is returned.
+//!
+//! ```text
+//!  load_srs ──► ParamsKZG (aggregation k) ──downsize──► ParamsKZG (chunk k)
+//!                   │                                      │
+//!                   └──── MsmDevice::wrap: MsmParams ──────┘   (GPU: both bases uploaded once; CPU: a host copy
+//!                                  │                            of g_lagrange, 64 bytes a point)
+//!  create_proof::<MsmKzg, ShplonkProver> ──► proof ──► zkr_circuits::verifier (VerifierSHPLONK)
+//! ```
+
+use std::sync::Arc;
+
+use halo2_base::halo2_proofs::{
+    halo2curves::bn256::{Bn256, Fr, G1Affine},
+    plonk::create_proof,
+    poly::kzg::commitment::ParamsKZG,
+    transcript::TranscriptWriterBuffer,
+};
+use rand::{SeedableRng, rngs::StdRng};
+use snark_verifier_sdk::{
+    CircuitExt, Snark,
+    halo2::{POSEIDON_SPEC, PoseidonTranscript},
+    snark_verifier::{loader::native::NativeLoader, system::halo2::transcript::evm::EvmTranscript},
+};
+use zkr_circuits::{
+    ChunkCircuit,
+    chunk::public_inputs,
+    keys::{AggregationKeys, ChunkKeys, KeysConfig},
+    progress::{self, Model},
+    srs::{downsized, load_srs},
+    verifier::BatchProof,
+};
+use zkr_kernels::{
+    gpu::{Backend, DeviceInfo, Gpu, GpuError, Selected},
+    halo2::{MsmKzg, MsmParams, ShplonkProver},
+};
+use zkr_protocol::ChunkWitness;
+
+/// Why proving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    /// Keys, SRS, the circuit or a proof's check (`zkr_circuits::Error`).
+    #[error(transparent)]
+    Circuits(#[from] zkr_circuits::Error),
+    /// The GPU backend was asked for (`--prover.backend gpu`) and cannot be used: no driver or device, the kernels
+    /// do not load, or the SRS does not fit on the device.
+    #[error("the GPU cannot be used: {0}")]
+    Backend(#[source] GpuError),
+}
+
+impl ProverError {
+    /// Whether trying again (on this or another machine) may succeed: resource and I/O failures, as opposed to inputs
+    /// that cannot be proven.
+    pub const fn is_retryable(&self) -> bool {
+        match self {
+            Self::Circuits(e) => e.is_retryable(),
+            Self::Backend(_) => false,
+        }
+    }
+}
+
+impl From<zkr_circuits::ChunkCircuitError> for ProverError {
+    fn from(e: zkr_circuits::ChunkCircuitError) -> Self {
+        Self::Circuits(e.into())
+    }
+}
+
+fn halo2_err(e: impl std::fmt::Debug) -> ProverError {
+    zkr_circuits::Error::Halo2(format!("{e:?}")).into()
+}
+
+const TARGET: &str = "prover";
+
+/// Where a prover's commitments (the MSMs of every PLONK round) run: a CUDA device, with the SRS kept resident, or
+/// the MSM's CPU twin. Chosen once per process, before any SRS is loaded, so that a worker can say which backend it
+/// proves with before it learns its setup. Clones share the device.
+#[derive(Debug, Clone)]
+pub struct MsmDevice {
+    gpu: Option<Arc<Gpu>>,
+    /// `Backend::Auto` chose the GPU: a failed SRS upload moves the prover to the CPU instead of failing.
+    fallback: bool,
+}
+
+impl MsmDevice {
+    /// Selects the device for `backend` (`zkr_kernels::gpu::select`, device 0): `Gpu` takes the GPU or fails,
+    /// `Auto` takes it when it works and otherwise the CPU (the reason is logged as a warning), `Cpu` never touches
+    /// CUDA.
+    ///
+    /// # Errors
+    ///
+    /// [`ProverError::Backend`], only for `Backend::Gpu`.
+    pub fn select(backend: Backend) -> Result<Self, ProverError> {
+        let device = match zkr_kernels::gpu::select(backend).map_err(ProverError::Backend)? {
+            Selected::Gpu(gpu) => Self { gpu: Some(Arc::from(gpu)), fallback: backend == Backend::Auto },
+            Selected::Cpu { .. } => Self::cpu(),
+        };
+        tracing::info!(
+            target: TARGET,
+            requested = %backend,
+            selected = device.name(),
+            gpu = device.gpu().map(|info| info.name.as_str()),
+            "proving backend selected"
+        );
+        Ok(device)
+    }
+
+    /// The CPU twin of the MSM.
+    pub const fn cpu() -> Self {
+        Self { gpu: None, fallback: false }
+    }
+
+    /// `"gpu"` or `"cpu"`.
+    pub const fn name(&self) -> &'static str {
+        if self.gpu.is_some() { "gpu" } else { "cpu" }
+    }
+
+    /// The device's model and memory, when the GPU was selected.
+    pub fn gpu(&self) -> Option<&DeviceInfo> {
+        self.gpu.as_deref().map(Gpu::info)
+    }
+
+    /// The prover parameters of `agg` and `chunk` on this device, and the device they ended up on. On the GPU both
+    /// SRSs are uploaded here, once; if an upload fails, a device chosen by `Backend::Auto` gives way to the CPU (with
+    /// a warning) and one chosen by `Backend::Gpu` fails.
+    fn wrap(
+        &self,
+        agg: ParamsKZG<Bn256>,
+        chunk: ParamsKZG<Bn256>,
+    ) -> Result<(Self, MsmParams, MsmParams), ProverError> {
+        let Some(gpu) = &self.gpu else {
+            return Ok((Self::cpu(), MsmParams::cpu(agg), MsmParams::cpu(chunk)));
+        };
+        // `MsmParams::on_gpu` consumes the params; the CPU fallback needs them back (a transient copy).
+        let spare = self.fallback.then(|| (agg.clone(), chunk.clone()));
+        let uploaded = MsmParams::on_gpu(agg, Arc::clone(gpu))
+            .and_then(|agg| MsmParams::on_gpu(chunk, Arc::clone(gpu)).map(|chunk| (agg, chunk)));
+        match (uploaded, spare) {
+            (Ok((agg, chunk)), _) => Ok((self.clone(), agg, chunk)),
+            (Err(err), Some((agg, chunk))) => {
+                tracing::warn!(target: TARGET, %err, "uploading the SRS to the GPU failed; proving on the CPU");
+                Ok((Self::cpu(), MsmParams::cpu(agg), MsmParams::cpu(chunk)))
+            }
+            (Err(err), None) => Err(ProverError::Backend(err)),
+        }
+    }
+}
+
+/// Proves a chunk with `keys` and `params` (the SRS of exactly `2^k` rows, on its [`MsmDevice`]); the proof is checked
+/// with halo2's standard verifier before it is returned.
+pub fn prove_chunk(keys: &ChunkKeys, params: &MsmParams, witness: ChunkWitness) -> Result<Snark, ProverError> {
+    let instances = vec![public_inputs(&witness)];
+    let circuit = ChunkCircuit::prover(keys.params().clone(), witness, keys.break_points().clone())?;
+    let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    create_proof::<MsmKzg, ShplonkProver<'_>, _, _, _, _>(
+        params,
+        keys.pk(),
+        &[circuit],
+        &[refs.as_slice()],
+        StdRng::from_entropy(),
+        &mut transcript,
+    )
+    .map_err(halo2_err)?;
+    let srs = params.kzg();
+    let snark = Snark::new(keys.protocol(srs), instances, transcript.finalize());
+    if !keys.verify(srs, &snark) {
+        return Err(zkr_circuits::Error::Unsatisfied.into());
+    }
+    Ok(snark)
+}
+
+/// Aggregates exactly [`AggregationKeys::chunks`] verified chunk proofs, in batch order, proving with `agg_params`
+/// (the aggregation circuit's SRS on its [`MsmDevice`]); `chunk_srs` is the chunk proofs' SRS. The proof is checked
+/// (as the EVM verifier checks it) before it is returned.
+pub fn aggregate(
+    keys: &AggregationKeys,
+    agg_params: &MsmParams,
+    chunk_srs: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+) -> Result<BatchProof, ProverError> {
+    let circuit = keys.prover_circuit(chunk_srs, snarks)?;
+    let instances = circuit.instances();
+    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    create_proof::<MsmKzg, ShplonkProver<'_>, _, _, EvmTranscript<_, _, _, _>, _>(
+        agg_params,
+        keys.pk(),
+        &[circuit],
+        &[refs.as_slice()],
+        StdRng::from_entropy(),
+        &mut transcript,
+    )
+    .map_err(halo2_err)?;
+    let proof = BatchProof { instances: instances[0].clone(), proof: transcript.finalize() };
+    if !keys.verify(agg_params.kzg(), &proof) {
+        return Err(zkr_circuits::Error::Unsatisfied.into());
+    }
+    Ok(proof)
+}
+
+/// A stage of proving a batch, reported as it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Proving chunk `i`.
+    Chunk(usize),
+    /// Aggregating the chunk proofs.
+    Aggregation,
+}
+
+/// The SRS and keys of both circuits. The chunk keys are loaded at once; the aggregation keys (gigabytes at our
+/// sizes) on first use, so a worker that only proves chunks never holds them.
+///
+/// Both SRSs are wrapped once, at load time, in the [`MsmParams`] of the prover's [`MsmDevice`]. On the GPU both
+/// bases of both SRSs stay resident on the device (128 bytes a point: 128 MiB for the aggregation SRS at k = 20,
+/// 8 MiB for a chunk's at k = 16). On the CPU the params keep a host copy of `g_lagrange` (64 bytes a point: 64 MiB
+/// at k = 20 and 4 MiB at k = 16) on top of the `ParamsKZG` itself, made by the first proof with that SRS. (A process
+/// that only checks proofs, such as the coordinator, holds none of this: `zkr_circuits::verifier::Verifier`.)
+#[derive(Debug)]
+pub struct BatchProver {
+    config: KeysConfig,
+    device: MsmDevice,
+    agg_params: MsmParams,
+    chunk_params: MsmParams,
+    chunk_keys: ChunkKeys,
+    agg_keys: std::sync::Mutex<Option<std::sync::Arc<AggregationKeys>>>,
+}
+
+impl BatchProver {
+    /// Loads (or, the first time, generates) the SRS and the chunk keys; proofs run on the MSM's CPU twin
+    /// ([`MsmDevice::cpu`]), which never touches CUDA and makes the same proofs as halo2's own prover, faster (its
+    /// MSM beats halo2's `msm_best`; see docs/perf.md). [`BatchProver::load_with_backend`] chooses the backend.
+    pub fn load(config: &KeysConfig) -> Result<Self, ProverError> {
+        Self::load_on(config, MsmDevice::cpu())
+    }
+
+    /// [`BatchProver::load`] on the backend `backend` selects ([`MsmDevice::select`]).
+    ///
+    /// # Errors
+    ///
+    /// Besides the loading errors, [`ProverError::Backend`] when `Backend::Gpu` finds no usable GPU (checked before
+    /// anything is read from disk) or the SRS does not fit on it.
+    pub fn load_with_backend(config: &KeysConfig, backend: Backend) -> Result<Self, ProverError> {
+        Self::load_on(config, MsmDevice::select(backend)?)
+    }
+
+    /// [`BatchProver::load`] on a device selected beforehand: a worker selects it before registering, so that it
+    /// registers with the backend it proves with. See [`BatchProver::backend`] for where the proofs did end up.
+    pub fn load_on(config: &KeysConfig, device: MsmDevice) -> Result<Self, ProverError> {
+        config.validate()?;
+        let agg_srs = load_srs(&config.dir, config.aggregation_k, config.dev_srs)?;
+        let chunk_srs = downsized(&agg_srs, config.chunk.k);
+        // Before key generation, so that a GPU that cannot hold the SRS fails the load at once.
+        let (device, agg_params, chunk_params) = device.wrap(agg_srs, chunk_srs)?;
+        let params = config.chunk_params()?;
+        let chunk_keys = ChunkKeys::load_or_generate(&config.dir, chunk_params.kzg(), params)?;
+        tracing::info!(
+            target: TARGET,
+            backend = chunk_params.backend_name(),
+            gpu = device.gpu().map(|info| info.name.as_str()),
+            chunk_k = config.chunk.k,
+            aggregation_k = config.aggregation_k,
+            "prover loaded"
+        );
+        Ok(Self {
+            config: config.clone(),
+            device,
+            agg_params,
+            chunk_params,
+            chunk_keys,
+            agg_keys: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// What computes the proofs' commitments: `"gpu"` or `"cpu"` (`"halo2"`, halo2's own MSM, only if the SRS's
+    /// Lagrange bases could not be read out of it, which is logged). The label for logs and metrics; it can differ
+    /// from the device asked for when `Backend::Auto` could not upload the SRS.
+    pub fn backend(&self) -> &'static str {
+        self.chunk_params.backend_name()
+    }
+
+    /// The device the proofs run on (after any fallback of the load).
+    pub const fn device(&self) -> &MsmDevice {
+        &self.device
+    }
+
+    /// Loads (or generates) everything, the aggregation keys included.
+    pub fn load_all(config: &KeysConfig) -> Result<Self, ProverError> {
+        let prover = Self::load(config)?;
+        prover.aggregation_keys()?;
+        Ok(prover)
+    }
+
+    /// The aggregation keys, loaded (or generated) on first use.
+    fn aggregation_keys(&self) -> Result<std::sync::Arc<AggregationKeys>, ProverError> {
+        let mut slot =
+            self.agg_keys.lock().map_err(|_| zkr_circuits::Error::Aggregation("a keys loader panicked".into()))?;
+        if let Some(keys) = slot.as_ref() {
+            return Ok(std::sync::Arc::clone(keys));
+        }
+        let keys = std::sync::Arc::new(AggregationKeys::load_or_generate(
+            &self.config.dir,
+            self.agg_params.kzg(),
+            self.chunk_params.kzg(),
+            &self.chunk_keys,
+            self.config.chunks_per_batch,
+        )?);
+        *slot = Some(std::sync::Arc::clone(&keys));
+        Ok(keys)
+    }
+
+    /// Proves one chunk (a worker's job).
+    pub fn prove_chunk(&self, witness: ChunkWitness) -> Result<Snark, ProverError> {
+        let shape = self.config.chunk;
+        let name = format!("chunk_proof_k{}_s{}_{}", shape.k, shape.slots, self.backend());
+        let stage = progress::start(&self.config.dir, &name, Model::ChunkProof.estimate(shape.k), false);
+        let snark = prove_chunk(&self.chunk_keys, &self.chunk_params, witness)?;
+        stage.finish();
+        Ok(snark)
+    }
+
+    /// Checks a chunk proof received from elsewhere.
+    pub fn verify_chunk(&self, snark: &Snark) -> bool {
+        self.chunk_keys.verify(self.chunk_params.kzg(), snark)
+    }
+
+    /// A chunk proof received as public inputs and proof bytes, with this prover's description of the chunk circuit
+    /// (never one supplied by the sender).
+    pub fn chunk_snark(&self, instances: Vec<Fr>, proof: Vec<u8>) -> Snark {
+        Snark::new(self.chunk_keys.protocol(self.chunk_params.kzg()), vec![instances], proof)
+    }
+
+    /// Aggregates verified chunk proofs into the batch proof.
+    pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
+        let keys = self.aggregation_keys()?;
+        let (k, n) = (self.config.aggregation_k, snarks.len());
+        let name = format!("aggregation_proof_k{k}_n{n}_{}", self.backend());
+        let stage = progress::start(&self.config.dir, &name, Model::AggregationProof(n).estimate(k), false);
+        let proof = aggregate(&keys, &self.agg_params, self.chunk_params.kzg(), snarks)?;
+        stage.finish();
+        Ok(proof)
+    }
+
+    /// Proves a whole batch from its chunk witnesses, reporting each stage before it starts.
+    pub fn prove_batch(
+        &self,
+        witnesses: Vec<ChunkWitness>,
+        mut on_stage: impl FnMut(Stage),
+    ) -> Result<BatchProof, ProverError> {
+        let mut snarks = Vec::with_capacity(witnesses.len());
+        for (i, witness) in witnesses.into_iter().enumerate() {
+            on_stage(Stage::Chunk(i));
+            snarks.push(self.prove_chunk(witness)?);
+        }
+        on_stage(Stage::Aggregation);
+        self.aggregate(snarks)
+    }
+
+    /// Verifies a batch proof natively.
+    pub fn verify_batch(&self, proof: &BatchProof) -> Result<bool, ProverError> {
+        Ok(self.aggregation_keys()?.verify(self.agg_params.kzg(), proof))
+    }
+
+    /// Solidity source of the batch proof's EVM verifier.
+    pub fn evm_verifier_source(&self) -> Result<String, ProverError> {
+        Ok(self.aggregation_keys()?.evm_verifier_source(self.agg_params.kzg()))
+    }
+
+    /// Chunk proofs per batch proof.
+    pub const fn chunks_per_batch(&self) -> usize {
+        self.config.chunks_per_batch
+    }
+}
+
+#[cfg(test)]
+mod backend_tests {
+    use std::path::Path;
+
+    use alloy_primitives::{Address, B256};
+    use zkr_circuits::verifier::ChunkVerifier;
+    use zkr_protocol::{DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
+    use zkr_state::{Account, AccountTree};
+
+    use super::*;
+
+    const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
+
+    /// The smallest shape the chunk circuit takes, so that a real proof stays short in a test.
+    const SHAPE: zkr_circuits::ChunkShape = zkr_circuits::ChunkShape { k: 15, slots: 1 };
+
+    fn config(dir: &Path) -> KeysConfig {
+        KeysConfig {
+            dir: dir.to_path_buf(),
+            chunk: SHAPE,
+            chunks_per_batch: 1,
+            // The SRS is generated at the aggregation circuit's size: keep it the chunk's (no aggregation here).
+            aggregation_k: SHAPE.k,
+            fee_recipient: FEE_RECIPIENT,
+            dev_srs: true,
+        }
+    }
+
+    fn witness() -> ChunkWitness {
+        let mut tree = AccountTree::new();
+        tree.set(FEE_RECIPIENT, Account::default()).expect("genesis");
+        tree.set(WITHDRAWAL_ADDRESS, Account::default()).expect("genesis");
+        let deposit = Record::Deposit(DepositRecord {
+            block: 1,
+            timestamp: 1_700_000_000,
+            index: 0,
+            from: Address::repeat_byte(0x11),
+            to: Address::repeat_byte(0xa1),
+            value: 1_000_000_000,
+        });
+        build_chunk(&mut tree, SHAPE.slots, FEE_RECIPIENT, B256::ZERO, &[deposit]).expect("a valid chunk")
+    }
+
+    /// A real chunk proof made through `MsmKzg` on the CPU twin, checked by halo2's standard SHPLONK verifier over the
+    /// plain `ParamsKZG` (as the coordinator checks what workers send), and refused once tampered with.
+    #[test]
+    fn a_chunk_proved_on_the_cpu_msm_verifies_with_the_standard_verifier() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let prover = BatchProver::load_with_backend(&config(dir.path()), Backend::Cpu).expect("loads");
+        assert_eq!(prover.backend(), "cpu");
+        assert!(prover.device().gpu().is_none());
+
+        let witness = witness();
+        let expected = public_inputs(&witness);
+        let snark = prover.prove_chunk(witness).expect("proves");
+        assert_eq!(snark.instances, vec![expected.clone()]);
+
+        // The bytes as another process receives them, against this prover's own description of the circuit.
+        let received = prover.chunk_snark(expected.clone(), snark.proof.clone());
+        assert!(prover.verify_chunk(&received));
+        let mut tampered = snark.proof.clone();
+        let middle = tampered.len() / 2;
+        tampered[middle] ^= 1;
+        assert!(!prover.verify_chunk(&prover.chunk_snark(expected.clone(), tampered.clone())));
+        let mut wrong = expected;
+        wrong[0] += Fr::one();
+        assert!(!prover.verify_chunk(&prover.chunk_snark(wrong, snark.proof.clone())));
+
+        // A prover loaded the default way (cached keys, same SRS) accepts the same proof.
+        let plain = BatchProver::load(&config(dir.path())).expect("loads again");
+        assert!(plain.verify_chunk(&plain.chunk_snark(snark.instances[0].clone(), snark.proof.clone())));
+
+        // So does the verifier a coordinator loads: the `.vk` file and the SRS's verifier points, no proving key.
+        let verifier = ChunkVerifier::load(&config(dir.path())).expect("the verifying key was written with the keys");
+        assert!(verifier.verify(&snark.instances[0], &snark.proof));
+        assert!(!verifier.verify(&snark.instances[0], &tampered));
+        let mut wrong = snark.instances[0].clone();
+        wrong[3] += Fr::one();
+        assert!(!verifier.verify(&wrong, &snark.proof));
+        assert!(!verifier.verify(&snark.instances[0][1..], &snark.proof));
+    }
+
+    /// `--prover.backend gpu` without a usable GPU fails at selection, with the reason, before anything is read
+    /// from disk; `auto` falls back to the CPU. On a machine with a GPU both select it.
+    #[test]
+    fn the_gpu_backend_without_a_device_fails_clearly_and_auto_falls_back() {
+        let auto = MsmDevice::select(Backend::Auto).expect("auto always selects something");
+        if let Some(info) = auto.gpu() {
+            eprintln!("SKIPPED (a GPU is present: {}): the no-device error is not reachable here", info.name);
+            assert!(MsmDevice::select(Backend::Gpu).is_ok());
+            return;
+        }
+        assert_eq!(auto.name(), "cpu");
+        assert_eq!(MsmDevice::select(Backend::Cpu).expect("cpu").name(), "cpu");
+
+        let err = MsmDevice::select(Backend::Gpu).expect_err("no GPU here");
+        assert!(matches!(&err, ProverError::Backend(e) if e.is_unavailable()), "{err:?}");
+        assert!(!err.is_retryable());
+        assert!(err.to_string().starts_with("the GPU cannot be used: "), "{err}");
+
+        // The keys folder does not exist and no SRS may be generated: only the backend can be the error.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = KeysConfig { dev_srs: false, ..config(&dir.path().join("missing")) };
+        let err = BatchProver::load_with_backend(&config, Backend::Gpu).expect_err("no GPU here");
+        assert!(matches!(err, ProverError::Backend(_)), "{err:?}");
+        assert!(!dir.path().join("missing").exists());
+    }
+}
