@@ -1,15 +1,15 @@
 //! The circuits' keys: generated once per setup, cached on disk, and what a verifier reads of them.
 //!
 //! A keys folder holds, per circuit, `<name>.json` (what key generation fixed besides the key: the circuit's
-//! parameters and break points), `<name>.pk` (the proving key, for provers) and `<name>.vk` (the verifying key, for
-//! verifiers), plus the SRS and its verifier part (`crate::srs`). Names are derived from the circuit's parameters and
-//! revision, so keys of another shape are never picked up.
+//! parameters and break points), `<name>.pk` (the proving key, for provers) and `<name>.protocol` (the verifying key
+//! compiled for snark-verifier, for verifiers: `crate::verifier`), plus the SRS and its verifier part (`crate::srs`).
+//! Names are derived from the circuit's parameters and revision, so keys of another shape are never picked up.
 //!
 //! ```text
 //!  <dir>/kzg_bn254_<k>.srs                      the SRS (provers, key generation)
 //!  <dir>/kzg_bn254_verifier.srs                 g[0], g2, s_g2 (verifiers)
-//!  <dir>/chunk_r<rev>_k<k>_s<slots>_<hash>.{json,pk,vk}
-//!  <dir>/aggregation_k<k>_n<chunks>_r<rev>_<hash>.{json,pk,vk}
+//!  <dir>/chunk_r<rev>_k<k>_s<slots>_<hash>.{json,pk,protocol}
+//!  <dir>/aggregation_k<k>_n<chunks>_r<rev>_<hash>.{json,pk,protocol}
 //! ```
 
 use std::{
@@ -33,7 +33,6 @@ use halo2_base::{
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::{
     CircuitExt, SHPLONK, Snark,
-    evm::gen_evm_verifier_sol_code,
     halo2::{
         aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality},
         gen_dummy_snark_from_vk,
@@ -44,6 +43,7 @@ use snark_verifier_sdk::{
     },
 };
 use zkr_protocol::{
+    ProofShape,
     chunk::CHUNK_PUBLIC_INPUTS,
     statement::{ACCUMULATOR_LIMBS, CHAINED, batch_statement, batch_statement_len},
 };
@@ -53,8 +53,8 @@ use crate::{
     chunk::CHUNK_CIRCUIT_REVISION,
     error::{io_err, write_atomically},
     progress::{self, Model},
-    srs::{downsized, load_srs},
-    verifier::{BatchProof, verify_batch_proof, verify_chunk_proof},
+    srs::{deciding_key_of, downsized, load_srs},
+    verifier::{BatchProof, DecidingKey, evm_verifier_source, verify_batch_proof, verify_chunk_proof},
 };
 
 /// Where keys live and which circuits they are for: the cluster's setup, as every prover and verifier is configured.
@@ -63,12 +63,8 @@ use crate::{
 pub struct KeysConfig {
     /// Folder of the SRS and the keys.
     pub dir: PathBuf,
-    /// The chunk circuit's shape.
-    pub chunk: ChunkShape,
-    /// Chunk proofs per batch proof.
-    pub chunks_per_batch: usize,
-    /// log2 rows of the aggregation circuit.
-    pub aggregation_k: u32,
+    /// The proof shape (the deployment file's).
+    pub shape: ProofShape,
     /// The chain's fee recipient.
     pub fee_recipient: alloy_primitives::Address,
     /// Generate an insecure SRS when none is in `dir` (development and CI only).
@@ -76,25 +72,24 @@ pub struct KeysConfig {
 }
 
 impl KeysConfig {
-    /// Checks the shape and that the aggregation circuit is at least a chunk's size.
+    /// Checks the shape, and that the chunk circuit's rows hold its slots.
     pub fn validate(&self) -> Result<(), Error> {
-        self.chunk.validate().map_err(Error::Aggregation)?;
-        if self.aggregation_k < self.chunk.k {
-            return Err(Error::Aggregation("the aggregation circuit cannot be smaller than a chunk's".into()));
-        }
-        if self.chunks_per_batch == 0 {
-            return Err(Error::Aggregation("a batch of no chunks".into()));
-        }
-        Ok(())
+        self.shape.validate().map_err(Error::Aggregation)?;
+        self.chunk().validate().map_err(Error::Aggregation)
+    }
+
+    /// The chunk circuit's shape.
+    pub const fn chunk(&self) -> ChunkShape {
+        ChunkShape { k: self.shape.chunk_k, slots: self.shape.chunk_slots }
     }
 
     /// The chunk circuit's parameters for this setup (its layout, computed: about a second at the CI shape).
     pub fn chunk_params(&self) -> Result<ChunkCircuitParams, Error> {
-        ChunkCircuit::configure_shape(self.chunk, self.fee_recipient).map_err(Error::Aggregation)
+        ChunkCircuit::configure_shape(self.chunk(), self.fee_recipient).map_err(Error::Aggregation)
     }
 }
 
-/// Makes sure every key of `config` is in its folder, the verifying keys and the SRS's verifier part included:
+/// Makes sure every key of `config` is in its folder, the compiled verifying keys and the SRS's verifier part included:
 /// nothing is done when they are all there; otherwise the SRS is loaded (with `dev_srs`, generated) and the missing
 /// keys generated (minutes, and gigabytes for the aggregation circuit). Run once per setup before a verifier loads
 /// ([`crate::verifier::Verifier::load`]); provers generate what they lack themselves.
@@ -102,21 +97,20 @@ pub fn setup(config: &KeysConfig) -> Result<(), Error> {
     config.validate()?;
     let chunk_params = config.chunk_params()?;
     let chunk_name = chunk_keys_name(&chunk_params);
-    let aggregation_name = aggregation_keys_name(config.aggregation_k, config.chunks_per_batch, &chunk_params);
+    let shape = config.shape;
+    let aggregation_name = aggregation_keys_name(shape.aggregation_k, shape.chunks_per_batch, &chunk_params);
     let files = [
         config.dir.join(crate::srs::VERIFIER_FILE),
-        config.dir.join(format!("{chunk_name}.json")),
-        config.dir.join(format!("{chunk_name}.vk")),
-        config.dir.join(format!("{aggregation_name}.json")),
-        config.dir.join(format!("{aggregation_name}.vk")),
+        config.dir.join(format!("{chunk_name}.protocol")),
+        config.dir.join(format!("{aggregation_name}.protocol")),
     ];
     if files.iter().all(|f| f.is_file()) {
         return Ok(());
     }
-    let agg_srs = load_srs(&config.dir, config.aggregation_k, config.dev_srs)?;
-    let chunk_srs = downsized(&agg_srs, config.chunk.k);
+    let agg_srs = load_srs(&config.dir, shape.aggregation_k, config.dev_srs)?;
+    let chunk_srs = downsized(&agg_srs, shape.chunk_k);
     let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, chunk_params)?;
-    AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, config.chunks_per_batch)?;
+    AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, shape.chunks_per_batch)?;
     Ok(())
 }
 
@@ -159,12 +153,20 @@ pub(crate) struct ChunkKeyMeta {
     pub(crate) break_points: MultiPhaseThreadBreakPoints,
 }
 
-/// The keys of a chunk circuit.
+/// The keys of a chunk circuit, with its verifying key compiled for snark-verifier (what the aggregation circuit and
+/// every verifier of its proofs take) and the SRS's deciding key.
 #[derive(Debug)]
 pub struct ChunkKeys {
     params: ChunkCircuitParams,
     break_points: MultiPhaseThreadBreakPoints,
     pk: ProvingKey<G1Affine>,
+    protocol: PlonkProtocol<G1Affine>,
+    dk: DecidingKey,
+}
+
+/// The chunk circuit's verifying key compiled for snark-verifier.
+fn chunk_protocol(srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) -> PlonkProtocol<G1Affine> {
+    compile(srs, vk, Config::kzg().with_num_instance(vec![CHUNK_PUBLIC_INPUTS]))
 }
 
 impl ChunkKeys {
@@ -173,13 +175,14 @@ impl ChunkKeys {
         let circuit = ChunkCircuit::keygen(params.clone());
         let vk = keygen_vk(srs, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
         let pk = keygen_pk(srs, vk, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
-        Ok(Self { break_points: circuit.break_points(), params, pk })
+        let protocol = chunk_protocol(srs, pk.get_vk());
+        Ok(Self { break_points: circuit.break_points(), params, pk, protocol, dk: deciding_key_of(srs) })
     }
 
     /// Loads the keys for `params` from `dir`, or generates and saves them.
     pub fn load_or_generate(dir: &Path, srs: &ParamsKZG<Bn256>, params: ChunkCircuitParams) -> Result<Self, Error> {
         let name = chunk_keys_name(&params);
-        let (meta, pk) = cached_keys::<ChunkCircuit, ChunkKeyMeta>(
+        let (meta, pk, protocol) = cached_keys::<ChunkCircuit, ChunkKeyMeta>(
             dir,
             &name,
             |meta| meta.params.clone(),
@@ -190,8 +193,9 @@ impl ChunkKeys {
                 stage.finish();
                 Ok((ChunkKeyMeta { params: keys.params, break_points: keys.break_points }, keys.pk))
             },
+            |vk| chunk_protocol(srs, vk),
         )?;
-        Ok(Self { params: meta.params, break_points: meta.break_points, pk })
+        Ok(Self { params: meta.params, break_points: meta.break_points, pk, protocol, dk: deciding_key_of(srs) })
     }
 
     /// The circuit parameters.
@@ -214,33 +218,34 @@ impl ChunkKeys {
         self.pk.get_vk()
     }
 
-    /// Verifies a chunk proof natively.
-    pub fn verify(&self, srs: &ParamsKZG<Bn256>, snark: &Snark) -> bool {
-        snark.instances.len() == 1 && verify_chunk_proof(srs, self.vk(), &snark.instances[0], snark.proof())
+    /// Verifies a chunk proof natively (`crate::verifier`, as every verifier of chunk proofs does).
+    pub fn verify(&self, snark: &Snark) -> bool {
+        snark.instances.len() == 1 && verify_chunk_proof(&self.dk, &self.protocol, &snark.instances[0], snark.proof())
     }
 
-    /// The proof system's description of the circuit, for aggregation.
-    pub fn protocol(&self, srs: &ParamsKZG<Bn256>) -> PlonkProtocol<G1Affine> {
-        compile(srs, self.vk(), Config::kzg().with_num_instance(vec![CHUNK_PUBLIC_INPUTS]))
+    /// The proof system's description of the circuit, for aggregation and verification.
+    pub const fn protocol(&self) -> &PlonkProtocol<G1Affine> {
+        &self.protocol
     }
 }
 
-/// Keys cached in `dir` as `<name>.json`, `<name>.pk` and `<name>.vk`: read when the first two are there, else
-/// generated and written; the verifying key is written whenever it is missing (keys folders made before verifiers
-/// read `.vk` files get theirs on the next load).
+/// Keys cached in `dir` as `<name>.json`, `<name>.pk` and `<name>.protocol`: read when the first two are there, else
+/// generated and written; the compiled verifying key (`protocol` of the key's verifying key) is written whenever it
+/// is missing, so keys folders made before verifiers read `.protocol` files get theirs on the next load.
 fn cached_keys<C, M>(
     dir: &Path,
     name: &str,
     circuit_params: impl Fn(&M) -> C::Params,
     generate: impl FnOnce() -> Result<(M, ProvingKey<G1Affine>), Error>,
-) -> Result<(M, ProvingKey<G1Affine>), Error>
+    protocol: impl FnOnce(&VerifyingKey<G1Affine>) -> PlonkProtocol<G1Affine>,
+) -> Result<(M, ProvingKey<G1Affine>, PlonkProtocol<G1Affine>), Error>
 where
     C: Circuit<Fr>,
     M: Serialize + serde::de::DeserializeOwned,
 {
     let pk_path = dir.join(format!("{name}.pk"));
     let meta_path = dir.join(format!("{name}.json"));
-    let vk_path = dir.join(format!("{name}.vk"));
+    let protocol_path = dir.join(format!("{name}.protocol"));
     let (meta, pk) = if let (Ok(meta), Ok(pk_file)) = (fs::read(&meta_path), File::open(&pk_path)) {
         let meta: M = read_meta(&meta_path, &meta)?;
         let pk = ProvingKey::read::<_, C>(
@@ -259,31 +264,11 @@ where
         write_atomically(&meta_path, |file| io::Write::write_all(file, &json))?;
         (meta, pk)
     };
-    if !vk_path.is_file() {
-        write_atomically(&vk_path, |file| pk.get_vk().write(file, SerdeFormat::RawBytesUnchecked))?;
+    let protocol = protocol(pk.get_vk());
+    if !protocol_path.is_file() {
+        write_atomically(&protocol_path, |file| bincode::serialize_into(file, &protocol).map_err(io::Error::other))?;
     }
-    Ok((meta, pk))
-}
-
-/// Reads the `<name>.json` and `<name>.vk` of cached keys: what a verifier loads.
-pub(crate) fn read_verifying_key<C, M>(
-    dir: &Path,
-    name: &str,
-    circuit_params: impl Fn(&M) -> C::Params,
-) -> Result<(M, VerifyingKey<G1Affine>), Error>
-where
-    C: Circuit<Fr>,
-    M: serde::de::DeserializeOwned,
-{
-    let meta_path = dir.join(format!("{name}.json"));
-    let vk_path = dir.join(format!("{name}.vk"));
-    let meta = fs::read(&meta_path).map_err(io_err(format!("reading {}", meta_path.display())))?;
-    let meta: M = read_meta(&meta_path, &meta)?;
-    let file = File::open(&vk_path).map_err(io_err(format!("opening {}", vk_path.display())))?;
-    let vk =
-        VerifyingKey::read::<_, C>(&mut BufReader::new(file), SerdeFormat::RawBytesUnchecked, circuit_params(&meta))
-            .map_err(io_err(format!("reading {}", vk_path.display())))?;
-    Ok((meta, vk))
+    Ok((meta, pk, protocol))
 }
 
 fn read_meta<M: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<M, Error> {
@@ -302,6 +287,20 @@ pub struct AggregationKeys {
     config: AggregationConfigParams,
     break_points: MultiPhaseThreadBreakPoints,
     pk: ProvingKey<G1Affine>,
+    protocol: PlonkProtocol<G1Affine>,
+    dk: DecidingKey,
+}
+
+/// The aggregation circuit's verifying key compiled for snark-verifier, with its accumulator (the EVM verifier's
+/// view).
+fn aggregation_protocol(srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, chunks: usize) -> PlonkProtocol<G1Affine> {
+    compile(
+        srs,
+        vk,
+        Config::kzg()
+            .with_num_instance(vec![ACCUMULATOR_LIMBS + batch_statement_len(chunks)])
+            .with_accumulator_indices(AggregationCircuit::accumulator_indices()),
+    )
 }
 
 /// What key generation fixes besides the aggregation circuit's keys: written next to them.
@@ -330,7 +329,8 @@ impl AggregationKeys {
         let config = circuit.calculate_params(Some(20));
         let vk = keygen_vk(agg_srs, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
         let pk = keygen_pk(agg_srs, vk, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
-        Ok(Self { chunks, config, break_points: circuit.break_points(), pk })
+        let protocol = aggregation_protocol(agg_srs, pk.get_vk(), chunks);
+        Ok(Self { chunks, config, break_points: circuit.break_points(), pk, protocol, dk: deciding_key_of(agg_srs) })
     }
 
     /// Loads the keys from `dir` or generates and saves them.
@@ -342,7 +342,7 @@ impl AggregationKeys {
         chunks: usize,
     ) -> Result<Self, Error> {
         let name = aggregation_keys_name(agg_srs.k(), chunks, chunk_keys.params());
-        let (meta, pk) = cached_keys::<AggregationCircuit, AggregationKeyMeta>(
+        let (meta, pk, protocol) = cached_keys::<AggregationCircuit, AggregationKeyMeta>(
             dir,
             &name,
             |meta| meta.config,
@@ -355,8 +355,10 @@ impl AggregationKeys {
                     AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points };
                 Ok((meta, keys.pk))
             },
+            |vk| aggregation_protocol(agg_srs, vk, chunks),
         )?;
-        Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk })
+        let dk = deciding_key_of(agg_srs);
+        Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk, protocol, dk })
     }
 
     /// Number of chunk proofs per batch proof.
@@ -395,24 +397,15 @@ impl AggregationKeys {
         Ok(circuit)
     }
 
-    /// Verifies a batch proof natively (the same check as the EVM verifier).
-    pub fn verify(&self, agg_srs: &ParamsKZG<Bn256>, proof: &BatchProof) -> bool {
-        verify_batch_proof(agg_srs, self.vk(), proof)
+    /// Verifies a batch proof natively (`crate::verifier`: the same check as the EVM verifier).
+    pub fn verify(&self, proof: &BatchProof) -> bool {
+        verify_batch_proof(&self.dk, &self.protocol, proof)
     }
 
     /// Solidity source of the EVM verifier of this aggregation circuit (snark-verifier's generator).
-    pub fn evm_verifier_source(&self, agg_srs: &ParamsKZG<Bn256>) -> String {
-        evm_verifier_source(agg_srs, self.vk(), self.chunks)
+    pub fn evm_verifier_source(&self) -> Result<String, Error> {
+        evm_verifier_source(&self.dk, &self.protocol)
     }
-}
-
-/// Solidity source of the EVM verifier of the aggregation circuit with `vk` over `chunks` chunk proofs.
-pub(crate) fn evm_verifier_source(agg_srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, chunks: usize) -> String {
-    gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(
-        agg_srs,
-        vk,
-        vec![ACCUMULATOR_LIMBS + batch_statement_len(chunks)],
-    )
 }
 
 /// The aggregation circuit over `snarks` with the chaining constraints and the batch's public inputs.

@@ -2,8 +2,8 @@
 //! and the few points a verifier needs.
 //!
 //! Files are halo2's raw format (`SerdeFormat::RawBytesUnchecked`): trusted local files, read without checking every
-//! point. A verifier of KZG proofs needs only `g[0]`, `g2` and `s_g2` and the circuit's `k`; key generation writes
-//! them to [`VERIFIER_FILE`] (a few hundred bytes) next to the SRS, so that a process that only checks proofs (the
+//! point. A verifier of KZG proofs needs only `g[0]`, `g2` and `s_g2` (the deciding key); loading the SRS writes
+//! them to [`VERIFIER_FILE`] (a few hundred bytes) next to it, so that a process that only checks proofs (the
 //! coordinator) never reads the SRS itself (128 MiB at k = 20).
 
 use std::{
@@ -26,6 +26,7 @@ use crate::{
     Error,
     error::{io_err, write_atomically},
     progress::{self, Model},
+    verifier::DecidingKey,
 };
 
 /// The SRS's verifier part in a keys folder: the SRS cut to 2 rows, which keeps `g[0]`, `g2` and `s_g2`.
@@ -89,13 +90,15 @@ pub fn downsized(srs: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
     params
 }
 
-/// The verifier's parameters for circuits of `2^k` rows, from the verifier part in `dir` ([`VERIFIER_FILE`]): the
-/// points a KZG verifier reads (`g[0]`, `g2`, `s_g2`) and `k`, without the SRS's bases. They verify proofs and
-/// generate the EVM verifier; they cannot prove or generate keys.
-pub fn verifier_params(dir: &Path, k: u32) -> Result<ParamsKZG<Bn256>, Error> {
-    let path = dir.join(VERIFIER_FILE);
-    let part = read(&path)?;
-    Ok(part.from_parts(k, part.get_g().to_vec(), Some(Vec::new()), part.g2(), part.s_g2()))
+/// The deciding key of `srs`: the points a KZG verifier reads (`g[0]`, `g2`, `s_g2`).
+pub fn deciding_key_of(srs: &ParamsKZG<Bn256>) -> DecidingKey {
+    (srs.get_g()[0], srs.g2(), srs.s_g2()).into()
+}
+
+/// The deciding key from the SRS's verifier part in `dir` ([`VERIFIER_FILE`]), without reading the SRS: it verifies
+/// proofs and generates the EVM verifier; it cannot prove or generate keys.
+pub fn deciding_key(dir: &Path) -> Result<DecidingKey, Error> {
+    Ok(deciding_key_of(&read(&dir.join(VERIFIER_FILE))?))
 }
 
 /// Writes the verifier part of `srs` into `dir`, unless the file there is already this SRS's.

@@ -1,74 +1,124 @@
-//! Checking proofs with the verifying keys alone: what the coordinator links, without proving keys, SRS bases, the
-//! prover's MSM or CUDA.
+//! Checking proofs with the circuits' compiled verifying keys alone: what the coordinator links, without proving
+//! keys, halo2 verifying keys, SRS bases, the prover's MSM or CUDA.
 //!
-//! Chunk proofs use the Poseidon transcript (cheap to verify inside the aggregation circuit); batch proofs the keccak
-//! transcript the EVM verifier expects. Both are checked with halo2's SHPLONK verifier over the SRS's verifier part
-//! (`crate::srs::verifier_params`), the same check a prover makes of its own proofs and the EVM verifier makes on L1.
+//! A circuit's verifying key is kept as snark-verifier's [`PlonkProtocol`] (its commitments and the constraint
+//! system as expressions: a few hundred kilobytes), written by key generation as `<name>.protocol` next to the keys,
+//! and the SRS's deciding key (`g[0]`, `g2`, `s_g2`, [`crate::srs::deciding_key`]). Loading halo2's `VerifyingKey`
+//! instead would build its evaluation domain, with the FFT tables of the extended domain: about 460 MB for the
+//! aggregation circuit at k = 20, for a verifier that never runs an FFT.
+//!
+//! Proofs are checked by snark-verifier's native PLONK verifier, which decides every KZG accumulator: the proof's own
+//! and, for a batch proof, the one its public inputs carry from the chunk proofs it aggregates (the check the EVM
+//! verifier makes on L1, where halo2's `verify_proof` would check only the first). Chunk proofs use the Poseidon
+//! transcript (cheap to verify inside the aggregation circuit), batch proofs the keccak transcript of the EVM
+//! verifier.
 
-use halo2_base::halo2_proofs::{
-    halo2curves::{
-        bn256::{Bn256, Fr, G1Affine},
-        ff::PrimeField,
-    },
-    plonk::{VerifyingKey, verify_proof},
-    poly::{
-        VerificationStrategy,
-        commitment::ParamsProver,
-        kzg::{commitment::ParamsKZG, multiopen::VerifierSHPLONK, strategy::AccumulatorStrategy},
-    },
-    transcript::TranscriptReadBuffer,
+use std::{
+    fs::File,
+    io::BufReader,
+    panic::{AssertUnwindSafe, catch_unwind},
+    path::Path,
+    rc::Rc,
+};
+
+use halo2_base::halo2_proofs::halo2curves::{
+    bn256::{Bn256, Fq, Fr, G1Affine},
+    ff::PrimeField,
 };
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::{
-    halo2::{POSEIDON_SPEC, PoseidonTranscript, aggregation::AggregationCircuit},
-    snark_verifier::{loader::native::NativeLoader, system::halo2::transcript::evm::EvmTranscript},
+    PlonkVerifier, SHPLONK,
+    halo2::{POSEIDON_SPEC, PoseidonTranscript},
+    snark_verifier::{
+        loader::{evm::EvmLoader, native::NativeLoader},
+        pcs::kzg::KzgDecidingKey,
+        system::halo2::transcript::evm::EvmTranscript,
+        util::transcript::TranscriptRead,
+        verifier::{SnarkVerifier, plonk::PlonkProtocol},
+    },
 };
-use zkr_protocol::{chunk::CHUNK_PUBLIC_INPUTS, statement::ACCUMULATOR_LIMBS};
+use zkr_protocol::{
+    chunk::CHUNK_PUBLIC_INPUTS,
+    statement::{ACCUMULATOR_LIMBS, batch_statement_len},
+};
 
 use crate::{
-    ChunkCircuit, Error,
-    keys::{
-        AggregationKeyMeta, ChunkKeyMeta, KeysConfig, aggregation_keys_name, chunk_keys_name, evm_verifier_source,
-        read_verifying_key,
-    },
-    srs::verifier_params,
+    Error,
+    error::io_err,
+    keys::{KeysConfig, aggregation_keys_name, chunk_keys_name},
+    srs::deciding_key,
 };
 
-/// Verifies a chunk proof (`instances`: its public inputs) against the chunk circuit's `vk`.
-pub fn verify_chunk_proof(srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> bool {
-    if instances.len() != CHUNK_PUBLIC_INPUTS {
+/// The SRS's part a KZG verifier needs: `g[0]`, `g2` and `s_g2`.
+pub type DecidingKey = KzgDecidingKey<Bn256>;
+
+/// Decides a proof read from `transcript` against `protocol` with `instances` (one instance column): every
+/// accumulator, the proof's own and any its instances carry. Malformed input is a refusal, never a panic.
+fn decide<T>(dk: &DecidingKey, protocol: &PlonkProtocol<G1Affine>, instances: &[Fr], transcript: &mut T) -> bool
+where
+    T: TranscriptRead<G1Affine, NativeLoader>,
+{
+    if protocol.num_instance != [instances.len()] {
         return false;
     }
-    let mut transcript = PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
-    verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        srs.verifier_params(),
-        vk,
-        AccumulatorStrategy::new(srs.verifier_params()),
-        &[&[instances]],
-        &mut transcript,
-    )
-    .is_ok_and(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize)
+    let instances = vec![instances.to_vec()];
+    // The verifier asserts on shapes it expects; a proof from elsewhere must not take the process down with it.
+    catch_unwind(AssertUnwindSafe(|| {
+        PlonkVerifier::<SHPLONK>::read_proof(dk, protocol, &instances, transcript)
+            .and_then(|proof| PlonkVerifier::<SHPLONK>::verify(dk, protocol, &instances, &proof))
+            .is_ok()
+    }))
+    .unwrap_or(false)
 }
 
-/// Verifies a batch proof against the aggregation circuit's `vk` (the same check as the EVM verifier).
-pub fn verify_batch_proof(srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, proof: &BatchProof) -> bool {
-    let instances = [proof.instances.as_slice()];
-    let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof.proof.as_slice());
-    verify_proof::<_, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
-        srs.verifier_params(),
-        vk,
-        AccumulatorStrategy::new(srs.verifier_params()),
-        &[instances.as_slice()],
-        &mut transcript,
-    )
-    .is_ok_and(VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize)
+/// Verifies a chunk proof (`instances`: its public inputs) against the chunk circuit's `protocol`.
+pub fn verify_chunk_proof(
+    dk: &DecidingKey,
+    protocol: &PlonkProtocol<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+) -> bool {
+    instances.len() == CHUNK_PUBLIC_INPUTS
+        && decide(
+            dk,
+            protocol,
+            instances,
+            &mut PoseidonTranscript::<NativeLoader, _>::from_spec(proof, POSEIDON_SPEC.clone()),
+        )
 }
 
-/// The chunk circuit's verifying key for a setup ([`KeysConfig`]), with the SRS's verifier points.
+/// Verifies a batch proof against the aggregation circuit's `protocol`: the same check as the EVM verifier.
+pub fn verify_batch_proof(dk: &DecidingKey, protocol: &PlonkProtocol<G1Affine>, proof: &BatchProof) -> bool {
+    let mut transcript = EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof.proof.as_slice());
+    decide(dk, protocol, &proof.instances, &mut transcript)
+}
+
+/// Solidity source of the EVM verifier of `protocol` (snark-verifier's generator, the same code it writes from a
+/// halo2 verifying key).
+pub fn evm_verifier_source(dk: &DecidingKey, protocol: &PlonkProtocol<G1Affine>) -> Result<String, Error> {
+    let loader = EvmLoader::new::<Fq, Fr>();
+    let loaded = protocol.loaded(&loader);
+    let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
+    let instances = transcript.load_instances(protocol.num_instance.clone());
+    let generate = |e| Error::Aggregation(format!("generating the EVM verifier: {e:?}"));
+    let proof = PlonkVerifier::<SHPLONK>::read_proof(dk, &loaded, &instances, &mut transcript).map_err(generate)?;
+    PlonkVerifier::<SHPLONK>::verify(dk, &loaded, &instances, &proof).map_err(generate)?;
+    Ok(loader.solidity_code())
+}
+
+/// Reads a circuit's compiled verifying key, `<name>.protocol` in `dir`.
+pub(crate) fn read_protocol(dir: &Path, name: &str) -> Result<PlonkProtocol<G1Affine>, Error> {
+    let path = dir.join(format!("{name}.protocol"));
+    let file = File::open(&path).map_err(io_err(format!("opening {}", path.display())))?;
+    bincode::deserialize_from(BufReader::new(file))
+        .map_err(|e| io_err(format!("reading {}", path.display()))(std::io::Error::other(e)))
+}
+
+/// The chunk circuit's compiled verifying key for a setup ([`KeysConfig`]), with the SRS's deciding key.
 #[derive(Debug)]
 pub struct ChunkVerifier {
-    srs: ParamsKZG<Bn256>,
-    vk: VerifyingKey<G1Affine>,
+    dk: DecidingKey,
+    protocol: PlonkProtocol<G1Affine>,
 }
 
 impl ChunkVerifier {
@@ -76,26 +126,25 @@ impl ChunkVerifier {
     /// is an error naming it.
     pub fn load(config: &KeysConfig) -> Result<Self, Error> {
         config.validate()?;
-        let params = config.chunk_params()?;
         // The file names hash the circuit's parameters: a file found is of this setup's circuit.
-        let (_, vk) = read_verifying_key::<ChunkCircuit, ChunkKeyMeta>(&config.dir, &chunk_keys_name(&params), |m| {
-            m.params.clone()
-        })
-        .map_err(missing)?;
-        Ok(Self { srs: verifier_params(&config.dir, config.chunk.k).map_err(missing)?, vk })
+        let protocol = read_protocol(&config.dir, &chunk_keys_name(&config.chunk_params()?)).map_err(missing)?;
+        if protocol.num_instance != [CHUNK_PUBLIC_INPUTS] {
+            return Err(Error::Aggregation(format!("a chunk protocol with {:?} public inputs", protocol.num_instance)));
+        }
+        Ok(Self { dk: deciding_key(&config.dir).map_err(missing)?, protocol })
     }
 
     /// Checks a chunk proof with its public inputs.
     pub fn verify(&self, instances: &[Fr], proof: &[u8]) -> bool {
-        verify_chunk_proof(&self.srs, &self.vk, instances, proof)
+        verify_chunk_proof(&self.dk, &self.protocol, instances, proof)
     }
 }
 
-/// The aggregation circuit's verifying key for a setup ([`KeysConfig`]), with the SRS's verifier points.
+/// The aggregation circuit's compiled verifying key for a setup ([`KeysConfig`]), with the SRS's deciding key.
 #[derive(Debug)]
 pub struct BatchVerifier {
-    srs: ParamsKZG<Bn256>,
-    vk: VerifyingKey<G1Affine>,
+    dk: DecidingKey,
+    protocol: PlonkProtocol<G1Affine>,
     chunks: usize,
 }
 
@@ -104,27 +153,22 @@ impl BatchVerifier {
     /// missing file is an error naming it.
     pub fn load(config: &KeysConfig) -> Result<Self, Error> {
         config.validate()?;
-        let chunk = config.chunk_params()?;
-        let name = aggregation_keys_name(config.aggregation_k, config.chunks_per_batch, &chunk);
-        let (meta, vk) =
-            read_verifying_key::<AggregationCircuit, AggregationKeyMeta>(&config.dir, &name, |meta| meta.config)
-                .map_err(missing)?;
-        if meta.chunks != config.chunks_per_batch {
+        let chunks = config.shape.chunks_per_batch;
+        let name = aggregation_keys_name(config.shape.aggregation_k, chunks, &config.chunk_params()?);
+        let protocol = read_protocol(&config.dir, &name).map_err(missing)?;
+        if protocol.num_instance != [ACCUMULATOR_LIMBS + batch_statement_len(chunks)] {
             return Err(Error::Aggregation(format!(
-                "the aggregation keys on disk take {} chunks, the setup {}",
-                meta.chunks, config.chunks_per_batch
+                "the aggregation protocol on disk takes {:?} public inputs, a batch of {chunks} chunks {}",
+                protocol.num_instance,
+                ACCUMULATOR_LIMBS + batch_statement_len(chunks)
             )));
         }
-        Ok(Self {
-            srs: verifier_params(&config.dir, config.aggregation_k).map_err(missing)?,
-            vk,
-            chunks: config.chunks_per_batch,
-        })
+        Ok(Self { dk: deciding_key(&config.dir).map_err(missing)?, protocol, chunks })
     }
 
-    /// Checks a batch proof (its inputs begin with the accumulator).
+    /// Checks a batch proof (its inputs begin with the accumulator), as the EVM verifier does.
     pub fn verify(&self, proof: &BatchProof) -> bool {
-        verify_batch_proof(&self.srs, &self.vk, proof)
+        verify_batch_proof(&self.dk, &self.protocol, proof)
     }
 
     /// Chunk proofs per batch proof.
@@ -133,13 +177,12 @@ impl BatchVerifier {
     }
 
     /// Solidity source of the batch proof's EVM verifier.
-    pub fn evm_verifier_source(&self) -> String {
-        evm_verifier_source(&self.srs, &self.vk, self.chunks)
+    pub fn evm_verifier_source(&self) -> Result<String, Error> {
+        evm_verifier_source(&self.dk, &self.protocol)
     }
 }
 
-/// Both verifying keys of a setup: checks chunk and batch proofs and writes the EVM verifier, holding a few megabytes
-/// (the keys' commitments and constraint systems) where the proving keys take gigabytes.
+/// Both verifying keys of a setup: checks chunk and batch proofs and writes the EVM verifier, in a few megabytes.
 #[derive(Debug)]
 pub struct Verifier {
     /// The chunk proofs' verifier.

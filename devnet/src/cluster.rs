@@ -11,40 +11,19 @@ use std::{
 
 use alloy::primitives::{Address, Bytes};
 use eyre::{WrapErr, bail, eyre};
-use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
+use zkr_protocol::ProofShape;
 
-/// The circuits the cluster proves with.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Shape {
-    pub(crate) chunk_k: u32,
-    pub(crate) chunk_slots: usize,
-    pub(crate) chunks_per_batch: usize,
-    pub(crate) aggregation_k: u32,
-}
-
-impl Shape {
-    pub(crate) fn keys_config(&self, keys: &Path, fee_recipient: Address) -> KeysConfig {
-        KeysConfig {
-            dir: keys.to_path_buf(),
-            chunk: ChunkShape { k: self.chunk_k, slots: self.chunk_slots },
-            chunks_per_batch: self.chunks_per_batch,
-            aggregation_k: self.aggregation_k,
-            fee_recipient,
-            dev_srs: true,
-        }
-    }
-
-    fn tag(&self) -> String {
-        format!("k{}-s{}-n{}-a{}", self.chunk_k, self.chunk_slots, self.chunks_per_batch, self.aggregation_k)
-    }
+fn keys_config(shape: ProofShape, keys: &Path, fee_recipient: Address) -> KeysConfig {
+    KeysConfig { dir: keys.to_path_buf(), shape, fee_recipient, dev_srs: true }
 }
 
 /// Makes sure the keys of `shape` are in `keys` (generated on the first run: minutes, gigabytes), the verifying keys
 /// the coordinator loads included, and returns the creation code of the batch verifier's parts: read from
 /// `keys/verifier-<shape>/` when a previous run made them, else generated from the aggregation circuit's verifying
 /// key, split to fit mainnet's code size limit and compiled with solc 0.8.19.
-pub(crate) fn verifier_parts(shape: Shape, keys: &Path, fee_recipient: Address) -> eyre::Result<Vec<Bytes>> {
-    let config = shape.keys_config(keys, fee_recipient);
+pub(crate) fn verifier_parts(shape: ProofShape, keys: &Path, fee_recipient: Address) -> eyre::Result<Vec<Bytes>> {
+    let config = keys_config(shape, keys, fee_recipient);
     zkr_circuits::keys::setup(&config)?;
     let dir = keys.join(format!("verifier-{}", shape.tag()));
     let part = |i: usize| dir.join(format!("part{i}.bin"));
@@ -61,7 +40,7 @@ pub(crate) fn verifier_parts(shape: Shape, keys: &Path, fee_recipient: Address) 
         "making the batch verifier from the aggregation circuit's verifying key"
     );
     let started = Instant::now();
-    let source = Verifier::load(&config)?.batch.evm_verifier_source();
+    let source = Verifier::load(&config)?.batch.evm_verifier_source()?;
     let split = zkr_circuits::evm::split_verifier_default(&source)?;
     let tools = zkr_devtools::Tools::from_env();
     let parts = split

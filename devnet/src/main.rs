@@ -25,6 +25,7 @@ use zkr_node::{
     batcher::{BatchLimits, BatcherConfig, run_batcher},
     run_sequencer, start_rpc, watch_deposits,
 };
+use zkr_protocol::ProofShape;
 
 /// Starts a local devnet: anvil as the L1 with the rollup's contracts, the L2 node, and the proving cluster.
 #[derive(Debug, Parser)]
@@ -62,17 +63,18 @@ struct Args {
     /// takes several minutes).
     #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
     keys_dir: PathBuf,
-    /// log2 rows of the chunk circuit.
-    #[arg(long, default_value_t = 16)]
+    /// log2 rows of the chunk circuit (the proof shape is written into the deployment file, which the node and the
+    /// coordinator read; the default is CI's).
+    #[arg(long, default_value_t = ProofShape::CI.chunk_k)]
     chunk_k: u32,
     /// Record slots per chunk.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = ProofShape::CI.chunk_slots)]
     chunk_slots: usize,
     /// Chunks per batch (the aggregation of 2 needs about 20 GiB of memory on the CPU backend).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = ProofShape::CI.chunks_per_batch)]
     chunks_per_batch: usize,
     /// log2 rows of the aggregation circuit.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = ProofShape::CI.aggregation_k)]
     aggregation_k: u32,
     /// Transfers the load sends between the funded accounts.
     #[arg(long = "load.txs", default_value_t = 4)]
@@ -137,23 +139,23 @@ async fn main() -> eyre::Result<()> {
         }
     }
     let node_config = NodeConfig { data_dir: node_dir, ..NodeConfig::default() };
-    let limits = BatchLimits { chunk_slots: args.chunk_slots, chunks_per_batch: args.chunks_per_batch };
-    limits.validate().map_err(|e| eyre!("batch shape: {e}"))?;
-    let mut spec = node_config.chain_spec();
-    spec.max_block_records = limits.max_records();
-    let shape = cluster::Shape {
-        chunk_k: args.chunk_k,
+    let shape = ProofShape {
         chunk_slots: args.chunk_slots,
+        chunk_k: args.chunk_k,
         chunks_per_batch: args.chunks_per_batch,
         aggregation_k: args.aggregation_k,
     };
+    shape.validate().map_err(|e| eyre!("proof shape: {e}"))?;
+    let limits = BatchLimits { chunk_slots: shape.chunk_slots, chunks_per_batch: shape.chunks_per_batch };
+    let mut spec = node_config.chain_spec().map_err(|e| eyre!(e))?;
+    spec.max_block_records = limits.max_records();
     let mut genesis = spec.genesis_state()?;
     let genesis_root = B256::from(zkr_state::field::fr_to_b256(&genesis.root()?));
 
     // anvil's first development account deploys and sequences; the fourth is the coordinator's prover key.
     let prover = keys.get(3).ok_or_else(|| eyre!("anvil printed fewer than 4 development keys"))?.clone();
     let mut deploy = DeployConfig::new(genesis_root);
-    deploy.chunks_per_batch = limits.chunks_per_batch as u64;
+    deploy.shape = shape;
     deploy.sequencers = vec![operator.address()];
     deploy.provers = vec![operator.address(), prover.address()];
     if args.workers > 0 {
@@ -227,11 +229,6 @@ async fn main() -> eyre::Result<()> {
         std::fs::write(&token_file, cluster::random_token()?)?;
         let genesis_file = args.dir.join("genesis.json");
         std::fs::write(&genesis_file, serde_json::to_vec_pretty(&spec.genesis())?)?;
-        let shape_args = [
-            format!("--chunk-k={}", shape.chunk_k),
-            format!("--chunk-slots={}", shape.chunk_slots),
-            format!("--aggregation-k={}", shape.aggregation_k),
-        ];
         processes.push(cluster::Process::spawn(
             "coordinator",
             Command::new(cluster::binary("zkr-coordinator")?)
@@ -246,7 +243,6 @@ async fn main() -> eyre::Result<()> {
                 .arg(&coordinator_db)
                 .arg("--keys-dir")
                 .arg(&args.keys_dir)
-                .args(&shape_args)
                 .args(["--poll-ms", "500"])
                 .arg(format!("--grpc.addr=127.0.0.1:{}", args.coordinator_port))
                 .arg(format!("--http.addr=127.0.0.1:{}", args.status_port))

@@ -17,6 +17,13 @@ impl Process {
         Self { name, child }
     }
 
+    /// Its resident memory's high-water mark in bytes (`VmHWM` in `/proc/<pid>/status`), where Linux reports it.
+    pub fn peak_resident_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kib = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?.trim().strip_suffix("kB")?;
+        kib.trim().parse::<u64>().ok().map(|kib| kib * 1024)
+    }
+
     /// Its standard output, if it was piped (taken: the second call returns `None`).
     pub fn stdout(&mut self) -> Option<std::process::ChildStdout> {
         self.child.stdout.take()

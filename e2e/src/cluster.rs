@@ -30,7 +30,7 @@ pub fn write_files(dir: &Path, rig: &Rig) {
     rig.deployment.save(dir.join("l1.json")).unwrap_or_else(|e| panic!("writing the deployment: {e}"));
 }
 
-/// A coordinator at the CI shape (2 record slots per chunk, aggregation at k = 20) on `grpc` and `http`, over the
+/// A coordinator (of the deployment's shape, `ProofShape::CI` for the rig) on `grpc` and `http`, over the
 /// store `db` (an SQLite path or a Postgres URL), with the files [`write_files`] put in `dir`. It finalizes with
 /// anvil's key 3.
 pub fn coordinator(
@@ -53,7 +53,6 @@ pub fn coordinator(
             .args(["--db", db])
             .arg("--keys-dir")
             .arg(keys_dir())
-            .args(["--chunk-k", "16", "--chunk-slots", "2", "--aggregation-k", "20"])
             .args(["--lease-ttl-ms", "20000", "--poll-ms", "300"])
             .arg(format!("--grpc.addr=127.0.0.1:{grpc}"))
             .arg(format!("--http.addr=127.0.0.1:{http}"))

@@ -11,7 +11,7 @@ use alloy::{
 };
 use eyre::Context;
 use zkr_contracts::{
-    DeployConfig, Deployment, MAX_CODE_SIZE, Portal, VerifierDeployment, deploy_batch_verifier, deploy_l1,
+    DeployConfig, Deployment, MAX_CODE_SIZE, Portal, ProofShape, VerifierDeployment, deploy_batch_verifier, deploy_l1,
 };
 use zkr_devtools::{Anvil, AnvilInstance};
 use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
@@ -50,19 +50,14 @@ impl Rig {
     /// batch. The prover role goes to keys 3 and 4. With no `verifier_parts` the Rollup is deployed without a
     /// verifier, as an operator may before the keys exist: batches are committed, and finalization is refused until
     /// the owner sets one (for tests that never finalize, and need no aggregation keys).
-    pub async fn start(
-        mut spec: ChainSpec,
-        verifier_parts: &[Bytes],
-        chunk_slots: usize,
-        chunks_per_batch: usize,
-    ) -> eyre::Result<Self> {
-        spec.max_block_records = chunk_slots * chunks_per_batch;
+    pub async fn start(mut spec: ChainSpec, verifier_parts: &[Bytes], shape: ProofShape) -> eyre::Result<Self> {
+        spec.max_block_records = shape.max_records();
         let anvil = Anvil::new().spawn()?;
         let keys: Vec<PrivateKeySigner> =
             anvil.private_keys().iter().map(|k| k.parse()).collect::<Result<_, _>>().wrap_err("anvil keys")?;
         let operator = keys[0].clone();
         let l1 = l1_provider(anvil.endpoint(), &operator)?;
-        let public_inputs = zkr_protocol::statement::batch_statement_len(chunks_per_batch);
+        let public_inputs = zkr_protocol::statement::batch_statement_len(shape.chunks_per_batch);
         let verifier = if verifier_parts.is_empty() {
             None
         } else {
@@ -79,7 +74,7 @@ impl Rig {
         deploy.sequencers = vec![operator.address()];
         deploy.provers = vec![keys[3].address(), keys[4].address()];
         deploy.verifier = verifier.as_ref().map(|v| v.verifier);
-        deploy.chunks_per_batch = chunks_per_batch as u64;
+        deploy.shape = shape;
         // A fresh provider: deploy_l1 sets nonces itself, which a provider's nonce cache would not know.
         let deployment = deploy_l1(&l1_provider(anvil.endpoint(), &operator)?, operator.address(), &deploy).await?;
 
@@ -100,7 +95,10 @@ impl Rig {
             rpc_url: anvil.endpoint().to_string(),
             rollup: deployment.rollup,
             signer: operator,
-            limits: zkr_node::batcher::BatchLimits { chunk_slots, chunks_per_batch },
+            limits: zkr_node::batcher::BatchLimits {
+                chunk_slots: shape.chunk_slots,
+                chunks_per_batch: shape.chunks_per_batch,
+            },
             max_batch_age: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             resubmit_after: Duration::from_secs(10),

@@ -32,7 +32,7 @@ use alloy::{
 use prost::Message as _;
 use tonic::{Code, Request, Status, service::interceptor::InterceptedService};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
 use zkr_contracts::{Portal, Rollup};
 use zkr_e2e::{
     ETH, Rig,
@@ -40,13 +40,12 @@ use zkr_e2e::{
     signed_transfer, wait_for,
 };
 use zkr_node::ChainSpec;
+use zkr_protocol::ProofShape;
 use zkr_protos::{
     limits::MAX_MESSAGE_BYTES,
     v1::{self as pb, operator_client::OperatorClient, prover_coordinator_client::ProverCoordinatorClient},
 };
 
-const CHUNK_SLOTS: usize = 2;
-const CHUNKS_PER_BATCH: usize = 1;
 struct Paths {
     coordinator: PathBuf,
     prover: PathBuf,
@@ -131,24 +130,18 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let spec = ChainSpec::dev();
 
     // The verifier comes from the aggregation keys (cached on disk); the keys are dropped before the cluster starts.
-    let config = KeysConfig {
-        dir: keys_dir(),
-        chunk: ChunkShape { k: 16, slots: CHUNK_SLOTS },
-        chunks_per_batch: CHUNKS_PER_BATCH,
-        aggregation_k: 20,
-        fee_recipient: spec.fee_recipient,
-        dev_srs: true,
-    };
+    let config =
+        KeysConfig { dir: keys_dir(), shape: ProofShape::CI, fee_recipient: spec.fee_recipient, dev_srs: true };
     let source = tokio::task::spawn_blocking(move || {
         zkr_circuits::keys::setup(&config).unwrap();
-        Verifier::load(&config).unwrap().batch.evm_verifier_source()
+        Verifier::load(&config).unwrap().batch.evm_verifier_source().unwrap()
     })
     .await
     .unwrap();
     let parts = zkr_circuits::evm::split_verifier_default(&source).unwrap();
     let part_codes: Vec<Bytes> =
         parts.sources.iter().map(|(_, s)| zkr_e2e::compile_generated_verifier(s).unwrap()).collect();
-    let rig = Rig::start(spec, &part_codes, CHUNK_SLOTS, CHUNKS_PER_BATCH).await.unwrap();
+    let rig = Rig::start(spec, &part_codes, ProofShape::CI).await.unwrap();
     let paths = Paths { coordinator: coordinator_bin, prover: prover_bin, dir: tempfile::tempdir().unwrap() };
     write_files(paths.dir.path(), &rig);
 
@@ -268,7 +261,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
 
     // The coordinator dies too, and comes back on the same database.
     first_coordinator.kill();
-    let _coordinator = coordinator(&paths, &rig, grpc, http);
+    let second_coordinator = coordinator(&paths, &rig, grpc, http);
 
     let rollup = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[0]));
     wait_for("batch 1 finalized on L1", Duration::from_secs(1_200), || async {
@@ -292,6 +285,11 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     })
     .await;
     eprintln!("status: {status:#}");
+    // The coordinator verifies with the compiled verifying keys alone (a few megabytes): its whole footprint, for
+    // docs/perf.md (a figure to read, not a timing or memory assertion).
+    if let Some(bytes) = second_coordinator.peak_resident_bytes() {
+        eprintln!("coordinator peak resident memory: {:.1} MiB", bytes as f64 / (1 << 20) as f64);
+    }
     let kinds: Vec<&str> = status["latency"].as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["chunk", "aggregation"]);
     let names: Vec<&str> = status["workers"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();

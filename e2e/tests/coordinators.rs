@@ -34,10 +34,8 @@ use zkr_e2e::{
     signed_transfer, wait_for,
 };
 use zkr_node::ChainSpec;
+use zkr_protocol::ProofShape;
 use zkr_protos::v1::{self as pb, prover_coordinator_client::ProverCoordinatorClient};
-
-const CHUNK_SLOTS: usize = 2;
-const CHUNKS_PER_BATCH: usize = 1;
 
 /// A worker session played by the test: its client and session id.
 type Worker = (ProverCoordinatorClient<cluster::Authed>, String);
@@ -74,7 +72,7 @@ async fn the_leader_dies_and_the_other_coordinator_takes_over_on_the_shared_stor
     };
     let [coordinator_bin]: [PathBuf; 1] =
         zkr_e2e::workspace_binaries(&["zkr-coordinator"]).unwrap().try_into().unwrap();
-    let rig = Rig::start(ChainSpec::dev(), &[], CHUNK_SLOTS, CHUNKS_PER_BATCH).await.unwrap();
+    let rig = Rig::start(ChainSpec::dev(), &[], ProofShape::CI).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &rig);
     let start = |name: &'static str, ports: (u16, u16)| {

@@ -7,11 +7,11 @@ use std::{
 
 use alloy_primitives::Address;
 use zkr_circuits::{
-    ChunkShape, Error as CircuitsError,
+    Error as CircuitsError,
     keys::KeysConfig,
     verifier::{BatchProof, decode_field_elements, encode_field_elements},
 };
-use zkr_protocol::ChunkWitness;
+use zkr_protocol::{ChunkWitness, ProofShape};
 use zkr_protos::v1::{self as pb, Stage};
 use zkr_prover::{BatchProver, MsmDevice, ProverError};
 
@@ -69,9 +69,12 @@ impl ProverBackend {
             .map_err(|_| CircuitsError::Encoding("the fee recipient is not 20 bytes".into()))?;
         let config = KeysConfig {
             dir: keys_dir,
-            chunk: ChunkShape { k: setup.chunk_k, slots: setup.chunk_slots as usize },
-            chunks_per_batch: setup.chunks_per_batch as usize,
-            aggregation_k: setup.aggregation_k,
+            shape: ProofShape {
+                chunk_slots: setup.chunk_slots as usize,
+                chunk_k: setup.chunk_k,
+                chunks_per_batch: setup.chunks_per_batch as usize,
+                aggregation_k: setup.aggregation_k,
+            },
             fee_recipient,
             dev_srs,
         };

@@ -24,10 +24,9 @@
 //! rpc_url = "http://127.0.0.1:8545"
 //! deployment = "deployments/l1.json"
 //!
-//! # Needs [l1]; the key is better given as ZKR_NODE_BATCHER__PRIVATE_KEY.
+//! # Needs [l1]; the key is better given as ZKR_NODE_BATCHER__PRIVATE_KEY. The batch shape (records per chunk,
+//! # chunks per batch) is the deployment file's proof shape; blocks hold at most one batch's records.
 //! [batcher]
-//! chunk_slots = 4        # records per chunk: the chunk circuit's slots
-//! chunks_per_batch = 2   # at most the Rollup's chunksPerBatch; blocks hold at most 4 * 2 records
 //! max_batch_age_secs = 60
 //! ```
 //!
@@ -75,12 +74,13 @@ pub struct NodeConfig {
 pub struct BatcherSection {
     /// Hex private key of an account with the sequencer role; better given as `ZKR_NODE_BATCHER__PRIVATE_KEY`.
     pub private_key: String,
-    /// Records per chunk: the record slots of the chunk circuit, a power of two up to
-    /// `zkr_protocol::chunk::MAX_CHUNK_SLOTS` (default 4).
-    pub chunk_slots: usize,
-    /// Chunks per batch, at most the Rollup's `chunksPerBatch` (default 2). A block holds at most
-    /// `chunk_slots * chunks_per_batch` records, so that it always fits one batch.
-    pub chunks_per_batch: usize,
+    /// Records per chunk: the record slots of the chunk circuit. By default the deployment file's
+    /// (`shape.chunkSlots`), which it must equal when set.
+    pub chunk_slots: Option<usize>,
+    /// Chunks per batch: by default the deployment file's (`shape.chunksPerBatch`, the Rollup's `chunksPerBatch`),
+    /// which it may not exceed when set. A block holds at most `chunk_slots * chunks_per_batch` records, so that it
+    /// always fits one batch.
+    pub chunks_per_batch: Option<usize>,
     /// Seal a batch once its first block is this many seconds old (a full batch is sealed at once).
     pub max_batch_age_secs: u64,
     /// Milliseconds between rounds.
@@ -95,8 +95,8 @@ impl Default for BatcherSection {
     fn default() -> Self {
         Self {
             private_key: String::new(),
-            chunk_slots: crate::batcher::DEFAULT_CHUNK_SLOTS,
-            chunks_per_batch: crate::batcher::DEFAULT_CHUNKS_PER_BATCH,
+            chunk_slots: None,
+            chunks_per_batch: None,
             max_batch_age_secs: 60,
             poll_interval_ms: 1_000,
             resubmit_after_secs: 60,
@@ -119,13 +119,6 @@ pub struct L1Section {
     pub poll_interval_ms: u64,
     /// Most L1 blocks per `eth_getLogs` request.
     pub max_block_range: u64,
-}
-
-impl BatcherSection {
-    /// The batch shape these settings give.
-    pub const fn limits(&self) -> crate::batcher::BatchLimits {
-        crate::batcher::BatchLimits { chunk_slots: self.chunk_slots, chunks_per_batch: self.chunks_per_batch }
-    }
 }
 
 impl Default for L1Section {
@@ -227,12 +220,49 @@ impl NodeConfig {
         figment.merge(Env::prefixed("ZKR_NODE_").split("__")).extract().map_err(Box::new)
     }
 
-    /// The chain parameters. A block holds at most as many records as a batch of the `[batcher]` shape (the default
-    /// shape without a `[batcher]` section), so that every block fits one batch.
-    pub fn chain_spec(&self) -> ChainSpec {
+    /// The batch shape: the deployment file's proof shape (with `[l1]`; the default shape without), narrowed by
+    /// `[batcher]`'s `chunk_slots` and `chunks_per_batch` where they are set. A setting the deployment's circuits
+    /// cannot prove is refused: chunks of another size, or more chunks than the Rollup takes.
+    pub fn batch_limits(&self) -> Result<crate::batcher::BatchLimits, String> {
+        let deployment = match &self.l1 {
+            Some(l1) => Some((
+                zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?.shape,
+                l1.deployment.display().to_string(),
+            )),
+            None => None,
+        };
+        let shape = deployment.as_ref().map_or(zkr_protocol::ProofShape::DEFAULT, |(shape, _)| *shape);
+        let set = self.batcher.as_ref();
+        let slots = set.and_then(|b| b.chunk_slots);
+        let chunks = set.and_then(|b| b.chunks_per_batch);
+        if let Some((shape, file)) = &deployment {
+            if let Some(slots) = slots.filter(|&slots| slots != shape.chunk_slots) {
+                return Err(format!(
+                    "[batcher] chunk_slots is {slots} but the circuits of {file} prove chunks of {} records",
+                    shape.chunk_slots
+                ));
+            }
+            if let Some(chunks) = chunks.filter(|&chunks| chunks > shape.chunks_per_batch) {
+                return Err(format!(
+                    "[batcher] chunks_per_batch is {chunks} but the Rollup in {file} takes at most {} chunks per batch",
+                    shape.chunks_per_batch
+                ));
+            }
+        }
+        let limits = crate::batcher::BatchLimits {
+            chunk_slots: slots.unwrap_or(shape.chunk_slots),
+            chunks_per_batch: chunks.unwrap_or(shape.chunks_per_batch),
+        };
+        limits.validate().map_err(|err| format!("[batcher] {err}"))?;
+        Ok(limits)
+    }
+
+    /// The chain parameters. A block holds at most as many records as a batch ([`NodeConfig::batch_limits`]), so that
+    /// every block fits one batch.
+    pub fn chain_spec(&self) -> Result<ChainSpec, String> {
         let chain = &self.chain;
-        let limits = self.batcher.as_ref().map(BatcherSection::limits).unwrap_or_default();
-        ChainSpec {
+        let limits = self.batch_limits()?;
+        Ok(ChainSpec {
             chain_id: chain.chain_id,
             block_gas_limit: chain.block_gas_limit,
             initial_base_fee: chain.initial_base_fee,
@@ -246,7 +276,7 @@ impl NodeConfig {
             genesis_timestamp: chain.genesis_timestamp,
             max_block_records: limits.max_records(),
             ..ChainSpec::dev()
-        }
+        })
     }
 
     /// The L1 watcher's settings, reading the deployment file named in `[l1]`.
@@ -269,16 +299,7 @@ impl NodeConfig {
             let l1 = self.l1.as_ref().ok_or("[batcher] needs an [l1] section")?;
             let deployment = zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?;
             let signer = batcher.private_key.parse().map_err(|_| "[batcher] private_key is not a hex private key")?;
-            let limits = batcher.limits();
-            limits.validate().map_err(|err| format!("[batcher] {err}"))?;
-            if limits.chunks_per_batch as u64 > deployment.chunks_per_batch {
-                return Err(format!(
-                    "[batcher] chunks_per_batch is {} but the Rollup in {} takes at most {} chunks per batch",
-                    limits.chunks_per_batch,
-                    l1.deployment.display(),
-                    deployment.chunks_per_batch
-                ));
-            }
+            let limits = self.batch_limits()?;
             Ok(crate::batcher::BatcherConfig {
                 rpc_url: l1.rpc_url.clone(),
                 rollup: deployment.rollup,
@@ -316,7 +337,7 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.block_time(), Duration::from_millis(100));
         assert_eq!(config.chain.chain_id, ChainSpec::dev().chain_id);
-        assert_eq!(config.chain_spec().genesis_alloc, vec![(Address::with_last_byte(1), U256::from(16))]);
+        assert_eq!(config.chain_spec().unwrap().genesis_alloc, vec![(Address::with_last_byte(1), U256::from(16))]);
 
         std::fs::write(&path, "[sequencer]\nblock_time = 100\n").unwrap();
         let err = NodeConfig::load(Some(&path)).unwrap_err();
@@ -330,12 +351,12 @@ mod tests {
         // Without [batcher], blocks are capped at the default shape, so that a batcher added later fits them.
         std::fs::write(&path, "").unwrap();
         let config = NodeConfig::load(Some(&path)).unwrap();
-        assert_eq!(config.chain_spec().max_block_records, crate::DEFAULT_MAX_BLOCK_RECORDS);
+        assert_eq!(config.chain_spec().unwrap().max_block_records, crate::DEFAULT_MAX_BLOCK_RECORDS);
 
         std::fs::write(&path, "[batcher]\nchunk_slots = 16\nchunks_per_batch = 3\n").unwrap();
         let config = NodeConfig::load(Some(&path)).unwrap();
-        assert_eq!(config.chain_spec().max_block_records, 48);
-        assert!(config.batcher.as_ref().unwrap().limits().validate().is_ok());
+        assert_eq!(config.chain_spec().unwrap().max_block_records, 48);
+        assert!(config.batch_limits().is_ok());
 
         // The old codec settings are gone, and shapes the protocol has no circuit for are refused.
         std::fs::write(&path, "[batcher]\ncodec = \"zstd\"\n").unwrap();
@@ -344,5 +365,50 @@ mod tests {
             let limits = crate::batcher::BatchLimits { chunk_slots: slots, chunks_per_batch: chunks };
             assert!(limits.validate().is_err(), "{limits:?}");
         }
+    }
+
+    #[test]
+    fn the_batch_shape_is_the_deployment_files_and_a_contrary_setting_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let deployment = dir.path().join("l1.json");
+        zkr_contracts::Deployment {
+            chain_id: 31337,
+            rollup: Address::repeat_byte(1),
+            portal: Address::repeat_byte(2),
+            verifier: None,
+            owner: Address::repeat_byte(3),
+            pending_owner: None,
+            sequencers: vec![],
+            provers: vec![],
+            shape: zkr_protocol::ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 21 },
+            genesis_state_root: alloy::primitives::B256::ZERO,
+            deployment_block: 1,
+        }
+        .save(&deployment)
+        .unwrap();
+        let path = dir.path().join("node.toml");
+        let load = |batcher: &str| {
+            let l1 = format!("[l1]\ndeployment = {:?}\n", deployment.display().to_string());
+            std::fs::write(&path, format!("{l1}[batcher]\n{batcher}")).unwrap();
+            NodeConfig::load(Some(&path)).unwrap()
+        };
+
+        // Nothing set: the deployment's shape, and blocks of at most one such batch.
+        let config = load("");
+        let limits = config.batch_limits().unwrap();
+        assert_eq!((limits.chunk_slots, limits.chunks_per_batch), (8, 4));
+        assert_eq!(config.chain_spec().unwrap().max_block_records, 32);
+        // Fewer chunks than the Rollup takes is a choice (batches are padded for the proof); the same slots are fine.
+        let limits = load("chunk_slots = 8\nchunks_per_batch = 2\n").batch_limits().unwrap();
+        assert_eq!((limits.chunk_slots, limits.chunks_per_batch), (8, 2));
+        // Chunks the circuits do not prove, or more chunks than the Rollup takes: refused, naming the file.
+        let err = load("chunk_slots = 4\n").batch_limits().unwrap_err();
+        assert!(err.contains("chunk_slots is 4") && err.contains("chunks of 8 records"), "{err}");
+        assert!(err.contains("l1.json"), "{err}");
+        let err = load("chunks_per_batch = 5\n").chain_spec().unwrap_err();
+        assert!(err.contains("at most 4 chunks per batch"), "{err}");
+        // A deployment file that cannot be read is an error, not the default shape.
+        std::fs::write(&deployment, "{}").unwrap();
+        assert!(load("").batch_limits().is_err());
     }
 }

@@ -9,7 +9,9 @@
 //!   It is a second implementation of the execution rules the proof covers, so it doubles as the reference the node's
 //!   revm execution is tested against.
 //! - [`replay`]: a prover's replica of the state, advanced by committed batches alone;
-//! - [`statement`]: where each public input of a chunk proof and of a batch proof sits.
+//! - [`statement`]: where each public input of a chunk proof and of a batch proof sits;
+//! - [`shape`]: the proof shape (chunk slots, circuit sizes, chunks per batch) every component reads from the
+//!   deployment file.
 //!
 //! A batch is a sequence of chunks. Each chunk is proven on its own; the aggregation proof chains them (state roots
 //! and deposit hashes) and the Rollup contract checks their data hashes against what was committed.
@@ -18,6 +20,7 @@ pub mod chunk;
 pub mod hashes;
 pub mod record;
 pub mod replay;
+pub mod shape;
 pub mod statement;
 pub mod witness;
 
@@ -26,6 +29,7 @@ pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_roo
 pub use hashes::split_u256;
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};
 pub use replay::{Genesis, ReplayError, Replayer};
+pub use shape::ProofShape;
 pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
 
 use alloy_primitives::{Address, address};

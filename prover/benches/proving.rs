@@ -213,7 +213,7 @@ fn main() {
                 measure(|| AggregationKeys::load_or_generate(&keys_dir, agg_srs, chunk_srs, &keys, chunks).unwrap());
             row(format!("{label}: keys"), time, peak, String::new());
             let (proof, time, peak) = measure(|| aggregate(&agg, &agg_params, chunk_srs, snarks).unwrap());
-            let source = agg.evm_verifier_source(agg_srs);
+            let source = agg.evm_verifier_source().unwrap();
             let dir = options.out.join(format!("aggregation_n{chunks}"));
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("verifier.sol"), &source).unwrap();

@@ -167,9 +167,8 @@ pub fn prove_chunk(keys: &ChunkKeys, params: &MsmParams, witness: ChunkWitness) 
         &mut transcript,
     )
     .map_err(halo2_err)?;
-    let srs = params.kzg();
-    let snark = Snark::new(keys.protocol(srs), instances, transcript.finalize());
-    if !keys.verify(srs, &snark) {
+    let snark = Snark::new(keys.protocol().clone(), instances, transcript.finalize());
+    if !keys.verify(&snark) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
     Ok(snark)
@@ -198,7 +197,7 @@ pub fn aggregate(
     )
     .map_err(halo2_err)?;
     let proof = BatchProof { instances: instances[0].clone(), proof: transcript.finalize() };
-    if !keys.verify(agg_params.kzg(), &proof) {
+    if !keys.verify(&proof) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
     Ok(proof)
@@ -253,8 +252,8 @@ impl BatchProver {
     /// registers with the backend it proves with. See [`BatchProver::backend`] for where the proofs did end up.
     pub fn load_on(config: &KeysConfig, device: MsmDevice) -> Result<Self, ProverError> {
         config.validate()?;
-        let agg_srs = load_srs(&config.dir, config.aggregation_k, config.dev_srs)?;
-        let chunk_srs = downsized(&agg_srs, config.chunk.k);
+        let agg_srs = load_srs(&config.dir, config.shape.aggregation_k, config.dev_srs)?;
+        let chunk_srs = downsized(&agg_srs, config.shape.chunk_k);
         // Before key generation, so that a GPU that cannot hold the SRS fails the load at once.
         let (device, agg_params, chunk_params) = device.wrap(agg_srs, chunk_srs)?;
         let params = config.chunk_params()?;
@@ -263,8 +262,7 @@ impl BatchProver {
             target: TARGET,
             backend = chunk_params.backend_name(),
             gpu = device.gpu().map(|info| info.name.as_str()),
-            chunk_k = config.chunk.k,
-            aggregation_k = config.aggregation_k,
+            shape = %config.shape.tag(),
             "prover loaded"
         );
         Ok(Self {
@@ -308,7 +306,7 @@ impl BatchProver {
             self.agg_params.kzg(),
             self.chunk_params.kzg(),
             &self.chunk_keys,
-            self.config.chunks_per_batch,
+            self.config.shape.chunks_per_batch,
         )?);
         *slot = Some(std::sync::Arc::clone(&keys));
         Ok(keys)
@@ -316,7 +314,7 @@ impl BatchProver {
 
     /// Proves one chunk (a worker's job).
     pub fn prove_chunk(&self, witness: ChunkWitness) -> Result<Snark, ProverError> {
-        let shape = self.config.chunk;
+        let shape = self.config.chunk();
         let name = format!("chunk_proof_k{}_s{}_{}", shape.k, shape.slots, self.backend());
         let stage = progress::start(&self.config.dir, &name, Model::ChunkProof.estimate(shape.k), false);
         let snark = prove_chunk(&self.chunk_keys, &self.chunk_params, witness)?;
@@ -326,19 +324,19 @@ impl BatchProver {
 
     /// Checks a chunk proof received from elsewhere.
     pub fn verify_chunk(&self, snark: &Snark) -> bool {
-        self.chunk_keys.verify(self.chunk_params.kzg(), snark)
+        self.chunk_keys.verify(snark)
     }
 
     /// A chunk proof received as public inputs and proof bytes, with this prover's description of the chunk circuit
     /// (never one supplied by the sender).
     pub fn chunk_snark(&self, instances: Vec<Fr>, proof: Vec<u8>) -> Snark {
-        Snark::new(self.chunk_keys.protocol(self.chunk_params.kzg()), vec![instances], proof)
+        Snark::new(self.chunk_keys.protocol().clone(), vec![instances], proof)
     }
 
     /// Aggregates verified chunk proofs into the batch proof.
     pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
         let keys = self.aggregation_keys()?;
-        let (k, n) = (self.config.aggregation_k, snarks.len());
+        let (k, n) = (self.config.shape.aggregation_k, snarks.len());
         let name = format!("aggregation_proof_k{k}_n{n}_{}", self.backend());
         let stage = progress::start(&self.config.dir, &name, Model::AggregationProof(n).estimate(k), false);
         let proof = aggregate(&keys, &self.agg_params, self.chunk_params.kzg(), snarks)?;
@@ -363,17 +361,17 @@ impl BatchProver {
 
     /// Verifies a batch proof natively.
     pub fn verify_batch(&self, proof: &BatchProof) -> Result<bool, ProverError> {
-        Ok(self.aggregation_keys()?.verify(self.agg_params.kzg(), proof))
+        Ok(self.aggregation_keys()?.verify(proof))
     }
 
     /// Solidity source of the batch proof's EVM verifier.
     pub fn evm_verifier_source(&self) -> Result<String, ProverError> {
-        Ok(self.aggregation_keys()?.evm_verifier_source(self.agg_params.kzg()))
+        Ok(self.aggregation_keys()?.evm_verifier_source()?)
     }
 
     /// Chunk proofs per batch proof.
     pub const fn chunks_per_batch(&self) -> usize {
-        self.config.chunks_per_batch
+        self.config.shape.chunks_per_batch
     }
 }
 
@@ -383,26 +381,19 @@ mod backend_tests {
 
     use alloy_primitives::{Address, B256};
     use zkr_circuits::verifier::ChunkVerifier;
-    use zkr_protocol::{DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
+    use zkr_protocol::{DepositRecord, ProofShape, Record, WITHDRAWAL_ADDRESS, build_chunk};
     use zkr_state::{Account, AccountTree};
 
     use super::*;
 
     const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
 
-    /// The smallest shape the chunk circuit takes, so that a real proof stays short in a test.
-    const SHAPE: zkr_circuits::ChunkShape = zkr_circuits::ChunkShape { k: 15, slots: 1 };
+    /// The smallest shape the chunk circuit takes, so that a real proof stays short in a test. The SRS is generated
+    /// at the aggregation circuit's size: it is kept the chunk's (no aggregation here).
+    const SHAPE: ProofShape = ProofShape { chunk_slots: 1, chunk_k: 15, chunks_per_batch: 1, aggregation_k: 15 };
 
     fn config(dir: &Path) -> KeysConfig {
-        KeysConfig {
-            dir: dir.to_path_buf(),
-            chunk: SHAPE,
-            chunks_per_batch: 1,
-            // The SRS is generated at the aggregation circuit's size: keep it the chunk's (no aggregation here).
-            aggregation_k: SHAPE.k,
-            fee_recipient: FEE_RECIPIENT,
-            dev_srs: true,
-        }
+        KeysConfig { dir: dir.to_path_buf(), shape: SHAPE, fee_recipient: FEE_RECIPIENT, dev_srs: true }
     }
 
     fn witness() -> ChunkWitness {
@@ -417,7 +408,7 @@ mod backend_tests {
             to: Address::repeat_byte(0xa1),
             value: 1_000_000_000,
         });
-        build_chunk(&mut tree, SHAPE.slots, FEE_RECIPIENT, B256::ZERO, &[deposit]).expect("a valid chunk")
+        build_chunk(&mut tree, SHAPE.chunk_slots, FEE_RECIPIENT, B256::ZERO, &[deposit]).expect("a valid chunk")
     }
 
     /// A real chunk proof made through `MsmKzg` on the CPU twin, checked by halo2's standard SHPLONK verifier over the
@@ -457,6 +448,16 @@ mod backend_tests {
         wrong[3] += Fr::one();
         assert!(!verifier.verify(&wrong, &snark.proof));
         assert!(!verifier.verify(&snark.instances[0][1..], &snark.proof));
+        // Malformed bytes are a refusal, not a panic: empty, cut short, garbage, and the proof with bytes appended.
+        let garbage: Vec<u8> = (0..snark.proof.len()).map(|i| (i * 31 % 251) as u8).collect();
+        let mut longer = snark.proof.clone();
+        longer.extend_from_slice(&[0; 32]);
+        for bad in [&[][..], &snark.proof[..snark.proof.len() / 3], &garbage] {
+            assert!(!verifier.verify(&snark.instances[0], bad));
+        }
+        // Trailing bytes are not read: the proof still verifies (as with halo2's verifier); the coordinator's
+        // messages carry the proof alone.
+        assert!(verifier.verify(&snark.instances[0], &longer));
     }
 
     /// `--prover.backend gpu` without a usable GPU fails at selection, with the reason, before anything is read

@@ -18,11 +18,7 @@ use crate::{BatchVerifier, Error, Portal, Result, Rollup};
 /// circuit's size); 2.5M leaves room for that while bounding what a bad proof can burn.
 pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 2_500_000;
 
-/// Chunk positions of a batch proof unless configured otherwise (`Rollup.chunksPerBatch`).
-pub const DEFAULT_CHUNKS_PER_BATCH: u64 = 2;
-
-/// The most chunks per batch the Rollup accepts (`Rollup.MAX_CHUNKS_PER_BATCH`).
-pub const MAX_CHUNKS_PER_BATCH: u64 = 64;
+pub use zkr_protocol::shape::{MAX_CHUNKS_PER_BATCH, ProofShape};
 
 /// What to deploy.
 #[derive(Debug, Clone)]
@@ -38,16 +34,17 @@ pub struct DeployConfig {
     pub verifier: Option<Address>,
     /// Gas forwarded to the verifier.
     pub verifier_gas_limit: u64,
-    /// Chunk positions of every batch proof (1 to [`MAX_CHUNKS_PER_BATCH`]): a batch has at most this many chunks. It
-    /// must match the aggregation circuit behind the verifier, and cannot change after deployment.
-    pub chunks_per_batch: u64,
+    /// The proof shape: the Rollup takes its `chunksPerBatch` (which cannot change after deployment), and the
+    /// deployment file records all of it for the node, the coordinator and the workers. It must match the circuits
+    /// behind the verifier.
+    pub shape: ProofShape,
     /// The L2 genesis state root (batch 0's state root).
     pub genesis_state_root: B256,
 }
 
 impl DeployConfig {
     /// A configuration with the given genesis state root, no roles, no verifier, the default gas limit and the
-    /// default chunks per batch.
+    /// default proof shape.
     pub fn new(genesis_state_root: B256) -> Self {
         Self {
             owner: None,
@@ -55,7 +52,7 @@ impl DeployConfig {
             provers: Vec::new(),
             verifier: None,
             verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
-            chunks_per_batch: DEFAULT_CHUNKS_PER_BATCH,
+            shape: ProofShape::DEFAULT,
             genesis_state_root,
         }
     }
@@ -81,8 +78,8 @@ pub struct Deployment {
     pub sequencers: Vec<Address>,
     /// Accounts granted the prover role.
     pub provers: Vec<Address>,
-    /// Chunk positions of every batch proof: a batch has 1 to this many chunks.
-    pub chunks_per_batch: u64,
+    /// The proof shape every component of the cluster and the node's batcher must use (`zkr_protocol::shape`).
+    pub shape: ProofShape,
     /// The L2 genesis state root.
     pub genesis_state_root: B256,
     /// The block of the first deployment transaction: nothing of the rollup happened before it, so followers of
@@ -124,9 +121,7 @@ fn io_error(path: &Path, source: std::io::Error) -> Error {
 /// at it. The deployer key must not send other transactions meanwhile.
 pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &DeployConfig) -> Result<Deployment> {
     // Checked before anything is sent: the Rollup's constructor would refuse it after the Portal was deployed.
-    if !(1..=MAX_CHUNKS_PER_BATCH).contains(&config.chunks_per_batch) {
-        return Err(Error::InvalidChunksPerBatch(config.chunks_per_batch));
-    }
+    config.shape.validate().map_err(Error::InvalidShape)?;
     let chain_id = provider.get_chain_id().await?;
     if let Some(verifier) = config.verifier
         && provider.get_code_at(verifier).await?.is_empty()
@@ -148,7 +143,7 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         portal,
         config.verifier.unwrap_or_default(),
         alloy::primitives::U256::from(config.verifier_gas_limit),
-        alloy::primitives::U256::from(config.chunks_per_batch),
+        alloy::primitives::U256::from(config.shape.chunks_per_batch),
         config.genesis_state_root,
     )
     .from(deployer)
@@ -158,7 +153,7 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
     tracing::info!(
         target: "contracts::deploy",
         rollup = %rollup_address,
-        chunks_per_batch = config.chunks_per_batch,
+        shape = %config.shape.tag(),
         "Rollup deployed"
     );
 
@@ -189,7 +184,7 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         pending_owner,
         sequencers: config.sequencers.clone(),
         provers: config.provers.clone(),
-        chunks_per_batch: config.chunks_per_batch,
+        shape: config.shape,
         genesis_state_root: config.genesis_state_root,
         deployment_block: portal_receipt.block_number.unwrap_or_default(),
     })
@@ -276,7 +271,7 @@ mod tests {
             pending_owner: Some(Address::repeat_byte(4)),
             sequencers: vec![Address::repeat_byte(5)],
             provers: vec![],
-            chunks_per_batch: 4,
+            shape: ProofShape { chunks_per_batch: 4, ..ProofShape::CI },
             genesis_state_root: B256::repeat_byte(6),
             deployment_block: 42,
         };
@@ -285,14 +280,15 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"deploymentBlock\": 42"), "{text}");
         assert!(text.contains("\"chunksPerBatch\": 4"), "{text}");
+        assert!(text.contains("\"chunkSlots\": 2"), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
-    fn default_config_has_the_default_chunks_per_batch() {
+    fn default_config_has_the_default_shape() {
         let config = DeployConfig::new(B256::ZERO);
-        assert_eq!(config.chunks_per_batch, DEFAULT_CHUNKS_PER_BATCH);
-        assert!((1..=MAX_CHUNKS_PER_BATCH).contains(&DEFAULT_CHUNKS_PER_BATCH));
+        assert_eq!(config.shape, ProofShape::DEFAULT);
+        assert_eq!(config.shape.validate(), Ok(()));
     }
 
     #[test]

@@ -53,9 +53,9 @@ pub enum Error {
         /// Its runtime code size.
         size: usize,
     },
-    /// The configured chunks per batch is outside the range the Rollup accepts.
-    #[error("chunks per batch must be from 1 to {max}, not {0}", max = crate::MAX_CHUNKS_PER_BATCH)]
-    InvalidChunksPerBatch(u64),
+    /// The configured proof shape is invalid (chunks per batch outside the range the Rollup accepts, among others).
+    #[error("invalid proof shape: {0}")]
+    InvalidShape(String),
     /// The deployment file could not be read or written.
     #[error("deployment file {path}: {source}")]
     Io {

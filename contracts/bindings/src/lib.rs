@@ -20,7 +20,7 @@ mod error;
 
 pub use bindings::{BatchVerifier, Portal, Rollup};
 pub use deploy::{
-    DEFAULT_CHUNKS_PER_BATCH, DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, MAX_CHUNKS_PER_BATCH,
-    MAX_CODE_SIZE, VerifierDeployment, deploy_batch_verifier, deploy_l1,
+    DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, MAX_CHUNKS_PER_BATCH, MAX_CODE_SIZE, ProofShape,
+    VerifierDeployment, deploy_batch_verifier, deploy_l1,
 };
 pub use error::{Error, Result};

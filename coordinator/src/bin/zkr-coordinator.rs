@@ -18,7 +18,7 @@ use alloy::{
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eyre::{Context, bail};
 use tokio::sync::watch;
-use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
 use zkr_coordinator::{
     BearerAuth, Coordinator, TlsFiles,
     chain::{ChainConfig, lead},
@@ -68,7 +68,8 @@ struct RunArgs {
     /// Confirmations before a committed batch is proven.
     #[arg(long = "l1.confirmations", default_value_t = 0)]
     l1_confirmations: u64,
-    /// The deployment file `zkr-deploy` wrote.
+    /// The deployment file `zkr-deploy` wrote: the Rollup, and the proof shape (chunk slots, circuit sizes, chunks
+    /// per batch) the coordinator, its workers and the node's batcher all use.
     #[arg(long)]
     deployment: PathBuf,
     /// The coordinator's TLS certificate chain (PEM); with `--tls.key`, the gRPC port serves TLS only.
@@ -87,19 +88,10 @@ struct RunArgs {
     /// The chain's genesis (JSON of `zkr_protocol::Genesis`: feeRecipient and alloc).
     #[arg(long)]
     genesis: PathBuf,
-    /// Folder of the keys: the coordinator reads the verifying keys (`*.vk`, `*.json`) and the SRS's verifier points
-    /// (`kzg_bn254_verifier.srs`) that key generation writes (`zkr-prove setup`, or a worker's first start).
+    /// Folder of the keys: the coordinator reads the compiled verifying keys (`*.protocol`) and the SRS's verifier
+    /// points (`kzg_bn254_verifier.srs`) that key generation writes (`zkr-prove setup`, or a worker's first start).
     #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
     keys_dir: PathBuf,
-    /// log2 rows of the chunk circuit.
-    #[arg(long, default_value_t = 16)]
-    chunk_k: u32,
-    /// Record slots per chunk.
-    #[arg(long, default_value_t = 4)]
-    chunk_slots: usize,
-    /// log2 rows of the aggregation circuit.
-    #[arg(long, default_value_t = 20)]
-    aggregation_k: u32,
     /// A lease lapses this long after its last heartbeat (ms).
     #[arg(long, default_value_t = 30_000)]
     lease_ttl_ms: u64,
@@ -201,9 +193,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     let metrics_handle = metrics::install_prometheus().wrap_err("installing the metrics recorder")?;
     let keys = KeysConfig {
         dir: args.keys_dir.clone(),
-        chunk: ChunkShape { k: args.chunk_k, slots: args.chunk_slots },
-        chunks_per_batch: deployment.chunks_per_batch as usize,
-        aggregation_k: args.aggregation_k,
+        shape: deployment.shape,
         fee_recipient: genesis.fee_recipient,
         dev_srs: false,
     };
@@ -218,10 +208,10 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         "verifying keys loaded"
     );
     let setup = pb::ProverSetup {
-        chunk_k: args.chunk_k,
-        chunk_slots: args.chunk_slots as u32,
-        chunks_per_batch: deployment.chunks_per_batch as u32,
-        aggregation_k: args.aggregation_k,
+        chunk_k: deployment.shape.chunk_k,
+        chunk_slots: deployment.shape.chunk_slots as u32,
+        chunks_per_batch: deployment.shape.chunks_per_batch as u32,
+        aggregation_k: deployment.shape.aggregation_k,
         fee_recipient: genesis.fee_recipient.to_vec(),
     };
     let policy = Policy { lease_ttl_ms: args.lease_ttl_ms, max_attempts: args.max_attempts, ..Policy::default() };
@@ -244,8 +234,8 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         confirmations: args.l1_confirmations,
         poll_interval: Duration::from_millis(args.poll_ms),
         genesis,
-        chunk_slots: args.chunk_slots,
-        chunks_per_batch: deployment.chunks_per_batch as usize,
+        chunk_slots: deployment.shape.chunk_slots,
+        chunks_per_batch: deployment.shape.chunks_per_batch,
         max_block_range: 10_000,
     };
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -14,10 +14,10 @@ use zkr_protocol::{
 use super::{CommitAttempt, SlotRecord, block_records};
 use crate::{Block, Node, NodeError};
 
-/// Records per chunk by default.
-pub const DEFAULT_CHUNK_SLOTS: usize = 4;
-/// Chunks per batch by default.
-pub const DEFAULT_CHUNKS_PER_BATCH: usize = 2;
+/// Records per chunk by default (the default deployment's proof shape).
+pub const DEFAULT_CHUNK_SLOTS: usize = zkr_protocol::ProofShape::DEFAULT.chunk_slots;
+/// Chunks per batch by default (the default deployment's proof shape).
+pub const DEFAULT_CHUNKS_PER_BATCH: usize = zkr_protocol::ProofShape::DEFAULT.chunks_per_batch;
 
 /// The shape of a batch: how many records a chunk holds (the record slots of the chunk circuit that proves it) and
 /// how many chunks a batch holds (at most the Rollup's `chunksPerBatch`, the chunk positions of the batch proof).

@@ -68,7 +68,7 @@ async fn main() -> eyre::Result<()> {
     }
 
     let node = Arc::new(
-        Node::open(config.chain_spec(), &config.data_dir)
+        Node::open(config.chain_spec().map_err(|err| eyre::eyre!(err))?, &config.data_dir)
             .wrap_err_with(|| format!("opening {}", config.data_dir.display()))?,
     );
     let head = node.head();

@@ -46,7 +46,7 @@ async fn setup_with(chunks_per_batch: usize) -> Setup {
     let node = Arc::new(Node::open(spec_with(&[alice.address()]), dir.path()).unwrap());
     let mut deploy = DeployConfig::new(node.head().header.state_root);
     deploy.sequencers = vec![operator.address()];
-    deploy.chunks_per_batch = chunks_per_batch as u64;
+    deploy.shape.chunks_per_batch = chunks_per_batch;
     let deployment = deploy_l1(&l1, operator.address(), &deploy).await.unwrap();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(50), stop_rx));

@@ -115,7 +115,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     deploy.sequencers = vec![operator.address()];
     deploy.provers = vec![operator.address()];
     deploy.verifier = Some(verifier);
-    deploy.chunks_per_batch = zkr_node::batcher::DEFAULT_CHUNKS_PER_BATCH as u64;
+    deploy.shape.chunks_per_batch = zkr_node::batcher::DEFAULT_CHUNKS_PER_BATCH;
     let deployment = deploy_l1(&l1(operator), operator.address(), &deploy).await.unwrap();
 
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);

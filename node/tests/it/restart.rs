@@ -117,7 +117,7 @@ async fn restart_keeps_every_accepted_transaction(stop: Stop) {
 
     // Queues deeper than the nonce gap, measured from the chain the node stopped at: the case a restore used to drop.
     let deepest = {
-        let spec = zkr_node::NodeConfig::load(Some(&config)).unwrap().chain_spec();
+        let spec = zkr_node::NodeConfig::load(Some(&config)).unwrap().chain_spec().unwrap();
         let stopped = Node::open(spec, &dir.path().join("db")).unwrap();
         accepted.iter().map(|(sender, hashes)| hashes.len() as u64 - stopped.account(sender).nonce).max().unwrap()
     };

@@ -25,9 +25,9 @@ use clap::{
 use eyre::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use zkr_circuits::{ChunkShape, keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
 use zkr_kernels::gpu::Backend;
-use zkr_protocol::ChunkWitness;
+use zkr_protocol::{ChunkWitness, ProofShape};
 use zkr_prover::{BatchProver, Stage};
 
 #[derive(Debug, Parser)]
@@ -44,17 +44,17 @@ struct ProverArgs {
     /// Folder of the SRS and the keys.
     #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys", global = true)]
     keys_dir: PathBuf,
-    /// log2 rows of the chunk circuit.
-    #[arg(long, default_value_t = 16, global = true)]
+    /// log2 rows of the chunk circuit (the deployment file's `shape.chunkK`).
+    #[arg(long, default_value_t = ProofShape::DEFAULT.chunk_k, global = true)]
     chunk_k: u32,
-    /// Record slots per chunk (a power of two).
-    #[arg(long, default_value_t = 4, global = true)]
+    /// Record slots per chunk, a power of two (`shape.chunkSlots`).
+    #[arg(long, default_value_t = ProofShape::DEFAULT.chunk_slots, global = true)]
     chunk_slots: usize,
-    /// Chunk proofs per batch proof (the Rollup's `chunksPerBatch`).
-    #[arg(long, default_value_t = 2, global = true)]
+    /// Chunk proofs per batch proof (`shape.chunksPerBatch`, the Rollup's `chunksPerBatch`).
+    #[arg(long, default_value_t = ProofShape::DEFAULT.chunks_per_batch, global = true)]
     chunks_per_batch: usize,
-    /// log2 rows of the aggregation circuit.
-    #[arg(long, default_value_t = 20, global = true)]
+    /// log2 rows of the aggregation circuit (`shape.aggregationK`).
+    #[arg(long, default_value_t = ProofShape::DEFAULT.aggregation_k, global = true)]
     aggregation_k: u32,
     /// The chain's fee recipient.
     #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
@@ -78,9 +78,12 @@ impl ProverArgs {
     fn config(&self) -> KeysConfig {
         KeysConfig {
             dir: self.keys_dir.clone(),
-            chunk: ChunkShape { k: self.chunk_k, slots: self.chunk_slots },
-            chunks_per_batch: self.chunks_per_batch,
-            aggregation_k: self.aggregation_k,
+            shape: ProofShape {
+                chunk_slots: self.chunk_slots,
+                chunk_k: self.chunk_k,
+                chunks_per_batch: self.chunks_per_batch,
+                aggregation_k: self.aggregation_k,
+            },
             fee_recipient: self.fee_recipient,
             dev_srs: self.dev_srs,
         }
@@ -153,7 +156,7 @@ fn main() -> eyre::Result<()> {
             let verifier = Verifier::load(&config).wrap_err("loading the verifying keys")?;
             timings.push(("SRS and keys".into(), started.elapsed()));
             let started = Instant::now();
-            let source = verifier.batch.evm_verifier_source();
+            let source = verifier.batch.evm_verifier_source().wrap_err("generating the EVM verifier")?;
             let parts = match verifier_parts {
                 Some(n) => zkr_circuits::evm::split_verifier(&source, n),
                 None => zkr_circuits::evm::split_verifier_default(&source),

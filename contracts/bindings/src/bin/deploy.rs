@@ -11,9 +11,7 @@ use alloy::{
 };
 use clap::Parser;
 use eyre::WrapErr;
-use zkr_contracts::{
-    DEFAULT_CHUNKS_PER_BATCH, DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, MAX_CHUNKS_PER_BATCH, deploy_l1,
-};
+use zkr_contracts::{DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, MAX_CHUNKS_PER_BATCH, ProofShape, deploy_l1};
 
 /// Deploys the Portal and the Rollup, grants roles, and writes the addresses and deployment block to a JSON file.
 #[derive(Debug, Parser)]
@@ -46,10 +44,19 @@ struct Args {
     /// Chunk positions of every batch proof (1 to 64): must match the aggregation circuit behind the verifier.
     #[arg(
         long = "chunks-per-batch",
-        default_value_t = DEFAULT_CHUNKS_PER_BATCH,
-        value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNKS_PER_BATCH)
+        default_value_t = ProofShape::DEFAULT.chunks_per_batch as u64,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNKS_PER_BATCH as u64)
     )]
     chunks_per_batch: u64,
+    /// Records per chunk (a power of two): the chunk circuit's record slots, and the node's chunks.
+    #[arg(long = "chunk-slots", default_value_t = ProofShape::DEFAULT.chunk_slots)]
+    chunk_slots: usize,
+    /// log2 rows of the chunk circuit.
+    #[arg(long = "chunk-k", default_value_t = ProofShape::DEFAULT.chunk_k)]
+    chunk_k: u32,
+    /// log2 rows of the aggregation circuit (the batch verifier's).
+    #[arg(long = "aggregation-k", default_value_t = ProofShape::DEFAULT.aggregation_k)]
+    aggregation_k: u32,
     /// Where to write the deployment file.
     #[arg(long, short, default_value = "deployments/l1.json")]
     out: PathBuf,
@@ -79,7 +86,12 @@ async fn main() -> eyre::Result<()> {
         provers: args.provers,
         verifier: args.verifier,
         verifier_gas_limit: args.verifier_gas_limit,
-        chunks_per_batch: args.chunks_per_batch,
+        shape: ProofShape {
+            chunk_slots: args.chunk_slots,
+            chunk_k: args.chunk_k,
+            chunks_per_batch: args.chunks_per_batch as usize,
+            aggregation_k: args.aggregation_k,
+        },
         genesis_state_root: args.genesis_state_root,
     };
     let deployment = deploy_l1(&provider, deployer, &config).await.wrap_err("deployment failed")?;

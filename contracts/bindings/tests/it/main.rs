@@ -11,7 +11,9 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use zkr_contracts::{DEFAULT_CHUNKS_PER_BATCH, DeployConfig, Deployment, Error, Portal, Rollup, deploy_l1};
+use zkr_contracts::{DeployConfig, Deployment, Error, Portal, ProofShape, Rollup, deploy_l1};
+
+const DEFAULT_CHUNKS_PER_BATCH: usize = ProofShape::DEFAULT.chunks_per_batch;
 use zkr_devtools::{Anvil, AnvilInstance};
 use zkr_protocol::hashes::{
     self as protocol, WithdrawalTree, batch_data_hash, batch_data_hash_from_chunk_hashes, batch_hash,
@@ -111,7 +113,7 @@ async fn deploys_deposits_and_commits_a_batch() {
     assert_eq!(user.get_balance(deployment.portal).await.unwrap(), value);
 
     // The sequencer commits batch 1 as two chunks, consuming that deposit.
-    assert_eq!(deployment.chunks_per_batch, DEFAULT_CHUNKS_PER_BATCH);
+    assert_eq!(deployment.shape, ProofShape::DEFAULT);
     assert_eq!(rollup.chunksPerBatch().call().await.unwrap(), U256::from(DEFAULT_CHUNKS_PER_BATCH));
     let chunks = vec![Bytes::from_static(b"chunk zero: fixed-width records"), Bytes::from_static(b"chunk one")];
     let data_hash = batch_data_hash(&chunks);
@@ -240,7 +242,7 @@ async fn refuses_bad_commits_with_decoded_errors() {
     );
 
     // A batch has 1 to chunksPerBatch chunks; an empty chunk is a chunk.
-    for count in [0, DEFAULT_CHUNKS_PER_BATCH as usize + 1] {
+    for count in [0, DEFAULT_CHUNKS_PER_BATCH + 1] {
         let err = rollup.commitBatch(1, genesis_batch_hash(), 0, vec![Bytes::new(); count]).call().await.unwrap_err();
         assert_eq!(
             err.as_decoded_interface_error::<Rollup::RollupErrors>(),
@@ -291,7 +293,7 @@ fn zkr_deploy_command_writes_the_deployment_file() {
         .args(["--genesis-state-root", &genesis_root().to_string()])
         .args(["--sequencer", &l1.account(0).to_string()])
         .args(["--owner", &l1.account(3).to_string()])
-        .args(["--chunks-per-batch", "4"])
+        .args(["--chunks-per-batch", "4", "--chunk-slots", "8", "--chunk-k", "17"])
         .arg("--out")
         .arg(&out)
         .env("ZKR_DEPLOYER_KEY", &l1.anvil.private_keys()[0])
@@ -306,7 +308,8 @@ fn zkr_deploy_command_writes_the_deployment_file() {
     assert_eq!(deployment.sequencers, vec![l1.account(0)]);
     assert_eq!(deployment.pending_owner, Some(l1.account(3)));
     assert_eq!(deployment.genesis_state_root, genesis_root());
-    assert_eq!(deployment.chunks_per_batch, 4);
+    // The whole proof shape is recorded for the node, the coordinator and the workers.
+    assert_eq!(deployment.shape, ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 20 });
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -342,15 +345,15 @@ async fn deploy_refuses_chunks_per_batch_out_of_range_before_sending() {
     let l1 = L1::start();
     for chunks_per_batch in [0, 65] {
         let mut config = DeployConfig::new(genesis_root());
-        config.chunks_per_batch = chunks_per_batch;
+        config.shape.chunks_per_batch = chunks_per_batch;
         let err = deploy_l1(&l1.provider(0), l1.account(0), &config).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidChunksPerBatch(n) if n == chunks_per_batch), "{err}");
+        assert!(matches!(&err, Error::InvalidShape(why) if why.contains("chunks per batch")), "{err}");
     }
     // Nothing was sent: the deployer's nonce is untouched.
     assert_eq!(l1.provider(0).get_transaction_count(l1.account(0)).await.unwrap(), 0);
 
     let mut config = DeployConfig::new(genesis_root());
-    config.chunks_per_batch = 64;
+    config.shape.chunks_per_batch = 64;
     let deployment = deploy_l1(&l1.provider(0), l1.account(0), &config).await.unwrap();
     let rollup = Rollup::new(deployment.rollup, l1.provider(0));
     assert_eq!(rollup.chunksPerBatch().call().await.unwrap(), U256::from(64));
