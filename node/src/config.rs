@@ -280,7 +280,7 @@ impl NodeConfig {
     }
 
     /// The L1 watcher's settings, reading the deployment file named in `[l1]`.
-    pub fn l1_config(&self) -> Option<Result<crate::L1Config, zkr_contracts::Error>> {
+    pub fn l1_config(&self) -> Option<Result<crate::L1Config, zkr_contracts::DeploymentError>> {
         let l1 = self.l1.as_ref()?;
         Some(zkr_contracts::Deployment::load(&l1.deployment).map(|deployment| crate::L1Config {
             rpc_url: l1.rpc_url.clone(),

@@ -11,12 +11,13 @@
 //! - [`replay`]: a prover's replica of the state, advanced by committed batches alone;
 //! - [`statement`]: where each public input of a chunk proof and of a batch proof sits;
 //! - [`shape`]: the proof shape (chunk slots, circuit sizes, chunks per batch) every component reads from the
-//!   deployment file.
+//!   deployment file ([`deployment`]).
 //!
 //! A batch is a sequence of chunks. Each chunk is proven on its own; the aggregation proof chains them (state roots
 //! and deposit hashes) and the Rollup contract checks their data hashes against what was committed.
 
 pub mod chunk;
+pub mod deployment;
 pub mod hashes;
 pub mod record;
 pub mod replay;
@@ -25,6 +26,7 @@ pub mod statement;
 pub mod witness;
 
 pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_root, chunk_withdrawal_root};
+pub use deployment::{Deployment, DeploymentError};
 /// Splits a 32-byte value into its high and low 128-bit halves (the public-input form of a hash).
 pub use hashes::split_u256;
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};

@@ -1,15 +1,11 @@
-//! Deployment of the whole L1 side, and the file that records it.
+//! Deployment of the whole L1 side, recorded in the deployment file (`zkr_protocol::Deployment`).
 
-use std::path::Path;
-
+use alloy::network::TransactionBuilder;
 use alloy::{
     primitives::{Address, B256, TxHash},
     providers::Provider,
     rpc::types::TransactionReceipt,
 };
-use serde::{Deserialize, Serialize};
-
-use alloy::network::TransactionBuilder;
 
 use crate::{BatchVerifier, Error, Portal, Result, Rollup};
 
@@ -18,7 +14,10 @@ use crate::{BatchVerifier, Error, Portal, Result, Rollup};
 /// circuit's size); 2.5M leaves room for that while bounding what a bad proof can burn.
 pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 2_500_000;
 
-pub use zkr_protocol::shape::{MAX_CHUNKS_PER_BATCH, ProofShape};
+pub use zkr_protocol::{
+    deployment::Deployment,
+    shape::{MAX_CHUNKS_PER_BATCH, ProofShape},
+};
 
 /// What to deploy.
 #[derive(Debug, Clone)]
@@ -56,62 +55,6 @@ impl DeployConfig {
             genesis_state_root,
         }
     }
-}
-
-/// Where the L1 side was deployed: the file the node, the coordinator and the devnet read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deployment {
-    /// Chain id of the L1.
-    pub chain_id: u64,
-    /// The Rollup contract.
-    pub rollup: Address,
-    /// The Portal (bridge) contract.
-    pub portal: Address,
-    /// The verifier the Rollup was deployed with, if any.
-    pub verifier: Option<Address>,
-    /// The Rollup's owner after deployment.
-    pub owner: Address,
-    /// The account ownership was offered to and that has yet to accept it.
-    pub pending_owner: Option<Address>,
-    /// Accounts granted the sequencer role.
-    pub sequencers: Vec<Address>,
-    /// Accounts granted the prover role.
-    pub provers: Vec<Address>,
-    /// The proof shape every component of the cluster and the node's batcher must use (`zkr_protocol::shape`).
-    pub shape: ProofShape,
-    /// The L2 genesis state root.
-    pub genesis_state_root: B256,
-    /// The block of the first deployment transaction: nothing of the rollup happened before it, so followers of
-    /// L1 events start here.
-    pub deployment_block: u64,
-}
-
-impl Deployment {
-    /// Reads a deployment file.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| io_error(path, source))?;
-        serde_json::from_str(&text).map_err(|source| Error::Json { path: path.display().to_string(), source })
-    }
-
-    /// Writes the deployment file atomically (a reader never sees half of it), creating parent folders.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
-        }
-        let mut text = serde_json::to_string_pretty(self)
-            .map_err(|source| Error::Json { path: path.display().to_string(), source })?;
-        text.push('\n');
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|source| io_error(&tmp, source))?;
-        std::fs::rename(&tmp, path).map_err(|source| io_error(path, source))
-    }
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: path.display().to_string(), source }
 }
 
 /// Deploys the Portal and the Rollup from `deployer`, grants roles, and returns where they are.
@@ -259,44 +202,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deployment_file_round_trips() {
-        let dir = std::env::temp_dir().join(format!("zkr-deploy-test-{}", std::process::id()));
-        let path = dir.join("nested/l1.json");
-        let deployment = Deployment {
-            chain_id: 31337,
-            rollup: Address::repeat_byte(1),
-            portal: Address::repeat_byte(2),
-            verifier: None,
-            owner: Address::repeat_byte(3),
-            pending_owner: Some(Address::repeat_byte(4)),
-            sequencers: vec![Address::repeat_byte(5)],
-            provers: vec![],
-            shape: ProofShape { chunks_per_batch: 4, ..ProofShape::CI },
-            genesis_state_root: B256::repeat_byte(6),
-            deployment_block: 42,
-        };
-        deployment.save(&path).unwrap();
-        assert_eq!(Deployment::load(&path).unwrap(), deployment);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"deploymentBlock\": 42"), "{text}");
-        assert!(text.contains("\"chunksPerBatch\": 4"), "{text}");
-        assert!(text.contains("\"chunkSlots\": 2"), "{text}");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
     fn default_config_has_the_default_shape() {
         let config = DeployConfig::new(B256::ZERO);
         assert_eq!(config.shape, ProofShape::DEFAULT);
         assert_eq!(config.shape.validate(), Ok(()));
-    }
-
-    #[test]
-    fn malformed_deployment_file_is_a_clear_error() {
-        let path = std::env::temp_dir().join(format!("zkr-deploy-bad-{}.json", std::process::id()));
-        std::fs::write(&path, "{\"chainId\": 1}").unwrap();
-        let err = Deployment::load(&path).unwrap_err();
-        assert!(matches!(err, Error::Json { .. }), "{err}");
-        std::fs::remove_file(path).unwrap();
     }
 }

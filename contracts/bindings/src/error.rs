@@ -57,23 +57,8 @@ pub enum Error {
     #[error("invalid proof shape: {0}")]
     InvalidShape(String),
     /// The deployment file could not be read or written.
-    #[error("deployment file {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The deployment file is not valid JSON of the expected shape.
-    #[error("deployment file {path}: {source}")]
-    Json {
-        /// The file.
-        path: String,
-        /// The underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Deployment(#[from] zkr_protocol::DeploymentError),
 }
 
 impl Error {

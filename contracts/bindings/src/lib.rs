@@ -24,3 +24,4 @@ pub use deploy::{
     VerifierDeployment, deploy_batch_verifier, deploy_l1,
 };
 pub use error::{Error, Result};
+pub use zkr_protocol::DeploymentError;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! zkr-prove setup [--dev-srs]              # SRS and keys into --keys-dir, and the EVM verifier's Solidity (whole and split)
+//!           [--deployment l1.json]         # the proof shape from the deployment file (or --chunk-slots, --chunk-k, ...)
 //! zkr-prove batch <BATCH.json> --out <P>   # chunk proofs, aggregation, native verification; stage timings
 //!           [--prover.backend auto|gpu|cpu]  # auto (default): the GPU when one works, else the CPU
 //! ```
@@ -27,7 +28,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
 use zkr_kernels::gpu::Backend;
-use zkr_protocol::{ChunkWitness, ProofShape};
+use zkr_protocol::{ChunkWitness, Deployment, ProofShape};
 use zkr_prover::{BatchProver, Stage};
 
 #[derive(Debug, Parser)]
@@ -44,18 +45,22 @@ struct ProverArgs {
     /// Folder of the SRS and the keys.
     #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys", global = true)]
     keys_dir: PathBuf,
-    /// log2 rows of the chunk circuit (the deployment file's `shape.chunkK`).
-    #[arg(long, default_value_t = ProofShape::DEFAULT.chunk_k, global = true)]
-    chunk_k: u32,
-    /// Record slots per chunk, a power of two (`shape.chunkSlots`).
-    #[arg(long, default_value_t = ProofShape::DEFAULT.chunk_slots, global = true)]
-    chunk_slots: usize,
-    /// Chunk proofs per batch proof (`shape.chunksPerBatch`, the Rollup's `chunksPerBatch`).
-    #[arg(long, default_value_t = ProofShape::DEFAULT.chunks_per_batch, global = true)]
-    chunks_per_batch: usize,
-    /// log2 rows of the aggregation circuit (`shape.aggregationK`).
-    #[arg(long, default_value_t = ProofShape::DEFAULT.aggregation_k, global = true)]
-    aggregation_k: u32,
+    /// The deployment file (`zkr-deploy` writes it): the proof shape is taken from it. The shape flags below may
+    /// restate it; one that differs is refused.
+    #[arg(long, global = true)]
+    deployment: Option<PathBuf>,
+    /// log2 rows of the chunk circuit (the deployment file's `shape.chunkK`; default 16).
+    #[arg(long, global = true)]
+    chunk_k: Option<u32>,
+    /// Record slots per chunk, a power of two (`shape.chunkSlots`; default 4).
+    #[arg(long, global = true)]
+    chunk_slots: Option<usize>,
+    /// Chunk proofs per batch proof (`shape.chunksPerBatch`, the Rollup's `chunksPerBatch`; default 2).
+    #[arg(long, global = true)]
+    chunks_per_batch: Option<usize>,
+    /// log2 rows of the aggregation circuit (`shape.aggregationK`; default 20).
+    #[arg(long, global = true)]
+    aggregation_k: Option<u32>,
     /// The chain's fee recipient.
     #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
     fee_recipient: Address,
@@ -75,18 +80,23 @@ struct ProverArgs {
 }
 
 impl ProverArgs {
-    fn config(&self) -> KeysConfig {
-        KeysConfig {
-            dir: self.keys_dir.clone(),
-            shape: ProofShape {
-                chunk_slots: self.chunk_slots,
-                chunk_k: self.chunk_k,
-                chunks_per_batch: self.chunks_per_batch,
-                aggregation_k: self.aggregation_k,
-            },
-            fee_recipient: self.fee_recipient,
-            dev_srs: self.dev_srs,
+    /// The keys' setup: the deployment file's shape (the default shape without one), with the flags given.
+    fn config(&self) -> eyre::Result<KeysConfig> {
+        let base = match &self.deployment {
+            Some(path) => Deployment::load(path)?.shape,
+            None => ProofShape::DEFAULT,
+        };
+        let shape = ProofShape {
+            chunk_slots: self.chunk_slots.unwrap_or(base.chunk_slots),
+            chunk_k: self.chunk_k.unwrap_or(base.chunk_k),
+            chunks_per_batch: self.chunks_per_batch.unwrap_or(base.chunks_per_batch),
+            aggregation_k: self.aggregation_k.unwrap_or(base.aggregation_k),
+        };
+        if let Some(path) = self.deployment.as_ref().filter(|_| shape != base) {
+            bail!("the shape flags give {}, but {} deploys {}", shape.tag(), path.display(), base.tag());
         }
+        shape.validate().map_err(|e| eyre::eyre!("proof shape: {e}"))?;
+        Ok(KeysConfig { dir: self.keys_dir.clone(), shape, fee_recipient: self.fee_recipient, dev_srs: self.dev_srs })
     }
 }
 
@@ -143,7 +153,7 @@ fn main() -> eyre::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let config = cli.prover.config();
+    let config = cli.prover.config()?;
     let mut timings: Vec<(String, Duration)> = Vec::new();
 
     // Generating the SRS and keys (first run) logs its progress and the time left (`zkr_circuits::progress`).
