@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use halo2_base::halo2_proofs::{
     halo2curves::bn256::{Bn256, Fr, G1Affine},
-    plonk::create_proof,
+    plonk::{Circuit, ProvingKey, create_proof},
     poly::kzg::commitment::ParamsKZG,
-    transcript::TranscriptWriterBuffer,
+    transcript::{EncodedChallenge, TranscriptWrite, TranscriptWriterBuffer},
 };
 use rand::{SeedableRng, rngs::StdRng};
 use snark_verifier_sdk::{
@@ -151,22 +151,38 @@ impl MsmDevice {
     }
 }
 
+/// One PLONK proof of `circuit` with `instances`, every commitment through [`MsmKzg`] on `params`' device.
+fn prove<C, E, T>(
+    params: &MsmParams,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Vec<Fr>],
+    transcript: &mut T,
+) -> Result<(), ProverError>
+where
+    C: Circuit<Fr>,
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    create_proof::<MsmKzg, ShplonkProver<'_>, E, _, T, C>(
+        params,
+        pk,
+        &[circuit],
+        &[refs.as_slice()],
+        StdRng::from_entropy(),
+        transcript,
+    )
+    .map_err(halo2_err)
+}
+
 /// Proves a chunk with `keys` and `params` (the SRS of exactly `2^k` rows, on its [`MsmDevice`]); the proof is checked
 /// with halo2's standard verifier before it is returned.
 pub fn prove_chunk(keys: &ChunkKeys, params: &MsmParams, witness: ChunkWitness) -> Result<Snark, ProverError> {
     let instances = vec![public_inputs(&witness)];
     let circuit = ChunkCircuit::prover(keys.params().clone(), witness, keys.break_points().clone())?;
     let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
-    create_proof::<MsmKzg, ShplonkProver<'_>, _, _, _, _>(
-        params,
-        keys.pk(),
-        &[circuit],
-        &[refs.as_slice()],
-        StdRng::from_entropy(),
-        &mut transcript,
-    )
-    .map_err(halo2_err)?;
+    prove(params, keys.pk(), circuit, &instances, &mut transcript)?;
     let snark = Snark::new(keys.protocol().clone(), instances, transcript.finalize());
     if !keys.verify(&snark) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
@@ -185,17 +201,9 @@ pub fn aggregate(
 ) -> Result<BatchProof, ProverError> {
     let circuit = keys.prover_circuit(chunk_srs, snarks)?;
     let instances = circuit.instances();
-    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
-    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    create_proof::<MsmKzg, ShplonkProver<'_>, _, _, EvmTranscript<_, _, _, _>, _>(
-        agg_params,
-        keys.pk(),
-        &[circuit],
-        &[refs.as_slice()],
-        StdRng::from_entropy(),
-        &mut transcript,
-    )
-    .map_err(halo2_err)?;
+    let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
+        TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    prove(agg_params, keys.pk(), circuit, &instances, &mut transcript)?;
     let proof = BatchProof { instances: instances[0].clone(), proof: transcript.finalize() };
     if !keys.verify(&proof) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
