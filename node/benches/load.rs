@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p zkr-node --bench load -- [--accounts N] [--txs N] [--concurrency N] [--block-time-ms N]
-//!                                         [--poll-ms N] [--rate N] [--no-anvil]
+//!                                         [--poll-ms N] [--rate N] [--block-records N] [--no-anvil]
 //! ```
 //!
 //! ```text
@@ -67,6 +67,9 @@ struct Args {
     poll_ms: u64,
     /// Transfers per second to offer (open loop); `None` sends as fast as the in-flight limit allows (closed loop).
     rate: Option<u64>,
+    /// Most records a block holds (`ChainSpec::max_block_records`): a node that commits batches caps its blocks at
+    /// one batch of the deployment's proof shape. `None`: blocks are bounded by gas only.
+    block_records: Option<usize>,
     anvil: bool,
 }
 
@@ -79,6 +82,7 @@ impl Args {
             block_time_ms: 250,
             poll_ms: 10,
             rate: None,
+            block_records: None,
             anvil: true,
         };
         let mut it = std::env::args().skip(1);
@@ -94,6 +98,7 @@ impl Args {
                 "--block-time-ms" => args.block_time_ms = value("--block-time-ms"),
                 "--poll-ms" => args.poll_ms = value("--poll-ms"),
                 "--rate" => args.rate = Some(value("--rate")).filter(|rate| *rate > 0),
+                "--block-records" => args.block_records = Some(value("--block-records") as usize),
                 "--no-anvil" => args.anvil = false,
                 // cargo bench appends --bench to a harness-less bench's arguments.
                 "--bench" => {}
@@ -115,7 +120,7 @@ fn usage(problem: &str) -> ! {
     eprintln!("error: {problem}");
     eprintln!(
         "usage: cargo bench -p zkr-node --bench load -- [--accounts N] [--txs N] [--concurrency N] \
-         [--block-time-ms N] [--poll-ms N] [--rate N] [--no-anvil]"
+         [--block-time-ms N] [--poll-ms N] [--rate N] [--block-records N] [--no-anvil]"
     );
     std::process::exit(2)
 }
@@ -399,16 +404,17 @@ fn client_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// The dev chain with blocks bounded by gas only (1,428 transfers), as when the figures in docs/perf.md were taken:
-/// the bench measures admission and execution, not the proving shape. A node that commits batches caps a block at
-/// `chunk_slots * chunks_per_batch` records (8 by default), which bounds throughput at that many transfers per block.
-fn bench_spec() -> ChainSpec {
-    ChainSpec { max_block_records: usize::MAX, ..ChainSpec::dev() }
+/// The dev chain with blocks bounded by gas only (1,428 transfers), as when the first figures in docs/perf.md were
+/// taken, or by `--block-records`. A node that commits batches caps a block at one batch of the deployment's proof
+/// shape (`chunk_slots * chunks_per_batch` records: 8 for `ProofShape::DEFAULT`), which bounds inclusion at that many
+/// transfers per block; `--block-records` measures what the node includes under such a cap.
+fn bench_spec(args: &Args) -> ChainSpec {
+    ChainSpec { max_block_records: args.block_records.unwrap_or(usize::MAX), ..ChainSpec::dev() }
 }
 
 fn run_node(args: &Args) -> Outcome {
     let signers: Vec<PrivateKeySigner> = (0..args.accounts).map(key).collect();
-    let mut spec = bench_spec();
+    let mut spec = bench_spec(args);
     spec.genesis_alloc = signers.iter().map(|s| (s.address(), U256::from(BALANCE_ETH * ETH))).collect();
     let chain_id = spec.chain_id;
 
@@ -474,7 +480,8 @@ fn run_anvil(args: &Args) -> Outcome {
 fn breakdown(args: &Args) {
     let count = args.txs.min(args.accounts * 4).min(2_000);
     let signers: Vec<PrivateKeySigner> = (0..args.accounts).map(key).collect();
-    let mut spec = bench_spec();
+    // One block takes every transfer: the breakdown times the work per transfer, not the block cap.
+    let mut spec = ChainSpec { max_block_records: usize::MAX, ..ChainSpec::dev() };
     spec.genesis_alloc = signers.iter().map(|s| (s.address(), U256::from(BALANCE_ETH * ETH))).collect();
     let txs = sign_all(&signers, spec.chain_id, count);
     let dir = tempfile::tempdir().unwrap();
@@ -618,12 +625,13 @@ fn main() {
         tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     }
     println!(
-        "load: {} transfers from {} accounts, {} requests in flight, {}, {} ms blocks, watcher polls every {} ms",
+        "load: {} transfers from {} accounts, {} requests in flight, {}, {} ms blocks of {}, watcher polls every {} ms",
         args.txs,
         args.accounts,
         args.concurrency,
         args.rate.map_or("as fast as they are answered (closed loop)".into(), |rate| format!("offered at {rate}/s")),
         args.block_time_ms,
+        args.block_records.map_or("any number of records (gas bound)".into(), |n| format!("at most {n} records")),
         args.poll_ms
     );
     // Anything else running on a 2-core machine (a cargo build) shows up in every figure below: say so.
