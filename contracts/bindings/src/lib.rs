@@ -7,11 +7,11 @@
 //!
 //!  deploy_l1(provider, config):  Portal(rollup = predicted address)
 //!                                -->  Rollup(portal, verifier, gas limit, chunks per batch, genesis root)
-//!                                -->  roles  -->  Deployment { addresses, deployment block }  -->  JSON file
+//!                                -->  roles  -->  Deployment { addresses, proof shape, deployment block }  -->  JSON
 //! ```
 //!
-//! The JSON file written by `zkr-deploy` (see [`Deployment`]) is how the node, the coordinator and the devnet find
-//! the contracts. `zkr_protocol::hashes` computes, off chain, the same hashes the contracts compute on chain; the
+//! The JSON file written by `zkr-deploy` (see [`Deployment`], defined in `zkr_protocol`) is how the node, the
+//! coordinator and the devnet find the contracts and the proof shape. `zkr_protocol::hashes` computes, off chain, the same hashes the contracts compute on chain; the
 //! integration tests check them against the deployed contracts.
 
 mod bindings;
