@@ -270,8 +270,27 @@ pub fn decode_field_elements(words: &[Vec<u8>]) -> Result<Vec<Fr>, Error> {
 }
 
 #[cfg(test)]
-mod wire_tests {
+mod tests {
     use super::*;
+
+    /// A verifier never generates keys: without them it fails at once, naming the file and how to make it.
+    #[test]
+    fn a_keys_folder_without_the_compiled_keys_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = KeysConfig {
+            dir: dir.path().to_path_buf(),
+            shape: zkr_protocol::ProofShape::CI,
+            fee_recipient: alloy_primitives::Address::repeat_byte(0xfe),
+            dev_srs: true,
+        };
+        let err = Verifier::load(&config).unwrap_err().to_string();
+        assert!(err.contains(".protocol") && err.contains("zkr-prove setup"), "{err}");
+        // Nothing was written: not even with `dev_srs` does a verifier make an SRS or keys.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // A shape the protocol has no circuit for is refused before any file is read.
+        let bad = KeysConfig { shape: zkr_protocol::ProofShape { chunk_slots: 3, ..config.shape }, ..config };
+        assert!(Verifier::load(&bad).unwrap_err().to_string().contains("power of two"));
+    }
 
     #[test]
     fn field_elements_round_trip_and_non_canonical_words_are_refused() {
