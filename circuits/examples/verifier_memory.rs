@@ -39,23 +39,15 @@ fn main() {
         fee_recipient: Address::repeat_byte(0xfe),
         dev_srs: false,
     };
+    let row =
+        |step: &str, seconds: String| println!("| {step} | {seconds} | {} | {} |", status("VmRSS:"), status("VmHWM:"));
     println!("| step | seconds | VmRSS | VmHWM |\n|---|---:|---:|---:|");
-    println!("| start | | {} | {} |", status("VmRSS:"), status("VmHWM:"));
+    row("start", String::new());
     let started = Instant::now();
     let chunk = ChunkVerifier::load(&config).unwrap();
-    println!(
-        "| chunk verifier | {:.2} | {} | {} |",
-        started.elapsed().as_secs_f64(),
-        status("VmRSS:"),
-        status("VmHWM:")
-    );
+    row("chunk verifier", format!("{:.2}", started.elapsed().as_secs_f64()));
     let started = Instant::now();
     let batch = BatchVerifier::load(&config).unwrap();
-    println!(
-        "| batch verifier | {:.2} | {} | {} |",
-        started.elapsed().as_secs_f64(),
-        status("VmRSS:"),
-        status("VmHWM:")
-    );
+    row("batch verifier", format!("{:.2}", started.elapsed().as_secs_f64()));
     drop((chunk, batch));
 }

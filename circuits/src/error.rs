@@ -26,6 +26,9 @@ pub enum Error {
     /// The proof produced does not verify: the witness is wrong.
     #[error("the proof does not verify: the witness does not satisfy the circuit")]
     Unsatisfied,
+    /// The proof shape, or a circuit's layout for it, is not one the circuits take.
+    #[error("shape: {0}")]
+    Shape(String),
     /// The inputs to aggregation are wrong.
     #[error("aggregation: {0}")]
     Aggregation(String),

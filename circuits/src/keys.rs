@@ -54,7 +54,7 @@ use crate::{
     error::{io_err, write_atomically},
     progress::{self, Model},
     srs::{deciding_key_of, downsized, load_srs},
-    verifier::{BatchProof, DecidingKey, evm_verifier_source, verify_batch_proof, verify_chunk_proof},
+    verifier::{BatchProof, DecidingKey, Verifier, evm_verifier_source, verify_batch_proof, verify_chunk_proof},
 };
 
 /// Where keys live and which circuits they are for: the cluster's setup, as every prover and verifier is configured.
@@ -74,8 +74,8 @@ pub struct KeysConfig {
 impl KeysConfig {
     /// Checks the shape, and that the chunk circuit's rows hold its slots.
     pub fn validate(&self) -> Result<(), Error> {
-        self.shape.validate().map_err(Error::Aggregation)?;
-        self.chunk().validate().map_err(Error::Aggregation)
+        self.shape.validate().map_err(Error::Shape)?;
+        self.chunk().validate().map_err(Error::Shape)
     }
 
     /// The chunk circuit's shape.
@@ -85,33 +85,47 @@ impl KeysConfig {
 
     /// The chunk circuit's parameters for this setup (its layout, computed: about a second at the CI shape).
     pub fn chunk_params(&self) -> Result<ChunkCircuitParams, Error> {
-        ChunkCircuit::configure_shape(self.chunk(), self.fee_recipient).map_err(Error::Aggregation)
+        ChunkCircuit::configure_shape(self.chunk(), self.fee_recipient).map_err(Error::Shape)
+    }
+
+    /// The file names (without extension) of this setup's keys, after checking the shape: what every loader of the
+    /// keys computes once.
+    pub(crate) fn key_names(&self) -> Result<KeyNames, Error> {
+        self.validate()?;
+        let params = self.chunk_params()?;
+        let aggregation = aggregation_keys_name(self.shape.aggregation_k, self.shape.chunks_per_batch, &params);
+        Ok(KeyNames { chunk: chunk_keys_name(&params), aggregation, chunk_params: params })
     }
 }
 
-/// Makes sure every key of `config` is in its folder, the compiled verifying keys and the SRS's verifier part included:
-/// nothing is done when they are all there; otherwise the SRS is loaded (with `dev_srs`, generated) and the missing
-/// keys generated (minutes, and gigabytes for the aggregation circuit). Run once per setup before a verifier loads
-/// ([`crate::verifier::Verifier::load`]); provers generate what they lack themselves.
-pub fn setup(config: &KeysConfig) -> Result<(), Error> {
-    config.validate()?;
-    let chunk_params = config.chunk_params()?;
-    let chunk_name = chunk_keys_name(&chunk_params);
-    let shape = config.shape;
-    let aggregation_name = aggregation_keys_name(shape.aggregation_k, shape.chunks_per_batch, &chunk_params);
+/// The file names of a setup's keys (derived from its circuits' parameters and revision), and the chunk circuit's
+/// parameters they were derived from.
+#[derive(Debug)]
+pub(crate) struct KeyNames {
+    pub(crate) chunk: String,
+    pub(crate) aggregation: String,
+    pub(crate) chunk_params: ChunkCircuitParams,
+}
+
+/// Makes sure every key of `config` is in its folder, the compiled verifying keys and the SRS's verifier part included,
+/// and returns the setup's [`Verifier`]. Nothing is generated when the verifier's files are all there; otherwise the
+/// SRS is loaded (with `dev_srs`, generated) and the missing keys generated (minutes, and gigabytes for the
+/// aggregation circuit). Provers generate what they lack themselves.
+pub fn setup(config: &KeysConfig) -> Result<Verifier, Error> {
+    let names = config.key_names()?;
     let files = [
         config.dir.join(crate::srs::VERIFIER_FILE),
-        config.dir.join(format!("{chunk_name}.protocol")),
-        config.dir.join(format!("{aggregation_name}.protocol")),
+        config.dir.join(format!("{}.protocol", names.chunk)),
+        config.dir.join(format!("{}.protocol", names.aggregation)),
     ];
-    if files.iter().all(|f| f.is_file()) {
-        return Ok(());
+    if !files.iter().all(|f| f.is_file()) {
+        let shape = config.shape;
+        let agg_srs = load_srs(&config.dir, shape.aggregation_k, config.dev_srs)?;
+        let chunk_srs = downsized(&agg_srs, shape.chunk_k);
+        let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, names.chunk_params.clone())?;
+        AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, shape.chunks_per_batch)?;
     }
-    let agg_srs = load_srs(&config.dir, shape.aggregation_k, config.dev_srs)?;
-    let chunk_srs = downsized(&agg_srs, shape.chunk_k);
-    let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, chunk_params)?;
-    AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, shape.chunks_per_batch)?;
-    Ok(())
+    Verifier::read(config, &names)
 }
 
 /// The file name (without extension) of the chunk circuit's keys.

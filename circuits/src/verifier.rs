@@ -45,7 +45,7 @@ use zkr_protocol::{
 use crate::{
     Error,
     error::io_err,
-    keys::{KeysConfig, aggregation_keys_name, chunk_keys_name},
+    keys::{KeyNames, KeysConfig},
     srs::deciding_key,
 };
 
@@ -125,13 +125,18 @@ impl ChunkVerifier {
     /// Loads the chunk circuit's verifying key of `config` from its folder. Never generates anything: a missing file
     /// is an error naming it.
     pub fn load(config: &KeysConfig) -> Result<Self, Error> {
-        config.validate()?;
-        // The file names hash the circuit's parameters: a file found is of this setup's circuit.
-        let protocol = read_protocol(&config.dir, &chunk_keys_name(&config.chunk_params()?)).map_err(missing)?;
-        if protocol.num_instance != [CHUNK_PUBLIC_INPUTS] {
-            return Err(Error::Aggregation(format!("a chunk protocol with {:?} public inputs", protocol.num_instance)));
-        }
+        let protocol = Self::read(&config.dir, &config.key_names()?.chunk)?;
         Ok(Self { dk: deciding_key(&config.dir).map_err(missing)?, protocol })
+    }
+
+    /// Reads `<name>.protocol` in `dir`. The file names hash the circuit's parameters: a file found is of this
+    /// setup's circuit.
+    fn read(dir: &Path, name: &str) -> Result<PlonkProtocol<G1Affine>, Error> {
+        let protocol = read_protocol(dir, name).map_err(missing)?;
+        if protocol.num_instance != [CHUNK_PUBLIC_INPUTS] {
+            return Err(Error::Shape(format!("a chunk protocol with {:?} public inputs", protocol.num_instance)));
+        }
+        Ok(protocol)
     }
 
     /// Checks a chunk proof with its public inputs.
@@ -152,18 +157,22 @@ impl BatchVerifier {
     /// Loads the aggregation circuit's verifying key of `config` from its folder. Never generates anything: a
     /// missing file is an error naming it.
     pub fn load(config: &KeysConfig) -> Result<Self, Error> {
-        config.validate()?;
         let chunks = config.shape.chunks_per_batch;
-        let name = aggregation_keys_name(config.shape.aggregation_k, chunks, &config.chunk_params()?);
-        let protocol = read_protocol(&config.dir, &name).map_err(missing)?;
-        if protocol.num_instance != [ACCUMULATOR_LIMBS + batch_statement_len(chunks)] {
-            return Err(Error::Aggregation(format!(
-                "the aggregation protocol on disk takes {:?} public inputs, a batch of {chunks} chunks {}",
-                protocol.num_instance,
-                ACCUMULATOR_LIMBS + batch_statement_len(chunks)
+        let protocol = Self::read(&config.dir, &config.key_names()?.aggregation, chunks)?;
+        Ok(Self { dk: deciding_key(&config.dir).map_err(missing)?, protocol, chunks })
+    }
+
+    /// Reads `<name>.protocol` in `dir`, for batches of `chunks` chunks.
+    fn read(dir: &Path, name: &str, chunks: usize) -> Result<PlonkProtocol<G1Affine>, Error> {
+        let protocol = read_protocol(dir, name).map_err(missing)?;
+        let expected = ACCUMULATOR_LIMBS + batch_statement_len(chunks);
+        if protocol.num_instance != [expected] {
+            return Err(Error::Shape(format!(
+                "the aggregation protocol on disk takes {:?} public inputs, a batch of {chunks} chunks {expected}",
+                protocol.num_instance
             )));
         }
-        Ok(Self { dk: deciding_key(&config.dir).map_err(missing)?, protocol, chunks })
+        Ok(protocol)
     }
 
     /// Checks a batch proof (its inputs begin with the accumulator), as the EVM verifier does.
@@ -194,7 +203,19 @@ pub struct Verifier {
 impl Verifier {
     /// Loads both verifying keys of `config`, as [`crate::keys::setup`] (or any prover's key generation) left them.
     pub fn load(config: &KeysConfig) -> Result<Self, Error> {
-        Ok(Self { chunk: ChunkVerifier::load(config)?, batch: BatchVerifier::load(config)? })
+        Self::read(config, &config.key_names()?)
+    }
+
+    /// Reads both verifying keys of `config`, under the names already derived from it, and the deciding key once.
+    pub(crate) fn read(config: &KeysConfig, names: &KeyNames) -> Result<Self, Error> {
+        let chunks = config.shape.chunks_per_batch;
+        let chunk = ChunkVerifier::read(&config.dir, &names.chunk)?;
+        let batch = BatchVerifier::read(&config.dir, &names.aggregation, chunks)?;
+        let dk = deciding_key(&config.dir).map_err(missing)?;
+        Ok(Self {
+            chunk: ChunkVerifier { dk: dk.clone(), protocol: chunk },
+            batch: BatchVerifier { dk, protocol: batch, chunks },
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use std::{
 
 use alloy::primitives::{Address, Bytes};
 use eyre::{WrapErr, bail, eyre};
-use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::keys::KeysConfig;
 use zkr_protocol::ProofShape;
 
 fn keys_config(shape: ProofShape, keys: &Path, fee_recipient: Address) -> KeysConfig {
@@ -24,7 +24,7 @@ fn keys_config(shape: ProofShape, keys: &Path, fee_recipient: Address) -> KeysCo
 /// key, split to fit mainnet's code size limit and compiled with solc 0.8.19.
 pub(crate) fn verifier_parts(shape: ProofShape, keys: &Path, fee_recipient: Address) -> eyre::Result<Vec<Bytes>> {
     let config = keys_config(shape, keys, fee_recipient);
-    zkr_circuits::keys::setup(&config)?;
+    let verifier = zkr_circuits::keys::setup(&config)?;
     let dir = keys.join(format!("verifier-{}", shape.tag()));
     let part = |i: usize| dir.join(format!("part{i}.bin"));
     if part(0).is_file() {
@@ -40,7 +40,7 @@ pub(crate) fn verifier_parts(shape: ProofShape, keys: &Path, fee_recipient: Addr
         "making the batch verifier from the aggregation circuit's verifying key"
     );
     let started = Instant::now();
-    let source = Verifier::load(&config)?.batch.evm_verifier_source()?;
+    let source = verifier.batch.evm_verifier_source()?;
     let split = zkr_circuits::evm::split_verifier_default(&source)?;
     let tools = zkr_devtools::Tools::from_env();
     let parts = split

@@ -32,7 +32,7 @@ use alloy::{
 use prost::Message as _;
 use tonic::{Code, Request, Status, service::interceptor::InterceptedService};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::keys::KeysConfig;
 use zkr_contracts::{Portal, Rollup};
 use zkr_e2e::{
     ETH, Rig,
@@ -133,8 +133,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let config =
         KeysConfig { dir: keys_dir(), shape: ProofShape::CI, fee_recipient: spec.fee_recipient, dev_srs: true };
     let source = tokio::task::spawn_blocking(move || {
-        zkr_circuits::keys::setup(&config).unwrap();
-        Verifier::load(&config).unwrap().batch.evm_verifier_source().unwrap()
+        zkr_circuits::keys::setup(&config).unwrap().batch.evm_verifier_source().unwrap()
     })
     .await
     .unwrap();

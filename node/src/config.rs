@@ -225,17 +225,24 @@ impl NodeConfig {
     /// cannot prove is refused: chunks of another size, or more chunks than the Rollup takes.
     pub fn batch_limits(&self) -> Result<crate::batcher::BatchLimits, String> {
         let deployment = match &self.l1 {
-            Some(l1) => Some((
-                zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?.shape,
-                l1.deployment.display().to_string(),
-            )),
+            Some(l1) => Some(zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?),
             None => None,
         };
-        let shape = deployment.as_ref().map_or(zkr_protocol::ProofShape::DEFAULT, |(shape, _)| *shape);
+        self.batch_limits_of(deployment.as_ref())
+    }
+
+    /// [`NodeConfig::batch_limits`] with the `[l1]` deployment file already read.
+    fn batch_limits_of(
+        &self,
+        deployment: Option<&zkr_contracts::Deployment>,
+    ) -> Result<crate::batcher::BatchLimits, String> {
+        let file = self.l1.as_ref().map(|l1| l1.deployment.display().to_string()).unwrap_or_default();
+        let deployed = deployment.map(|deployment| deployment.shape);
+        let shape = deployed.unwrap_or(zkr_protocol::ProofShape::DEFAULT);
         let set = self.batcher.as_ref();
         let slots = set.and_then(|b| b.chunk_slots);
         let chunks = set.and_then(|b| b.chunks_per_batch);
-        if let Some((shape, file)) = &deployment {
+        if let Some(shape) = &deployed {
             if let Some(slots) = slots.filter(|&slots| slots != shape.chunk_slots) {
                 return Err(format!(
                     "[batcher] chunk_slots is {slots} but the circuits of {file} prove chunks of {} records",
@@ -299,7 +306,7 @@ impl NodeConfig {
             let l1 = self.l1.as_ref().ok_or("[batcher] needs an [l1] section")?;
             let deployment = zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?;
             let signer = batcher.private_key.parse().map_err(|_| "[batcher] private_key is not a hex private key")?;
-            let limits = self.batch_limits()?;
+            let limits = self.batch_limits_of(Some(&deployment))?;
             Ok(crate::batcher::BatcherConfig {
                 rpc_url: l1.rpc_url.clone(),
                 rollup: deployment.rollup,

@@ -26,7 +26,7 @@ use clap::{
 use eyre::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use zkr_circuits::{keys::KeysConfig, verifier::Verifier};
+use zkr_circuits::keys::KeysConfig;
 use zkr_kernels::gpu::Backend;
 use zkr_protocol::{ChunkWitness, Deployment, ProofShape};
 use zkr_prover::{BatchProver, Stage};
@@ -162,8 +162,7 @@ fn main() -> eyre::Result<()> {
         Command::Setup { verifier_dir, verifier_parts } => {
             // Key generation and the verifier need no MSM device: the GPU is not touched.
             let started = Instant::now();
-            zkr_circuits::keys::setup(&config).wrap_err("generating the keys")?;
-            let verifier = Verifier::load(&config).wrap_err("loading the verifying keys")?;
+            let verifier = zkr_circuits::keys::setup(&config).wrap_err("generating the keys")?;
             timings.push(("SRS and keys".into(), started.elapsed()));
             let started = Instant::now();
             let source = verifier.batch.evm_verifier_source().wrap_err("generating the EVM verifier")?;
