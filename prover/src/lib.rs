@@ -295,13 +295,6 @@ impl BatchProver {
         &self.device
     }
 
-    /// Loads (or generates) everything, the aggregation keys included.
-    pub fn load_all(config: &KeysConfig) -> Result<Self, ProverError> {
-        let prover = Self::load(config)?;
-        prover.aggregation_keys()?;
-        Ok(prover)
-    }
-
     /// The aggregation keys, loaded (or generated) on first use.
     fn aggregation_keys(&self) -> Result<std::sync::Arc<AggregationKeys>, ProverError> {
         let mut slot =
@@ -365,16 +358,6 @@ impl BatchProver {
         }
         on_stage(Stage::Aggregation);
         self.aggregate(snarks)
-    }
-
-    /// Verifies a batch proof natively.
-    pub fn verify_batch(&self, proof: &BatchProof) -> Result<bool, ProverError> {
-        Ok(self.aggregation_keys()?.verify(proof))
-    }
-
-    /// Solidity source of the batch proof's EVM verifier.
-    pub fn evm_verifier_source(&self) -> Result<String, ProverError> {
-        Ok(self.aggregation_keys()?.evm_verifier_source()?)
     }
 
     /// Chunk proofs per batch proof.
