@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use zkevm_hashes::keccak::vanilla::{keccak_packed_multi::get_num_keccak_f, param::NUM_ROUNDS};
-use zkr_protocol::{CHUNK_WITHDRAWAL_HEIGHT, RECORD_BYTES, chunk::MAX_CHUNK_SLOTS};
+use zkr_protocol::{
+    CHUNK_WITHDRAWAL_HEIGHT, RECORD_BYTES,
+    chunk::{MAX_CHUNK_SLOTS, max_chunk_deposits, max_chunk_withdrawals},
+};
 
 /// Rows at the bottom of the circuit that hold no witness (blinding rows and the keccak table's look-ahead); the
 /// value zkevm-hashes uses for its own keccak circuits.
@@ -63,16 +66,27 @@ impl ChunkShape {
         get_num_keccak_f(self.data_capacity())
     }
 
-    /// Inner nodes of the withdrawal subtree below the chunk's slots, then the folds up to the subtree root.
+    /// Most deposits the chunk credits.
+    pub const fn deposits(&self) -> usize {
+        max_chunk_deposits(self.slots)
+    }
+
+    /// Most withdrawals the chunk holds: the leaves of its withdrawal subtree.
+    pub const fn withdrawals(&self) -> usize {
+        max_chunk_withdrawals(self.slots)
+    }
+
+    /// Inner nodes of the withdrawal subtree above the chunk's leaves, then the folds up to the subtree root.
     pub const fn tree_nodes(&self) -> usize {
-        (self.slots - 1) + (CHUNK_WITHDRAWAL_HEIGHT - self.slots.trailing_zeros() as usize)
+        let leaves = self.withdrawals().next_power_of_two();
+        (leaves - 1) + (CHUNK_WITHDRAWAL_HEIGHT - leaves.trailing_zeros() as usize)
     }
 
     /// Index of the first keccak permutation of each group: deposits, leaves, nodes, data.
     pub const fn keccak_offsets(&self) -> KeccakOffsets {
         let deposits = 0;
-        let leaves = deposits + self.slots;
-        let nodes = leaves + self.slots;
+        let leaves = deposits + self.deposits();
+        let nodes = leaves + self.withdrawals();
         let data = nodes + self.tree_nodes();
         KeccakOffsets { deposits, leaves, nodes, data }
     }
@@ -92,9 +106,9 @@ impl ChunkShape {
 /// Where each group of keccak inputs starts in the keccak table (in permutations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeccakOffsets {
-    /// One deposit hash-chain step per slot.
+    /// One deposit hash-chain step per deposit the chunk may credit.
     pub deposits: usize,
-    /// One withdrawal leaf per slot.
+    /// One withdrawal leaf per withdrawal the chunk may hold.
     pub leaves: usize,
     /// The withdrawal subtree's nodes.
     pub nodes: usize,

@@ -100,9 +100,112 @@ fn transfer_to_a_new_account_and_a_withdrawal() {
 }
 
 #[test]
-fn deposits_and_an_empty_chunk() {
-    satisfied(witness(&[deposit(0, bob(), 5 * ETH), deposit(1, alice(), 1)]));
+fn a_deposit_a_withdrawal_and_an_empty_chunk() {
+    satisfied(witness(&[deposit(0, bob(), 5 * ETH), transfer(alice(), 0, WITHDRAWAL_ADDRESS, ETH)]));
     satisfied(witness(&[]));
+}
+
+/// 8 slots, at most 2 deposits and 2 withdrawals: room for ranks above 0.
+fn wide() -> ChunkShape {
+    ChunkShape { k: 17, slots: 8 }
+}
+
+fn wide_check(records: &[Record], tamper: impl FnOnce(&mut ChunkWitness, &mut Vec<Fr>)) -> Result<(), String> {
+    let mut tree = genesis();
+    let mut w = build_chunk(&mut tree, wide().slots, FEE_RECIPIENT, B256::ZERO, records).unwrap();
+    let mut instances = public_inputs(&w);
+    tamper(&mut w, &mut instances);
+    let params = ChunkCircuit::configure_shape(wide(), FEE_RECIPIENT).unwrap();
+    let circuit = ChunkCircuit::new(params, w).map_err(|e| e.to_string())?;
+    let prover = MockProver::run(wide().k, &circuit, vec![instances]).map_err(|e| e.to_string())?;
+    prover.verify().map_err(|failures| format!("{} failures", failures.len()))
+}
+
+#[test]
+fn deposits_and_withdrawals_take_chain_steps_and_leaves_in_record_order() {
+    // Deposits and withdrawals interleaved with transfers, each kind at its cap of 2; then the same deposits
+    // reordered, against the chain value of the true order.
+    let records = [
+        transfer(alice(), 0, bob(), ETH),
+        deposit(0, Address::repeat_byte(0x66), 5 * ETH),
+        transfer(alice(), 1, WITHDRAWAL_ADDRESS, ETH / 2),
+        transfer(bob(), 0, Address::repeat_byte(0x55), ETH / 4),
+        deposit(1, alice(), 1),
+        transfer(bob(), 1, WITHDRAWAL_ADDRESS, ETH / 4),
+    ];
+    wide_check(&records, |_, _| {}).expect("satisfied");
+
+    let truth = {
+        let mut tree = genesis();
+        build_chunk(&mut tree, wide().slots, FEE_RECIPIENT, B256::ZERO, &records).unwrap()
+    };
+    let mut reordered = records;
+    reordered.swap(1, 4);
+    let truth = public_inputs(&truth);
+    let result = wide_check(&reordered, |_, instances| {
+        instances[6] = truth[6];
+        instances[7] = truth[7];
+    });
+    assert!(result.is_err(), "reordered deposits were accepted");
+    // The subtree root of the first withdrawal alone: the second one's leaf, at rank 1, is part of the root.
+    let result = wide_check(&records, |_, instances| {
+        let mut tree = genesis();
+        let only_first = build_chunk(&mut tree, wide().slots, FEE_RECIPIENT, B256::ZERO, &records[..3]).unwrap();
+        let only_first = public_inputs(&only_first);
+        instances[8] = only_first[8];
+        instances[9] = only_first[9];
+    });
+    assert!(result.is_err(), "a withdrawal left out of the subtree was accepted");
+}
+
+/// A 2-slot witness holding `records` (more deposits or withdrawals than 2 slots may take), built at 8 slots and cut
+/// down, with public inputs whose withdrawal root and deposit chain count only the first of each: what a circuit
+/// without the caps would compute. Only the cap constraints can refuse it.
+fn over_the_cap(records: &[Record]) -> (ChunkWitness, Vec<Fr>) {
+    let mut tree = genesis();
+    let mut w = build_chunk(&mut tree, 8, FEE_RECIPIENT, B256::ZERO, records).unwrap();
+    w.slots = shape().slots;
+    w.slot_witnesses.truncate(shape().slots);
+    let first_of_each: Vec<Record> = {
+        let mut seen = (false, false);
+        records
+            .iter()
+            .filter(|r| match zkr_protocol::chunk::SlotKind::of(r) {
+                zkr_protocol::chunk::SlotKind::Deposit => !std::mem::replace(&mut seen.0, true),
+                zkr_protocol::chunk::SlotKind::Withdrawal => !std::mem::replace(&mut seen.1, true),
+                zkr_protocol::chunk::SlotKind::Transfer => true,
+            })
+            .copied()
+            .collect()
+    };
+    let mut tree = genesis();
+    let capped = public_inputs(&build_chunk(&mut tree, 8, FEE_RECIPIENT, B256::ZERO, &first_of_each).unwrap());
+    let mut instances = public_inputs(&w);
+    instances[6..10].copy_from_slice(&capped[6..10]);
+    (w, instances)
+}
+
+#[test]
+fn more_deposits_than_the_cap_are_refused() {
+    let (w, instances) = over_the_cap(&[deposit(0, bob(), 1), deposit(1, alice(), 2)]);
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn more_withdrawals_than_the_cap_are_refused() {
+    let (w, instances) = over_the_cap(&[
+        transfer(alice(), 0, WITHDRAWAL_ADDRESS, ETH),
+        transfer(alice(), 1, WITHDRAWAL_ADDRESS, ETH / 2),
+    ]);
+    unsatisfied(w, instances);
+}
+
+#[test]
+fn the_witness_refuses_more_deposits_or_withdrawals_than_the_cap() {
+    let mut tree = genesis();
+    let err = build_chunk(&mut tree, 2, FEE_RECIPIENT, B256::ZERO, &[deposit(0, bob(), 1), deposit(1, bob(), 1)])
+        .unwrap_err();
+    assert!(err.to_string().contains("2 deposits do not fit a chunk of 2 slots"), "{err}");
 }
 
 #[test]
@@ -185,18 +288,6 @@ fn a_second_leaf_for_an_existing_address_is_refused() {
 }
 
 #[test]
-fn a_reordered_deposit_is_refused() {
-    let in_order = [deposit(0, bob(), 1), deposit(1, alice(), 2)];
-    let reordered = [in_order[1], in_order[0]];
-    let truth = witness(&in_order);
-    let w = witness(&reordered);
-    let mut instances = public_inputs(&w);
-    instances[6] = public_inputs(&truth)[6];
-    instances[7] = public_inputs(&truth)[7];
-    unsatisfied(w, instances);
-}
-
-#[test]
 fn a_withdrawal_missing_from_the_tree_is_refused() {
     let w = witness(&[transfer(alice(), 0, WITHDRAWAL_ADDRESS, ETH)]);
     let mut instances = public_inputs(&w);
@@ -213,7 +304,7 @@ fn a_skipped_deposit_is_refused() {
     let mut tree = genesis();
     let truth = build_chunk(
         &mut tree,
-        2,
+        8,
         FEE_RECIPIENT,
         B256::ZERO,
         &[deposit(0, Address::repeat_byte(9), 7), deposit(1, bob(), 1)],

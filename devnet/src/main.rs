@@ -146,9 +146,9 @@ async fn main() -> eyre::Result<()> {
         aggregation_k: args.aggregation_k,
     };
     shape.validate().map_err(|e| eyre!("proof shape: {e}"))?;
-    let limits = BatchLimits { chunk_slots: shape.chunk_slots, chunks_per_batch: shape.chunks_per_batch };
+    let limits = BatchLimits::from(shape);
     let mut spec = node_config.chain_spec().map_err(|e| eyre!(e))?;
-    spec.max_block_records = limits.max_records();
+    spec.fit_blocks_to(limits);
     let mut genesis = spec.genesis_state()?;
     let genesis_root = B256::from(zkr_state::field::fr_to_b256(&genesis.root()?));
 

@@ -51,7 +51,7 @@ impl Rig {
     /// verifier, as an operator may before the keys exist: batches are committed, and finalization is refused until
     /// the owner sets one (for tests that never finalize, and need no aggregation keys).
     pub async fn start(mut spec: ChainSpec, verifier_parts: &[Bytes], shape: ProofShape) -> eyre::Result<Self> {
-        spec.max_block_records = shape.max_records();
+        spec.fit_blocks_to(shape.into());
         let anvil = Anvil::new().spawn()?;
         let keys: Vec<PrivateKeySigner> =
             anvil.private_keys().iter().map(|k| k.parse()).collect::<Result<_, _>>().wrap_err("anvil keys")?;
@@ -95,10 +95,7 @@ impl Rig {
             rpc_url: anvil.endpoint().to_string(),
             rollup: deployment.rollup,
             signer: operator,
-            limits: zkr_node::batcher::BatchLimits {
-                chunk_slots: shape.chunk_slots,
-                chunks_per_batch: shape.chunks_per_batch,
-            },
+            limits: shape.into(),
             max_batch_age: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             resubmit_after: Duration::from_secs(10),

@@ -269,7 +269,7 @@ impl NodeConfig {
     pub fn chain_spec(&self) -> Result<ChainSpec, String> {
         let chain = &self.chain;
         let limits = self.batch_limits()?;
-        Ok(ChainSpec {
+        let mut spec = ChainSpec {
             chain_id: chain.chain_id,
             block_gas_limit: chain.block_gas_limit,
             initial_base_fee: chain.initial_base_fee,
@@ -281,9 +281,10 @@ impl NodeConfig {
             },
             genesis_alloc: chain.genesis_alloc.iter().map(|(a, b)| (*a, *b)).collect(),
             genesis_timestamp: chain.genesis_timestamp,
-            max_block_records: limits.max_records(),
             ..ChainSpec::dev()
-        })
+        };
+        spec.fit_blocks_to(limits);
+        Ok(spec)
     }
 
     /// The L1 watcher's settings, reading the deployment file named in `[l1]`.

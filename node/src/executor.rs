@@ -10,6 +10,8 @@
 //! recipient's place the withdrawal counter's leaf is written with its nonce raised by one and its balance unchanged,
 //! and the withdrawal is numbered with the counter's value before the increment.
 
+use std::collections::HashSet;
+
 use alloy::{
     consensus::{Eip658Value, Receipt, ReceiptEnvelope, Transaction, TxEnvelope, TxType},
     eips::Typed2718,
@@ -70,7 +72,8 @@ pub struct SkippedTx {
 /// Why a transaction was left out of a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    /// The block has no gas left for it; it stays in the pool for the next block.
+    /// The block has no room left for it (gas, or withdrawals), or an earlier transaction of its sender was left
+    /// for the next block; it stays in the pool for the next block.
     BlockFull,
     /// It can never be included now; the pool drops it.
     Invalid(String),
@@ -123,8 +126,17 @@ pub fn execute_block(
     txs: impl IntoIterator<Item = PooledTx>,
 ) -> Result<BlockExecution, ExecutionError> {
     let mut out = BlockExecution { executed: Vec::new(), withdrawals: Vec::new(), skipped: Vec::new(), gas_used: 0 };
+    // Senders with a transaction left for the next block: their later nonces wait too (executing them now would
+    // find a nonce gap and drop them as invalid).
+    let mut deferred: HashSet<Address> = HashSet::new();
+    let mut to_withdrawal_address = 0usize;
     for tx in txs {
-        if out.gas_used + tx.envelope.gas_limit() > spec.block_gas_limit {
+        let withdraws = tx.envelope.to() == Some(WITHDRAWAL_ADDRESS);
+        if deferred.contains(&tx.sender)
+            || out.gas_used + tx.envelope.gas_limit() > spec.block_gas_limit
+            || (withdraws && to_withdrawal_address >= spec.max_block_withdrawals)
+        {
+            deferred.insert(tx.sender);
             out.skipped.push(SkippedTx { tx, reason: SkipReason::BlockFull });
             continue;
         }
@@ -136,8 +148,9 @@ pub fn execute_block(
             }
             Err(err) => return Err(ExecutionError::Evm(err.to_string())),
         };
+        to_withdrawal_address += usize::from(withdraws);
         let success = result.is_success();
-        let withdraws = success && tx.envelope.to() == Some(WITHDRAWAL_ADDRESS) && !tx.envelope.value().is_zero();
+        let withdraws = success && withdraws && !tx.envelope.value().is_zero();
         let withdrawal_nonce = apply_changes(tree, &tx, spec.fee_recipient, changes, withdraws)?;
         if let Some(nonce) = withdrawal_nonce {
             let withdrawal = Withdrawal { nonce, from: tx.sender, to: tx.sender, value: tx.envelope.value() };

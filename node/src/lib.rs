@@ -41,5 +41,8 @@ pub use node::{DB_FILE, Node, NodeError, SubmitError, TxLookup};
 pub use pool::Pool;
 pub use rpc::{BatchInfo, BatchStatus, RpcConfig, SUGGESTED_PRIORITY_FEE, Status, WithdrawalProof, start_rpc};
 pub use sequencer::run_sequencer;
-pub use spec::{ChainSpec, DEFAULT_MAX_BLOCK_RECORDS, ExecutionMode, WITHDRAWAL_ADDRESS};
+pub use spec::{
+    ChainSpec, DEFAULT_MAX_BLOCK_DEPOSITS, DEFAULT_MAX_BLOCK_RECORDS, DEFAULT_MAX_BLOCK_WITHDRAWALS, ExecutionMode,
+    WITHDRAWAL_ADDRESS,
+};
 pub use storage::{PoolEntry, PoolLog, Store, StoreError};

@@ -296,7 +296,8 @@ impl Node {
     }
 
     /// Builds, stores and returns the next block from the pool and the deposit queue. A block holds at most the
-    /// chain's `max_block_records` records: deposits first, then transactions in the room left. With nothing to
+    /// chain's `max_block_records` records: deposits first (at most `max_block_deposits`), then transactions in the
+    /// room left (at most `max_block_withdrawals` of them withdrawals). With nothing to
     /// include the block is empty: the chain advances on a fixed interval whether or not transactions wait, as
     /// clients that wait for a receipt, or for confirmations, expect. An empty block adds no record to any batch.
     ///
@@ -307,7 +308,8 @@ impl Node {
         let mut state = self.lock();
         let State { tree, pool, head, deposits: queued } = &mut *state;
         let max_records = self.spec.max_block_records;
-        let deposits = next_deposits(queued, head, max_records.min(MAX_BLOCK_DEPOSITS))?;
+        let deposits =
+            next_deposits(queued, head, max_records.min(MAX_BLOCK_DEPOSITS).min(self.spec.max_block_deposits))?;
         let room = (max_records - deposits.len()).min(MAX_BLOCK_TXS);
         let candidates =
             if room == 0 { Vec::new() } else { pool.best(|sender| tree.get(sender).map_or(0, |a| a.nonce), room) };

@@ -14,6 +14,16 @@ pub use zkr_protocol::WITHDRAWAL_ADDRESS;
 pub const DEFAULT_MAX_BLOCK_RECORDS: usize =
     crate::batcher::DEFAULT_CHUNK_SLOTS * crate::batcher::DEFAULT_CHUNKS_PER_BATCH;
 
+/// Deposits a block may credit by default: what one chunk of the default shape takes
+/// ([`zkr_protocol::chunk::max_chunk_deposits`]).
+pub const DEFAULT_MAX_BLOCK_DEPOSITS: usize =
+    zkr_protocol::chunk::max_chunk_deposits(crate::batcher::DEFAULT_CHUNK_SLOTS);
+
+/// Withdrawals a block may hold by default: what one chunk of the default shape takes
+/// ([`zkr_protocol::chunk::max_chunk_withdrawals`]).
+pub const DEFAULT_MAX_BLOCK_WITHDRAWALS: usize =
+    zkr_protocol::chunk::max_chunk_withdrawals(crate::batcher::DEFAULT_CHUNK_SLOTS);
+
 /// What the node executes and how the proof relates to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecutionMode {
@@ -52,6 +62,12 @@ pub struct ChainSpec {
     /// not exceed what one batch holds (`chunk_slots * chunks_per_batch`); the batcher refuses to start otherwise.
     /// Transactions beyond it stay in the pool and deposits beyond it wait for the next block.
     pub max_block_records: usize,
+    /// Most deposits a block credits; the others wait for the next block. In zk mode, at most what one chunk takes
+    /// (a block within all three limits always fits one batch, see [`zkr_protocol::chunk::ChunkPacker`]).
+    pub max_block_deposits: usize,
+    /// Most transactions to [`WITHDRAWAL_ADDRESS`] a block includes; the others, and every later transaction of
+    /// their senders, wait in the pool for the next block. In zk mode, at most what one chunk takes.
+    pub max_block_withdrawals: usize,
     /// Balances at genesis.
     pub genesis_alloc: Vec<(Address, U256)>,
     /// Timestamp of the genesis block.
@@ -60,7 +76,8 @@ pub struct ChainSpec {
 
 impl ChainSpec {
     /// A development chain: chain id 42_424, 30M gas blocks, base fee starting at 1 gwei with a 0.01 gwei floor,
-    /// blocks of at most [`DEFAULT_MAX_BLOCK_RECORDS`] records, and no genesis balances (add them to
+    /// blocks of at most [`DEFAULT_MAX_BLOCK_RECORDS`] records (of them at most [`DEFAULT_MAX_BLOCK_DEPOSITS`]
+    /// deposits and [`DEFAULT_MAX_BLOCK_WITHDRAWALS`] withdrawals), and no genesis balances (add them to
     /// `genesis_alloc`).
     pub fn dev() -> Self {
         Self {
@@ -74,6 +91,8 @@ impl ChainSpec {
             max_nonce_gap: 64,
             max_pool_txs: 200_000,
             max_block_records: DEFAULT_MAX_BLOCK_RECORDS,
+            max_block_deposits: DEFAULT_MAX_BLOCK_DEPOSITS,
+            max_block_withdrawals: DEFAULT_MAX_BLOCK_WITHDRAWALS,
             genesis_alloc: Vec::new(),
             genesis_timestamp: 0,
         }
@@ -94,6 +113,14 @@ impl ChainSpec {
         zkr_protocol::Genesis { fee_recipient: self.fee_recipient, alloc: self.genesis_alloc.clone() }
     }
 
+    /// Caps blocks so that each fits one batch of `limits`: at most a batch's records, and at most one chunk's deposits
+    /// and withdrawals (within these a block never closes a chunk early; see [`zkr_protocol::chunk::ChunkPacker`]).
+    pub const fn fit_blocks_to(&mut self, limits: crate::batcher::BatchLimits) {
+        self.max_block_records = limits.max_records();
+        self.max_block_deposits = zkr_protocol::chunk::max_chunk_deposits(limits.chunk_slots);
+        self.max_block_withdrawals = zkr_protocol::chunk::max_chunk_withdrawals(limits.chunk_slots);
+    }
+
     /// Checks the parameters the rest of the node relies on.
     pub fn validate(&self) -> Result<(), String> {
         if self.fee_recipient == WITHDRAWAL_ADDRESS {
@@ -101,6 +128,9 @@ impl ChainSpec {
         }
         if self.max_block_records == 0 {
             return Err("max_block_records must be at least 1".into());
+        }
+        if self.max_block_deposits == 0 || self.max_block_withdrawals == 0 {
+            return Err("max_block_deposits and max_block_withdrawals must be at least 1".into());
         }
         Ok(())
     }

@@ -12,10 +12,14 @@
 //! ```
 //!
 //! The withdrawal tree of a batch is the Portal's keccak tree of depth 32. Chunk `c` owns the aligned subtree of
-//! height [`CHUNK_WITHDRAWAL_HEIGHT`] that starts at leaf `c << CHUNK_WITHDRAWAL_HEIGHT`, and its record in slot `s`
-//! owns leaf `s` of it: a withdrawal's leaf is its withdrawal's hash, every other leaf is zero. So each chunk proves
+//! height [`CHUNK_WITHDRAWAL_HEIGHT`] that starts at leaf `c << CHUNK_WITHDRAWAL_HEIGHT`, and the chunk's `j`-th
+//! withdrawal (in record order) owns leaf `j` of it; the leaves after its last withdrawal are zero. So each chunk proves
 //! its own subtree root without knowing the others, and the batch root is computed from the chunk roots (by the
 //! aggregation's caller, the Rollup contract).
+//!
+//! A chunk credits at most [`max_chunk_deposits`] deposits and holds at most [`max_chunk_withdrawals`] withdrawals.
+//! [`ChunkPacker`] is the rule that cuts a sequence of records into chunks under these caps: the batcher seals chunks
+//! by it, and the sequencer keeps every block within one batch of it.
 
 use crate::hashes::{WITHDRAWAL_TREE_DEPTH, split_u256, withdrawal_node, withdrawal_zero_hashes};
 use alloy_primitives::{B256, U256};
@@ -26,6 +30,22 @@ pub const CHUNK_WITHDRAWAL_HEIGHT: usize = 10;
 
 /// Most records a chunk can hold, whatever its circuit.
 pub const MAX_CHUNK_SLOTS: usize = 1 << CHUNK_WITHDRAWAL_HEIGHT;
+
+/// Most deposits a chunk of `slots` record slots may credit: a quarter of its slots, at least one.
+///
+/// The cap is a sequencer rule and a constraint of the chunk circuit. It exists because every deposit costs the circuit
+/// a keccak permutation (a step of the Portal's hash chain) that it must reserve whether it is used or not; reserving
+/// one per slot made the keccak table, not the records, the bulk of a chunk proof.
+pub const fn max_chunk_deposits(slots: usize) -> usize {
+    if slots < 4 { 1 } else { slots / 4 }
+}
+
+/// Most withdrawals a chunk of `slots` record slots may hold: a quarter of its slots, at least one. A sequencer rule
+/// and a constraint, for the reason given at [`max_chunk_deposits`]: each withdrawal costs a keccak leaf and its share
+/// of the subtree's nodes.
+pub const fn max_chunk_withdrawals(slots: usize) -> usize {
+    if slots < 4 { 1 } else { slots / 4 }
+}
 
 /// Number of public inputs of a chunk proof.
 pub const CHUNK_PUBLIC_INPUTS: usize = 10;
@@ -71,7 +91,85 @@ impl ChunkPublicInputs {
     }
 }
 
-/// Root of a chunk's withdrawal subtree from its leaves by slot (zero for records that are not withdrawals).
+/// What a record is to the chunk caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// A deposit credited on L2.
+    Deposit,
+    /// A transfer to any address but the withdrawal address.
+    Transfer,
+    /// A transfer to the withdrawal address.
+    Withdrawal,
+}
+
+impl SlotKind {
+    /// The kind of `record`.
+    pub fn of(record: &crate::Record) -> Self {
+        match record {
+            crate::Record::Deposit(_) => Self::Deposit,
+            crate::Record::Transfer(t) if t.to == crate::WITHDRAWAL_ADDRESS => Self::Withdrawal,
+            crate::Record::Transfer(_) => Self::Transfer,
+        }
+    }
+}
+
+/// Cuts a sequence of records into chunks of `slots` slots: a record goes into the open chunk unless that chunk is full
+/// or would exceed [`max_chunk_deposits`] or [`max_chunk_withdrawals`] with it, and then it opens the next chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkPacker {
+    slots: usize,
+    chunks: usize,
+    records: usize,
+    deposits: usize,
+    withdrawals: usize,
+}
+
+impl ChunkPacker {
+    /// No record yet, for chunks of `slots` slots.
+    pub const fn new(slots: usize) -> Self {
+        Self { slots, chunks: 0, records: 0, deposits: 0, withdrawals: 0 }
+    }
+
+    /// Places a record of kind `kind` and returns the index of its chunk.
+    pub fn push(&mut self, kind: SlotKind) -> usize {
+        let (deposit, withdrawal) = (kind == SlotKind::Deposit, kind == SlotKind::Withdrawal);
+        let fits = self.chunks > 0
+            && self.records < self.slots
+            && (!deposit || self.deposits < max_chunk_deposits(self.slots))
+            && (!withdrawal || self.withdrawals < max_chunk_withdrawals(self.slots));
+        if !fits {
+            self.chunks += 1;
+            self.records = 0;
+            self.deposits = 0;
+            self.withdrawals = 0;
+        }
+        self.records += 1;
+        self.deposits += usize::from(deposit);
+        self.withdrawals += usize::from(withdrawal);
+        self.chunks - 1
+    }
+
+    /// Whether the open chunk has no slot left.
+    pub const fn chunk_full(&self) -> bool {
+        self.chunks > 0 && self.records == self.slots
+    }
+
+    /// Chunks opened so far.
+    pub const fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// The chunks `kinds` takes, from an empty packer.
+    pub fn count(slots: usize, kinds: impl IntoIterator<Item = SlotKind>) -> usize {
+        let mut packer = Self::new(slots);
+        kinds.into_iter().for_each(|kind| {
+            packer.push(kind);
+        });
+        packer.chunks()
+    }
+}
+
+/// Root of a chunk's withdrawal subtree from its withdrawals' leaves, in record order.
 ///
 /// # Panics
 /// If there are more than [`MAX_CHUNK_SLOTS`] leaves.
@@ -86,13 +184,14 @@ pub fn batch_withdrawal_root(chunk_roots: &[B256]) -> B256 {
         [WITHDRAWAL_TREE_DEPTH - CHUNK_WITHDRAWAL_HEIGHT][0]
 }
 
-/// The leaf index in the batch tree of slot `slot` of chunk `chunk`.
+/// The leaf index in the batch tree of withdrawal `slot` (its position among the chunk's withdrawals) of chunk
+/// `chunk`.
 pub const fn withdrawal_leaf_index(chunk: usize, slot: usize) -> u64 {
     ((chunk as u64) << CHUNK_WITHDRAWAL_HEIGHT) | slot as u64
 }
 
-/// The Portal proof (siblings from the leaf up) of slot `slot` of chunk `chunk`, given every chunk's leaves by slot.
-/// `None` if the slot is out of range.
+/// The Portal proof (siblings from the leaf up) of leaf `slot` of chunk `chunk`, given every chunk's leaves. `None` if
+/// the leaf is out of range.
 pub fn batch_withdrawal_proof(chunks: &[Vec<B256>], chunk: usize, slot: usize) -> Option<Vec<B256>> {
     let leaves = chunks.get(chunk)?;
     if slot >= MAX_CHUNK_SLOTS || leaves.len() > MAX_CHUNK_SLOTS {
@@ -178,6 +277,26 @@ mod tests {
             assert_eq!(proof, portal.proof(index as usize).unwrap());
             assert_eq!(withdrawal_root_from_proof(chunks[c][s], index, &proof), portal.root());
         }
+    }
+
+    #[test]
+    fn the_packer_opens_a_chunk_when_one_is_full_or_a_cap_is_reached() {
+        use SlotKind::{Deposit, Transfer, Withdrawal};
+        // 8 slots: at most 2 deposits and 2 withdrawals a chunk.
+        let mut packer = ChunkPacker::new(8);
+        let placed: Vec<usize> =
+            [Deposit, Deposit, Deposit, Transfer, Withdrawal, Withdrawal, Withdrawal, Transfer, Transfer]
+                .into_iter()
+                .map(|kind| packer.push(kind))
+                .collect();
+        assert_eq!(placed, [0, 0, 1, 1, 1, 1, 2, 2, 2]);
+        assert_eq!(packer.chunks(), 3);
+        assert_eq!(ChunkPacker::count(8, [Transfer; 17]), 3);
+        assert_eq!(ChunkPacker::count(8, []), 0);
+        // Fewer than 4 slots: one of each.
+        assert_eq!(ChunkPacker::count(2, [Deposit, Deposit]), 2);
+        assert_eq!(ChunkPacker::count(2, [Deposit, Withdrawal]), 1);
+        assert_eq!((max_chunk_deposits(64), max_chunk_withdrawals(64)), (16, 16));
     }
 
     #[test]

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use zkr_state::{Account, AccountLeaf, AccountProof, AccountTree, LeafProof, TREE_DEPTH, field::fr_to_b256};
 
 use crate::{
-    ChunkPublicInputs, Record, TRANSFER_GAS, WITHDRAWAL_ADDRESS, chunk::MAX_CHUNK_SLOTS, chunk_withdrawal_root,
-    encode_chunk,
+    ChunkPublicInputs, Record, TRANSFER_GAS, WITHDRAWAL_ADDRESS,
+    chunk::{MAX_CHUNK_SLOTS, SlotKind, max_chunk_deposits, max_chunk_withdrawals},
+    chunk_withdrawal_root, encode_chunk,
 };
 
 /// The four writes of a slot (see the module docs).
@@ -141,6 +142,19 @@ pub enum WitnessError {
         /// Slots of the circuit.
         slots: usize,
     },
+    /// More deposits or withdrawals than the chunk may hold ([`crate::chunk::max_chunk_deposits`],
+    /// [`crate::chunk::max_chunk_withdrawals`]).
+    #[error("{count} {what} do not fit a chunk of {slots} slots, which takes at most {max}")]
+    TooManyOfKind {
+        /// "deposits" or "withdrawals".
+        what: &'static str,
+        /// How many the records hold.
+        count: usize,
+        /// The cap.
+        max: usize,
+        /// Slots of the circuit.
+        slots: usize,
+    },
     /// The slot count is not a power of two up to the maximum.
     #[error("a chunk has a power of two of slots, at most {MAX_CHUNK_SLOTS}; got {0}")]
     Slots(usize),
@@ -172,9 +186,19 @@ pub fn build_chunk(
     if records.len() > slots {
         return Err(WitnessError::TooManyRecords { records: records.len(), slots });
     }
+    let count = |kind| records.iter().filter(|r| SlotKind::of(r) == kind).count();
+    for (what, kind, max) in [
+        ("deposits", SlotKind::Deposit, max_chunk_deposits(slots)),
+        ("withdrawals", SlotKind::Withdrawal, max_chunk_withdrawals(slots)),
+    ] {
+        let count = count(kind);
+        if count > max {
+            return Err(WitnessError::TooManyOfKind { what, count, max, slots });
+        }
+    }
     let prev_state_root = fr_to_b256(&tree.root()?);
     let mut deposit_hash_after = deposit_hash;
-    let mut withdrawal_leaves = vec![B256::ZERO; slots];
+    let mut withdrawal_leaves = Vec::new();
     let mut slot_witnesses = Vec::with_capacity(slots);
     for (index, record) in records.iter().enumerate() {
         let invalid = |reason: String| WitnessError::Invalid { index, reason };
@@ -198,7 +222,7 @@ pub fn build_chunk(
                     slot.recipient_present = true;
                     slot.writes[WriteSlot::Recipient as usize] =
                         update(tree, WITHDRAWAL_ADDRESS, Account { nonce: counter.nonce + 1, ..counter })?;
-                    withdrawal_leaves[index] = withdrawal_leaf(counter.nonce, t.from, t.from, value);
+                    withdrawal_leaves.push(withdrawal_leaf(counter.nonce, t.from, t.from, value));
                 } else {
                     credit(tree, &mut slot, t.to, value, !value.is_zero())?;
                 }

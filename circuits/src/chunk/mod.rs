@@ -57,7 +57,7 @@ use crate::{
 
 /// The revision of the chunk circuit's constraints, part of every cached key's file name: raise it with any change
 /// to the constraints that the parameters do not show, so that no stale key is ever loaded.
-pub const CHUNK_CIRCUIT_REVISION: u32 = 2;
+pub const CHUNK_CIRCUIT_REVISION: u32 = 3;
 
 /// Everything that fixes a chunk circuit's keys: its shape, the chain's fee recipient, and halo2-base's column
 /// layout (found by [`ChunkCircuit::configure_shape`]).
@@ -461,6 +461,46 @@ impl Chips {
     }
 }
 
+/// For each slot, the indicator of its rank among the slots whose `flags` are set (all zero for the others), over
+/// the ranks below `cap`; and a constraint that at most `cap` flags are set, so that every flagged slot has a rank.
+/// Slot `i` has at most `i` flagged slots before it, so its indicator stops at rank `min(i, cap - 1)`.
+fn ranks(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    flags: impl IntoIterator<Item = AssignedValue<Fr>>,
+    cap: usize,
+) -> Vec<Vec<AssignedValue<Fr>>> {
+    let gate = range.gate();
+    let mut before = ctx.load_zero();
+    let mut out = Vec::new();
+    for (i, flag) in flags.into_iter().enumerate() {
+        let indicator = gate.idx_to_indicator(ctx, before, cap.min(i + 1));
+        out.push(indicator.into_iter().map(|bit| gate.mul(ctx, bit, flag)).collect());
+        before = gate.add(ctx, before, flag);
+    }
+    range.check_less_than_safe(ctx, before, cap as u64 + 1);
+    out
+}
+
+/// The fields of the slot of rank `rank` (see [`ranks`]), zero if there is none, and whether there is one.
+fn route<const N: usize>(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    ranks: &[Vec<AssignedValue<Fr>>],
+    slots: &[(AssignedValue<Fr>, [AssignedValue<Fr>; N])],
+    rank: usize,
+) -> (AssignedValue<Fr>, [AssignedValue<Fr>; N]) {
+    let (selectors, fields): (Vec<_>, Vec<&[AssignedValue<Fr>; N]>) = ranks
+        .iter()
+        .zip(slots)
+        .filter_map(|(indicator, (_, fields))| indicator.get(rank).map(|bit| (Existing(*bit), fields)))
+        .unzip();
+    let present = gate.sum(ctx, selectors.iter().copied());
+    let routed =
+        std::array::from_fn(|f| gate.inner_product(ctx, fields.iter().map(|v| Existing(v[f])), selectors.clone()));
+    (present, routed)
+}
+
 /// Lays out the halo2-base part of the chunk circuit in `builder`, the keccak table's cells given as `loaded`, and
 /// returns the Poseidon permutations it asked for (for the Poseidon table).
 fn generate(
@@ -487,13 +527,15 @@ fn generate(
     let withdrawal_address = Constant(fr_from_address(WITHDRAWAL_ADDRESS));
 
     let mut root = prev_root;
-    let mut deposit_hash = deposit_before.clone();
     let mut data: Vec<AssignedValue<Fr>> = Vec::with_capacity(shape.data_capacity());
     let mut occupied: Vec<AssignedValue<Fr>> = Vec::with_capacity(shape.slots);
-    let mut leaves: Vec<Word> = Vec::with_capacity(shape.slots);
+    // Per slot: whether it is a deposit and the fields of its hash-chain step (index, from, to, value); whether it
+    // is a withdrawal and the fields of its leaf (counter, sender, value).
+    let mut deposits: Vec<(AssignedValue<Fr>, [AssignedValue<Fr>; 4])> = Vec::with_capacity(shape.slots);
+    let mut withdrawals: Vec<(AssignedValue<Fr>, [AssignedValue<Fr>; 3])> = Vec::with_capacity(shape.slots);
     let zero_word = Word::constant(ctx, B256::ZERO);
 
-    for (i, (raw, slot)) in slot_bytes.iter().zip(&witness.slot_witnesses).enumerate() {
+    for (raw, slot) in slot_bytes.iter().zip(&witness.slot_witnesses) {
         let b = load_bytes(ctx, range, raw);
         debug_assert_eq!(b.len(), RECORD_BYTES);
         data.extend_from_slice(&b);
@@ -618,27 +660,46 @@ fn generate(
         range.range_check(ctx, new_balance, 128);
         root = chips.write(ctx, root, is_tx, &cells, false, [cells.address, cells.next, cells.nonce, new_balance]);
 
-        // The deposit hash chain advances on deposits.
-        let mut input = deposit_hash.bytes.clone();
-        input.extend_from_slice(&b[offset::NONCE..offset::VALUE + 32]);
-        debug_assert_eq!(input.len(), DEPOSIT_INPUT_BYTES);
-        let next = keccak_single(ctx, range, &loaded[offsets.deposits + i], &input);
-        deposit_hash = Word::select(ctx, range, &next, &deposit_hash, is_dep);
+        deposits.push((is_dep, [nonce, from, to, value]));
+        withdrawals.push((is_withdrawal, [low.nonce, from, value]));
+    }
 
-        // The withdrawal leaf: abi.encode(counter, sender, sender, value), zero unless a withdrawal.
-        let counter = decompose_be(ctx, range, low.nonce, 8);
-        let mut input = Vec::with_capacity(LEAF_INPUT_BYTES);
-        let zeros = |ctx: &mut Context<Fr>, n: usize| (0..n).map(|_| ctx.load_zero()).collect::<Vec<_>>();
-        input.extend(zeros(ctx, 24));
-        input.extend(counter);
+    // The deposit hash chain: the chunk's j-th deposit, in slot order, takes step j; steps past its last deposit
+    // leave the chain as it is.
+    let zeros = |ctx: &mut Context<Fr>, n: usize| (0..n).map(|_| ctx.load_zero()).collect::<Vec<_>>();
+    let deposit_ranks = ranks(ctx, range, deposits.iter().map(|(flag, _)| *flag), shape.deposits());
+    let mut deposit_hash = deposit_before.clone();
+    for j in 0..shape.deposits() {
+        let (active, [index, from, to, value]) = route(ctx, gate, &deposit_ranks, &deposits, j);
+        let mut input = deposit_hash.bytes.clone();
+        input.extend(decompose_be(ctx, range, index, 8));
+        input.extend(decompose_be(ctx, range, from, 20));
+        input.extend(decompose_be(ctx, range, to, 20));
+        input.extend(zeros(ctx, 16));
+        input.extend(decompose_be(ctx, range, value, 16));
+        debug_assert_eq!(input.len(), DEPOSIT_INPUT_BYTES);
+        let next = keccak_single(ctx, range, &loaded[offsets.deposits + j], &input);
+        deposit_hash = Word::select(ctx, range, &next, &deposit_hash, active);
+    }
+
+    // The withdrawal leaves: the chunk's j-th withdrawal takes leaf j, abi.encode(counter, sender, sender, value);
+    // leaves past its last withdrawal are zero.
+    let withdrawal_ranks = ranks(ctx, range, withdrawals.iter().map(|(flag, _)| *flag), shape.withdrawals());
+    let mut leaves: Vec<Word> = Vec::with_capacity(shape.withdrawals());
+    for j in 0..shape.withdrawals() {
+        let (active, [counter, from, value]) = route(ctx, gate, &withdrawal_ranks, &withdrawals, j);
+        let from = decompose_be(ctx, range, from, 20);
+        let mut input = zeros(ctx, 24);
+        input.extend(decompose_be(ctx, range, counter, 8));
         for _ in 0..2 {
             input.extend(zeros(ctx, 12));
-            input.extend_from_slice(&b[offset::FROM..offset::FROM + 20]);
+            input.extend_from_slice(&from);
         }
-        input.extend_from_slice(&b[offset::VALUE..offset::VALUE + 32]);
+        input.extend(zeros(ctx, 16));
+        input.extend(decompose_be(ctx, range, value, 16));
         debug_assert_eq!(input.len(), LEAF_INPUT_BYTES);
-        let leaf = keccak_single(ctx, range, &loaded[offsets.leaves + i], &input);
-        leaves.push(Word::select(ctx, range, &leaf, &zero_word, is_withdrawal));
+        let leaf = keccak_single(ctx, range, &loaded[offsets.leaves + j], &input);
+        leaves.push(Word::select(ctx, range, &leaf, &zero_word, active));
     }
 
     // The withdrawal subtree.
@@ -654,9 +715,9 @@ fn generate(
         }
         level = next;
     }
-    let zeros = withdrawal_zero_hashes();
-    let mut withdrawal_root = level.pop().expect("at least one slot");
-    for zero in &zeros[shape.slots.trailing_zeros() as usize..CHUNK_WITHDRAWAL_HEIGHT] {
+    let zero_hashes = withdrawal_zero_hashes();
+    let mut withdrawal_root = level.pop().expect("at least one leaf");
+    for zero in &zero_hashes[shape.withdrawals().trailing_zeros() as usize..CHUNK_WITHDRAWAL_HEIGHT] {
         let zero = Word::constant(ctx, *zero);
         let input = [withdrawal_root.bytes.as_slice(), zero.bytes.as_slice()].concat();
         withdrawal_root = keccak_single(ctx, range, &loaded[node_index], &input);

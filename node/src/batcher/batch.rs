@@ -6,8 +6,8 @@ use alloy::primitives::{B256, Bytes, keccak256};
 use serde::{Deserialize, Serialize};
 use zkr_protocol::hashes::{batch_data_hash, batch_hash, genesis_batch_hash};
 use zkr_protocol::{
-    batch_withdrawal_root,
-    chunk::{MAX_CHUNK_SLOTS, batch_withdrawal_proof, withdrawal_leaf_index},
+    RECORD_BYTES, Record, batch_withdrawal_root,
+    chunk::{ChunkPacker, MAX_CHUNK_SLOTS, SlotKind, batch_withdrawal_proof, withdrawal_leaf_index},
     chunk_withdrawal_root, encode_chunk,
 };
 
@@ -33,6 +33,12 @@ pub struct BatchLimits {
 impl Default for BatchLimits {
     fn default() -> Self {
         Self { chunk_slots: DEFAULT_CHUNK_SLOTS, chunks_per_batch: DEFAULT_CHUNKS_PER_BATCH }
+    }
+}
+
+impl From<zkr_protocol::ProofShape> for BatchLimits {
+    fn from(shape: zkr_protocol::ProofShape) -> Self {
+        Self { chunk_slots: shape.chunk_slots, chunks_per_batch: shape.chunks_per_batch }
     }
 }
 
@@ -71,11 +77,11 @@ pub struct BatchRecord {
     pub parent_batch_hash: B256,
     /// Record slots of each chunk (of the chunk circuit that proves it).
     pub chunk_slots: usize,
-    /// The committed chunks, in order: each `zkr_protocol::encode_chunk` of at most `chunk_slots` records. There is
-    /// always at least one (possibly empty) chunk.
+    /// The committed chunks, in order: each `zkr_protocol::encode_chunk` of at most `chunk_slots` records, cut by
+    /// [`ChunkPacker`]. There is always at least one (possibly empty) chunk.
     pub chunks: Vec<Bytes>,
-    /// For each chunk, its withdrawal leaves by slot, one per record: the withdrawal's hash for a withdrawal, zero
-    /// for any other record (slots past the last record are zero too).
+    /// For each chunk, the leaves of its withdrawals in record order (leaf `j` of its withdrawal subtree is its
+    /// `j`-th withdrawal's hash; the rest are zero).
     pub chunk_withdrawals: Vec<Vec<B256>>,
     /// The batch's data hash: keccak256 of the chunks' keccak256 hashes, concatenated in order
     /// (`zkr_protocol::hashes::batch_data_hash`).
@@ -114,13 +120,22 @@ impl BatchRecord {
     ) -> Self {
         let index = previous.map_or(1, |b| b.index + 1);
         let parent_batch_hash = previous.map_or_else(genesis_batch_hash, |b| b.batch_hash);
-        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut packer = ChunkPacker::new(chunk_slots);
+        let mut chunk_records: Vec<Vec<Record>> = Vec::new();
         let mut chunk_withdrawals: Vec<Vec<B256>> = Vec::new();
-        for chunk in records.chunks(chunk_slots) {
-            let plain: Vec<_> = chunk.iter().map(|slot| slot.record).collect();
-            chunks.push(encode_chunk(&plain).into());
-            chunk_withdrawals.push(chunk.iter().map(|slot| slot.withdrawal_leaf).collect());
+        for slot in records {
+            let kind = SlotKind::of(&slot.record);
+            let chunk = packer.push(kind);
+            if chunk == chunk_records.len() {
+                chunk_records.push(Vec::new());
+                chunk_withdrawals.push(Vec::new());
+            }
+            chunk_records[chunk].push(slot.record);
+            if kind == SlotKind::Withdrawal {
+                chunk_withdrawals[chunk].push(slot.withdrawal_leaf);
+            }
         }
+        let mut chunks: Vec<Bytes> = chunk_records.iter().map(|records| encode_chunk(records).into()).collect();
         if chunks.is_empty() {
             // The Rollup takes 1 to chunksPerBatch chunks; an empty one is valid.
             chunks.push(Bytes::new());
@@ -176,7 +191,7 @@ impl BatchRecord {
 
     /// Number of records in the batch.
     pub fn record_count(&self) -> usize {
-        self.chunk_withdrawals.iter().map(Vec::len).sum()
+        self.chunks.iter().map(|chunk| chunk.len() / RECORD_BYTES).sum()
     }
 }
 
@@ -186,15 +201,18 @@ pub enum BatchError {
     /// The batch shape is not one the protocol has (see [`BatchLimits::validate`]).
     #[error("{0}")]
     Limits(String),
-    /// A block holds more records than a batch: it was made while the sequencer's `max_block_records` was above
-    /// `chunk_slots * chunks_per_batch`.
-    #[error("block {block} holds {records} records, more than a batch of at most {max}")]
+    /// A block's records take more chunks than a batch has: it was made while the sequencer's limits
+    /// (`max_block_records`, `max_block_deposits`, `max_block_withdrawals`) were above what a batch of this shape
+    /// takes.
+    #[error("block {block} holds {records} records, which take {chunks} chunks of a batch of at most {max}")]
     BlockTooLarge {
         /// The block.
         block: u64,
         /// Its records.
         records: usize,
-        /// What a batch holds.
+        /// The chunks they take.
+        chunks: usize,
+        /// Chunks per batch.
         max: usize,
     },
     /// A block has no record form.
@@ -218,8 +236,8 @@ pub fn seal_batches(
 
 /// Cuts the node's blocks into batches.
 ///
-/// Blocks are taken whole and in order while their records fit `limits.max_records()`. A batch is sealed once the
-/// next block's records would not fit (or it is exactly full), or once its first block holding a record is `max_age`
+/// Blocks are taken whole and in order while their records fit `limits.chunks_per_batch` chunks as [`ChunkPacker`]
+/// cuts them. A batch is sealed once the next block's records would not fit (or its last chunk is full), or once its first block holding a record is `max_age`
 /// old. Empty blocks (the sequencer makes one every interval on an idle chain) add no record: a batch of empty blocks
 /// only is never sealed, since committing and proving it would cost L1 gas for nothing; they join the next batch that
 /// holds a record. The sealer remembers the blocks it has read for the batch it is filling, so a long idle stretch
@@ -240,6 +258,8 @@ struct Filling {
     /// The first and the last block read, once one is.
     span: Option<(Block, Block)>,
     records: Vec<SlotRecord>,
+    /// The chunks `records` take.
+    packer: ChunkPacker,
     /// Timestamp of the first block that holds a record.
     first_record_at: Option<u64>,
     /// The next block's records do not fit, or the batch is exactly full.
@@ -248,9 +268,18 @@ struct Filling {
 
 impl Filling {
     /// An empty batch that starts after `parent_block`.
-    fn after(parent_block: Block) -> Self {
+    fn after(parent_block: Block, slots: usize) -> Self {
         let first = parent_block.number() + 1;
-        Self { first, next: first, parent_block, span: None, records: Vec::new(), first_record_at: None, full: false }
+        Self {
+            first,
+            next: first,
+            parent_block,
+            span: None,
+            records: Vec::new(),
+            packer: ChunkPacker::new(slots),
+            first_record_at: None,
+            full: false,
+        }
     }
 }
 
@@ -263,7 +292,7 @@ impl Sealer {
     /// Seals every batch that is ready at `now` (Unix seconds), stores each, and returns them.
     pub fn seal(&mut self, node: &Node, now: u64) -> Result<Vec<BatchRecord>, BatchError> {
         self.limits.validate().map_err(BatchError::Limits)?;
-        let max_records = self.limits.max_records();
+        let (slots, max_chunks) = (self.limits.chunk_slots, self.limits.chunks_per_batch);
         let store = node.store();
         let block = |number: u64| {
             node.block_by_number(number)?.ok_or_else(|| NodeError::Inconsistent(format!("block {number} is missing")))
@@ -275,7 +304,7 @@ impl Sealer {
         let first = stored.as_ref().map_or(1, |b| b.last_block + 1);
         let mut filling = match self.filling.take() {
             Some(filling) if filling.first == first => filling,
-            _ => Filling::after(block(first - 1)?),
+            _ => Filling::after(block(first - 1)?, slots),
         };
         let head = node.head().number();
         let mut sealed = Vec::new();
@@ -284,19 +313,31 @@ impl Sealer {
                 let number = filling.next;
                 let block = block(number)?;
                 let mine = block_records(&block)?;
-                if mine.len() > max_records {
-                    return Err(BatchError::BlockTooLarge { block: number, records: mine.len(), max: max_records });
+                let kinds = || mine.iter().map(|slot| SlotKind::of(&slot.record));
+                let alone = ChunkPacker::count(slots, kinds());
+                if alone > max_chunks {
+                    return Err(BatchError::BlockTooLarge {
+                        block: number,
+                        records: mine.len(),
+                        chunks: alone,
+                        max: max_chunks,
+                    });
                 }
-                if filling.records.len() + mine.len() > max_records {
+                let mut packer = filling.packer;
+                kinds().for_each(|kind| {
+                    packer.push(kind);
+                });
+                if packer.chunks() > max_chunks {
                     filling.full = true;
                     break;
                 }
+                filling.packer = packer;
                 if !mine.is_empty() && filling.first_record_at.is_none() {
                     filling.first_record_at = Some(block.header.timestamp);
                 }
                 filling.records.extend(mine);
                 filling.next += 1;
-                filling.full = filling.records.len() == max_records;
+                filling.full = packer.chunks() == max_chunks && packer.chunk_full();
                 match &mut filling.span {
                     Some((_, last)) => *last = block,
                     None => filling.span = Some((block.clone(), block)),
@@ -330,7 +371,7 @@ impl Sealer {
                 .record(record.chunks.iter().map(|chunk| chunk.len()).sum::<usize>() as f64);
             store.put_batch(record.index, &record).map_err(NodeError::from)?;
             // The next batch starts after this one's last block, already in hand.
-            let next = Filling::after(last_block.clone());
+            let next = Filling::after(last_block.clone(), slots);
             sealed.push(record);
             filling = next;
         }

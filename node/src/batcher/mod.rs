@@ -2,14 +2,17 @@
 //!
 //! ```text
 //!  blocks --block_records--> records (deposits, then transactions, of each block in order)
-//!         --Sealer--> chunks of at most `chunk_slots` records, at most `chunks_per_batch` chunks a batch
+//!         --Sealer--> chunks of at most `chunk_slots` records (and at most a quarter of them deposits, a quarter
+//!                     withdrawals: `zkr_protocol::chunk::ChunkPacker`), at most `chunks_per_batch` chunks a batch
 //!         --run_batcher--> Rollup.commitBatch(index, parentBatchHash, depositEnd, chunks)
 //! ```
 //!
 //! A chunk is `zkr_protocol::encode_chunk` of its records: fixed-width records and nothing else, proven by one chunk
 //! proof that replays them over the state tree (`zkr_protocol::witness`). A block is never split across batches
 //! (though it may span chunks), so the sequencer caps a block at `chunk_slots * chunks_per_batch` records
-//! (`ChainSpec::max_block_records`). The Rollup stores the batch's data hash, `keccak256` of the chunks' `keccak256`
+//! (`ChainSpec::max_block_records`), and at one chunk's deposits and withdrawals (`max_block_deposits`,
+//! `max_block_withdrawals`): a block within these caps never closes a chunk early, so it takes at most
+//! `chunks_per_batch` chunks. The Rollup stores the batch's data hash, `keccak256` of the chunks' `keccak256`
 //! hashes in order, and the batch proof binds each chunk proof to `keccak256` of exactly the committed bytes.
 //!
 //! The committed bytes are not compressed. A proof over compressed data would have to prove the decompression as

@@ -93,7 +93,8 @@ pub enum BatcherError {
 ///
 /// It refuses to start (returns an error at once, or as soon as L1 answers) when its settings cannot work: a chunk
 /// shape the protocol does not have, blocks that may not fit a batch (`max_block_records` above
-/// `chunk_slots * chunks_per_batch`), more chunks per batch than the Rollup's `chunksPerBatch`, or a chain in full
+/// `chunk_slots * chunks_per_batch`, or `max_block_deposits` or `max_block_withdrawals` above what a chunk takes), more
+/// chunks per batch than the Rollup's `chunksPerBatch`, or a chain in full
 /// mode (whose transactions have no record form).
 pub async fn run_batcher(
     node: Arc<Node>,
@@ -171,6 +172,18 @@ fn check_config(node: &Node, config: &BatcherConfig) -> Result<(), BatcherError>
             config.limits.chunks_per_batch,
             config.limits.chunk_slots
         )));
+    }
+    let slots = config.limits.chunk_slots;
+    for (name, value, max) in [
+        ("max_block_deposits", spec.max_block_deposits, zkr_protocol::chunk::max_chunk_deposits(slots)),
+        ("max_block_withdrawals", spec.max_block_withdrawals, zkr_protocol::chunk::max_chunk_withdrawals(slots)),
+    ] {
+        if value > max {
+            return Err(BatcherError::Config(format!(
+                "{name} is {value} but a chunk of {slots} slots takes at most {max}: a block within it may not fit a \
+                 batch"
+            )));
+        }
     }
     Ok(())
 }

@@ -140,40 +140,60 @@ fn malformed_chunks_are_refused_with_a_reason() {
 fn blocks_never_outgrow_a_batch() {
     let senders: Vec<_> = (1..=12u8).map(key).collect();
     let spec = spec_with(&senders.iter().map(|s| s.address()).collect::<Vec<_>>());
-    assert_eq!(spec.max_block_records, zkr_node::DEFAULT_MAX_BLOCK_RECORDS);
-    let cap = spec.max_block_records;
+    assert_eq!(
+        (spec.max_block_records, spec.max_block_deposits, spec.max_block_withdrawals),
+        (zkr_node::DEFAULT_MAX_BLOCK_RECORDS, zkr_node::DEFAULT_MAX_BLOCK_DEPOSITS, 1)
+    );
+    let (cap, deposit_cap) = (spec.max_block_records, spec.max_block_deposits);
     let dir = tempfile::tempdir().unwrap();
     let node = Node::open(spec.clone(), dir.path()).unwrap();
-    node.queue_deposits(deposits(&node, cap as u64 + 2, Address::repeat_byte(0x55)));
+    node.queue_deposits(deposits(&node, 2 * deposit_cap as u64 + 1, Address::repeat_byte(0x55)));
     for sender in &senders {
         node.submit(&sign_1559(sender, transfer(spec.chain_id, 0, Address::repeat_byte(0x66), 1))).unwrap();
     }
-    // Deposits come first and may fill a block on their own; transactions wait in the pool meanwhile.
+    // Deposits come first, at most a chunk's worth a block; transactions fill the room left and wait in the pool.
     let first = node.produce_block(1).unwrap();
-    assert_eq!((first.deposits.len(), first.transactions.len()), (cap, 0));
+    assert_eq!((first.deposits.len(), first.transactions.len()), (deposit_cap, cap - deposit_cap));
+    let left = senders.len() - (cap - deposit_cap);
     let second = node.produce_block(2).unwrap();
-    assert_eq!((second.deposits.len(), second.transactions.len()), (2, cap - 2));
-    assert_eq!(node.pool_size(), senders.len() - (cap - 2));
+    assert_eq!((second.deposits.len(), second.transactions.len()), (deposit_cap, left));
     let third = node.produce_block(3).unwrap();
-    assert_eq!((third.deposits.len(), third.transactions.len()), (0, senders.len() - (cap - 2)));
+    assert_eq!((third.deposits.len(), third.transactions.len()), (1, 0));
+    assert_eq!(node.pool_size(), 0);
+
+    // At most a chunk's withdrawals a block: the second one waits, and so does its sender's next transaction, which
+    // would otherwise find a nonce gap and be dropped.
+    let withdraw = |sender, nonce| sign_1559(sender, transfer(spec.chain_id, nonce, zkr_node::WITHDRAWAL_ADDRESS, 1));
+    node.submit(&withdraw(&senders[1], 1)).unwrap();
+    node.submit(&withdraw(&senders[0], 1)).unwrap();
+    node.submit(&sign_1559(&senders[0], transfer(spec.chain_id, 2, Address::repeat_byte(0x66), 1))).unwrap();
+    let fourth = node.produce_block(4).unwrap();
+    assert_eq!((fourth.transactions.len(), fourth.withdrawals.len()), (1, 1));
+    assert_eq!(fourth.transactions[0].sender, senders[1].address());
+    assert_eq!(node.pool_size(), 2);
+    let fifth = node.produce_block(5).unwrap();
+    assert_eq!((fifth.transactions.len(), fifth.withdrawals.len()), (2, 1));
     assert_eq!(node.pool_size(), 0);
 
     // A shape smaller than the node's blocks cannot seal them, nor can a shape the protocol has no circuit for.
     let small = BatchLimits { chunk_slots: 2, chunks_per_batch: 2 };
     let err = seal_batches(&node, small, Duration::ZERO, 10).unwrap_err();
-    assert_eq!(err.to_string(), format!("block 1 holds {cap} records, more than a batch of at most 4"));
+    assert_eq!(err.to_string(), format!("block 1 holds {cap} records, which take 4 chunks of a batch of at most 2"));
     let odd = BatchLimits { chunk_slots: 0, chunks_per_batch: 2 };
     assert!(matches!(seal_batches(&node, odd, Duration::ZERO, 10), Err(zkr_node::batcher::BatchError::Limits(_))));
     assert_eq!(node.store().last_batch_index().unwrap(), None);
 
-    // Each block fits a batch of the default shape, and a full block fills one.
-    let batches = seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 3).unwrap();
-    assert_eq!(batches.iter().map(|b| (b.first_block, b.last_block)).collect::<Vec<_>>(), vec![(1, 1), (2, 2)]);
-    assert!(batches.iter().all(|b| b.record_count() == cap && b.chunks.len() == 2));
-    // The third block is not full and not old yet: it waits; at its age limit it is sealed.
-    assert!(seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 4).unwrap().is_empty());
-    let late = seal_batches(&node, BatchLimits::default(), Duration::from_secs(3600), 3 + 3600).unwrap();
-    assert_eq!(late.iter().map(|b| (b.index, b.first_block, b.last_block)).collect::<Vec<_>>(), vec![(3, 3, 3)]);
+    // Each block fits a batch of the default shape; a batch is sealed once its last chunk is full: block 1 alone, then
+    // blocks 2 to 4 (its deposit and its withdrawal fit the second chunk, which holds neither yet).
+    let limits = BatchLimits::default();
+    let batches = seal_batches(&node, limits, Duration::from_secs(3600), 5).unwrap();
+    let spans: Vec<_> = batches.iter().map(|b| (b.first_block, b.last_block, b.record_count())).collect();
+    assert_eq!(spans, vec![(1, 1, cap), (2, 4, cap)]);
+    assert!(batches.iter().all(|b| b.chunks.len() == limits.chunks_per_batch));
+    // The fifth block is not full and not old yet: it waits; at its age limit it is sealed.
+    assert!(seal_batches(&node, limits, Duration::from_secs(3600), 6).unwrap().is_empty());
+    let late = seal_batches(&node, limits, Duration::from_secs(3600), 5 + 3600).unwrap();
+    assert_eq!(late.iter().map(|b| (b.index, b.first_block, b.last_block)).collect::<Vec<_>>(), vec![(3, 5, 5)]);
 }
 
 #[test]

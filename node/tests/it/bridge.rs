@@ -211,7 +211,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
     .await;
     assert_eq!(proof.batch_index, Some(target.index));
     assert_eq!(proof.withdrawal_root, target.withdrawal_root);
-    // The leaf is the withdrawal's record slot: after the block's deposit and any earlier records of the batch.
+    // The leaf is the withdrawal's place among its chunk's withdrawals.
     let (chunk, slot) = ((proof.leaf_index >> 10) as usize, (proof.leaf_index & 1023) as usize);
     assert_eq!(target.chunk_withdrawals[chunk][slot], proof.withdrawal.leaf());
     assert_eq!(proof.withdrawal.nonce, 0, "the first withdrawal: the counter was 0");

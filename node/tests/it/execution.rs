@@ -142,7 +142,8 @@ fn execution_is_deterministic() {
 #[test]
 fn a_transfer_to_the_withdrawal_address_leaves_l2_as_a_withdrawal() {
     let alice = key(1);
-    let spec = spec_with(&[alice.address()]);
+    let mut spec = spec_with(&[alice.address()]);
+    spec.max_block_withdrawals = 2;
     let mut tree = spec.genesis_state().unwrap();
     let out_tx = |nonce, value| {
         decode(&sign_1559(&alice, transfer(spec.chain_id, nonce, zkr_node::WITHDRAWAL_ADDRESS, value)), &spec, BASE_FEE)
@@ -162,6 +163,14 @@ fn a_transfer_to_the_withdrawal_address_leaves_l2_as_a_withdrawal() {
     assert_eq!(tree.get(&zkr_node::WITHDRAWAL_ADDRESS), Some(&Account { nonce: 9, balance: U256::ZERO }));
     let gas = U256::from(2 * 21_000u64) * U256::from(3 * GWEI);
     assert_eq!(tree.get(&alice.address()).unwrap().balance, U256::from(7 * ETH) - gas);
+
+    // Beyond the block's withdrawal cap the next one waits for another block, not dropped.
+    let capped = zkr_node::ChainSpec { max_block_withdrawals: 1, ..spec.clone() };
+    let mut tree = capped.genesis_state().unwrap();
+    let out = execute_block(&mut tree, &capped, &block(1), txs.clone()).unwrap();
+    assert_eq!((out.executed.len(), out.withdrawals.len()), (1, 1));
+    assert_eq!(out.skipped.len(), 1);
+    assert_eq!((out.skipped[0].tx.hash, &out.skipped[0].reason), (txs[1].hash, &SkipReason::BlockFull));
 
     // A zero-value withdrawal is refused at admission.
     let zero = sign_1559(&alice, transfer(spec.chain_id, 2, zkr_node::WITHDRAWAL_ADDRESS, 0));

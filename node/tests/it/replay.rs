@@ -164,15 +164,17 @@ fn replay(node: &Node, spec: &ChainSpec, limits: BatchLimits) -> Vec<BatchRecord
 fn replaying_the_chunks_gives_the_nodes_roots() {
     let (alice, bob, carol) = (key(0x11), key(0x12), key(0x13));
     let dave = key(0x14); // funded by a deposit only
-    let spec = spec_with(&[alice.address(), bob.address(), carol.address()]);
-    let limits = BatchLimits { chunk_slots: 4, chunks_per_batch: 2 };
-    assert_eq!(spec.max_block_records, limits.max_records());
+    // Chunks of 8 records, of them at most 2 deposits and 2 withdrawals; blocks as large as a batch, with at most
+    // one chunk's deposits and withdrawals.
+    let limits = BatchLimits { chunk_slots: 8, chunks_per_batch: 2 };
+    let mut spec = spec_with(&[alice.address(), bob.address(), carol.address()]);
+    spec.fit_blocks_to(limits);
     let dir = tempfile::tempdir().unwrap();
     let node = Node::open(spec.clone(), dir.path()).unwrap();
     let l1 = Address::repeat_byte(0x1a);
     let (fresh, empty, fee) = (Address::repeat_byte(0xf1), Address::repeat_byte(0xe0), spec.fee_recipient);
 
-    // Block 1 (six records: it spans two chunks): two deposits, one of them creating dave's account; an EIP-1559
+    // Block 1 (six records): two deposits, one of them creating dave's account; an EIP-1559
     // transfer to a fresh address; a legacy one with a gas limit above what it uses; a zero-value transfer to a
     // fresh address (no account is created); a withdrawal.
     block(
@@ -200,7 +202,8 @@ fn replaying_the_chunks_gives_the_nodes_roots() {
         &[(l1, fee, 11)],
         1_700_000_001,
     );
-    // Block 3: a full block of eight records (two chunks of its own), withdrawals among them.
+    // Block 3: seven records, two deposits and two withdrawals among them: after block 2 they would need a third
+    // chunk (the second one reaches its deposit cap), so they start the next batch.
     block(
         &node,
         &[
@@ -210,18 +213,21 @@ fn replaying_the_chunks_gives_the_nodes_roots() {
             signed(&bob, Kind::Dynamic, 3, Address::repeat_byte(0xf3), 0, 21_000),
             signed(&alice, Kind::Dynamic, 3, dave.address(), 7, 21_000),
         ],
-        &[(l1, Address::repeat_byte(0xf4), 1), (l1, bob.address(), 2), (l1, dave.address(), 3)],
+        &[(l1, Address::repeat_byte(0xf4), 1), (l1, bob.address(), 2)],
         1_700_000_002,
     );
     // Block 4: deposits only.
     block(&node, &[], &[(l1, Address::repeat_byte(0xf5), ETH)], 1_700_000_003);
 
     let batches = replay(&node, &spec, limits);
-    // 6 | 5 | 8 | 1 records: block 2 does not fit after block 1, block 3 fills a batch alone.
+    // 6 + 5 | 7 + 1 records: block 2's deposit opens the second chunk (the first has its two), block 3 would need a
+    // third; block 4's deposit opens the second chunk of batch 2.
     let shape: Vec<_> = batches.iter().map(|b| (b.first_block, b.last_block, b.record_count())).collect();
-    assert_eq!(shape, vec![(1, 1, 6), (2, 2, 5), (3, 3, 8), (4, 4, 1)]);
+    assert_eq!(shape, vec![(1, 2, 11), (3, 4, 8)]);
+    assert!(batches.iter().all(|b| b.chunks.len() == 2));
 
-    // Withdrawals are numbered by the counter, in order, and each one's Portal proof is at its record's slot.
+    // Withdrawals are numbered by the counter, in order, and each one's Portal proof is at its place among its chunk's
+    // withdrawals.
     let mut numbers = Vec::new();
     for batch in &batches {
         for number in batch.first_block..=batch.last_block {
@@ -260,6 +266,7 @@ fn replaying_random_blocks_gives_the_nodes_roots() {
     let funded: Vec<Address> = senders.iter().map(|s| s.address()).collect();
     let mut spec = spec_with(&funded);
     let limits = BatchLimits { chunk_slots: 2, chunks_per_batch: 3 };
+    spec.fit_blocks_to(limits);
     spec.max_block_records = 5;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::open(spec.clone(), dir.path()).unwrap();
@@ -271,7 +278,7 @@ fn replaying_random_blocks_gives_the_nodes_roots() {
         .chain([WITHDRAWAL_ADDRESS, spec.fee_recipient])
         .collect();
     for number in 0..24u64 {
-        let deposit_count = rng.below(3) as usize;
+        let deposit_count = rng.below(spec.max_block_deposits as u64 + 1) as usize;
         let incoming: Vec<_> = (0..deposit_count)
             .map(|_| {
                 // Deposits go anywhere but to the system addresses (the last two recipients).
@@ -281,13 +288,18 @@ fn replaying_random_blocks_gives_the_nodes_roots() {
             .collect();
         let mut txs = Vec::new();
         let mut used = Vec::new();
+        let mut withdrawals = 0;
         while deposit_count + txs.len() < spec.max_block_records && rng.below(5) > 0 {
             let s = rng.below(senders.len() as u64) as usize;
             if used.contains(&s) && rng.below(2) == 0 {
                 continue;
             }
             used.push(s);
-            let to = recipients[rng.below(recipients.len() as u64) as usize];
+            let mut to = recipients[rng.below(recipients.len() as u64) as usize];
+            if to == WITHDRAWAL_ADDRESS && withdrawals == spec.max_block_withdrawals {
+                to = recipients[0];
+            }
+            withdrawals += usize::from(to == WITHDRAWAL_ADDRESS);
             let mut value = u128::from(rng.below(4)) * ETH / 100;
             if to == WITHDRAWAL_ADDRESS {
                 value += 1;
