@@ -25,9 +25,10 @@ fn main() {
     };
     println!(
         "| slots | k | cells per record | halo2-base + lookup cells | Poseidon table cells | keccak cells | \
-         advice columns (base + lookup / keccak / Poseidon) | fixed | lookups | degree |"
+         keccak permutations (deposits + leaves + nodes + data) | advice columns (base + lookup / keccak / Poseidon) | \
+         fixed | lookups | degree |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|");
     for (slots, k) in shapes {
         let shape = ChunkShape { k, slots };
         let (params, layout) = ChunkCircuit::layout(shape, Address::repeat_byte(0xfe)).unwrap();
@@ -42,11 +43,17 @@ fn main() {
         let base_cells = layout.base_cells + layout.lookup_cells;
         let total = base_cells + layout.poseidon_cells + keccak_cells;
         println!(
-            "| {slots} | {k} | {} | {} | {} | {} | {base_columns} / {keccak_columns} / {poseidon_columns} | {} | {} | {} |",
+            "| {slots} | {k} | {} | {} | {} | {} | {} ({} + {} + {} + {}) | {base_columns} / {keccak_columns} / \
+             {poseidon_columns} | {} | {} | {} |",
             total / slots,
             base_cells,
             layout.poseidon_cells,
             keccak_cells,
+            layout.keccak_permutations,
+            shape.deposits(),
+            shape.withdrawals(),
+            shape.tree_nodes(),
+            shape.data_keccak_fs(),
             cs.num_fixed_columns(),
             cs.lookups().len(),
             cs.degree(),

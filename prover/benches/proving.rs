@@ -11,9 +11,10 @@
 //!
 //! Every stage runs once (each takes seconds to many minutes) and prints one table. Peak memory is the process's
 //! resident high-water mark during the stage (`VmHWM`, reset before the stage through `/proc/self/clear_refs`), so it
-//! includes the keys and SRS the stage holds. Chunks are full: every slot holds a deposit (the circuit's layout does
-//! not depend on the records, so the record kinds do not change the time). Keys are generated afresh in a temporary
-//! folder; the development SRS is cached in `--out`. For every aggregation the EVM verifier's source and the proof
+//! includes the keys and SRS the stage holds. Chunks are full: as many deposits and withdrawals as a chunk takes, and
+//! transfers to new accounts in the other slots (the circuit's layout does not depend on the records, so the record
+//! kinds do not change the time). Keys are generated afresh in a temporary folder; the development SRS is cached in
+//! `--out`. For every aggregation the EVM verifier's source and the proof
 //! are written to `--out/aggregation_n<N>/`, where `cargo run -p zkr-e2e --example verifier_gas` measures the L1 gas.
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, U256};
 use halo2_base::halo2_proofs::{halo2curves::bn256::Bn256, poly::kzg::commitment::ParamsKZG};
 use zkr_circuits::{
     ChunkCircuit, ChunkShape,
@@ -34,7 +35,10 @@ use zkr_kernels::{
     gpu::{Backend, Gpu, Selected, select},
     halo2::MsmParams,
 };
-use zkr_protocol::{ChunkWitness, DepositRecord, Record, WITHDRAWAL_ADDRESS, build_chunk};
+use zkr_protocol::{
+    ChunkWitness, DepositRecord, Record, TransferRecord, WITHDRAWAL_ADDRESS, build_chunk,
+    chunk::{max_chunk_deposits, max_chunk_withdrawals},
+};
 use zkr_prover::{aggregate, prove_chunk};
 use zkr_state::{Account, AccountTree};
 
@@ -116,28 +120,57 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, f64) {
     (value, started.elapsed(), peak_gib())
 }
 
-/// `chunks` consecutive full chunks of deposits, from the genesis state.
+/// `chunks` consecutive full chunks from a genesis with one funded sender: each holds as many deposits and
+/// withdrawals as it may (`max_chunk_deposits`, `max_chunk_withdrawals`), and transfers to new accounts (the most tree
+/// writes a record makes) in the other slots.
 fn full_chunks(slots: usize, chunks: usize) -> Vec<ChunkWitness> {
+    let sender = Address::repeat_byte(0xaa);
     let mut tree = AccountTree::new();
     tree.set(FEE_RECIPIENT, Account::default()).unwrap();
     tree.set(WITHDRAWAL_ADDRESS, Account::default()).unwrap();
+    tree.set(sender, Account { nonce: 0, balance: U256::from(10u128.pow(30)) }).unwrap();
     let mut deposit_hash = B256::ZERO;
-    let mut index = 0u64;
+    let (mut fresh, mut deposits, mut nonce) = (0u64, 0u64, 0u64);
+    let mut fresh_address = || {
+        fresh += 1;
+        let mut to = [0u8; 20];
+        to[..8].copy_from_slice(&fresh.to_be_bytes());
+        to[19] = 0xd0;
+        Address::from(to)
+    };
     (0..chunks)
         .map(|_| {
+            let (max_deposits, max_withdrawals) = (max_chunk_deposits(slots), max_chunk_withdrawals(slots));
             let records: Vec<Record> = (0..slots)
-                .map(|_| {
-                    index += 1;
-                    let mut to = [0u8; 20];
-                    to[..8].copy_from_slice(&index.to_be_bytes());
-                    to[19] = 0xd0;
-                    Record::Deposit(DepositRecord {
+                .map(|i| {
+                    if i < max_deposits {
+                        deposits += 1;
+                        return Record::Deposit(DepositRecord {
+                            block: 1,
+                            timestamp: 1,
+                            index: deposits - 1,
+                            from: Address::repeat_byte(1),
+                            to: fresh_address(),
+                            value: u128::from(deposits) * 1_000_000_000,
+                        });
+                    }
+                    let to = if i < max_deposits + max_withdrawals { WITHDRAWAL_ADDRESS } else { fresh_address() };
+                    nonce += 1;
+                    Record::Transfer(TransferRecord {
                         block: 1,
                         timestamp: 1,
-                        index: index - 1,
-                        from: Address::repeat_byte(1),
-                        to: Address::from(to),
-                        value: u128::from(index) * 1_000_000_000,
+                        base_fee: 1_000_000_000,
+                        tx_type: 2,
+                        nonce: nonce - 1,
+                        from: sender,
+                        to,
+                        value: 1_000_000_000 + u128::from(nonce),
+                        gas_limit: 21_000,
+                        max_fee_per_gas: 3_000_000_000,
+                        max_priority_fee_per_gas: 1_000_000_000,
+                        r: B256::repeat_byte(1),
+                        s: B256::repeat_byte(2),
+                        y_parity: false,
                     })
                 })
                 .collect();
