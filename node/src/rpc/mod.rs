@@ -331,7 +331,7 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
         let withdrawal = block.withdrawals[leaf_index].withdrawal;
         let status = rpc.block_status(block.number())?;
         // Once the block is in a batch, the proof is against the batch's tree: the root the Portal checks. The leaf
-        // index is that of the withdrawal's record slot (chunk c, slot s: `(c << 10) | s`).
+        // index is the withdrawal's place in it (the chunk's j-th withdrawal of chunk c: `(c << 10) | j`).
         if let Some(batch) = rpc.node.batch_of_block(block.number()).map_err(internal)? {
             let (leaf_index, proof) = batch
                 .withdrawal_proof(withdrawal.leaf())
@@ -390,8 +390,8 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
 /// What `Portal.finalizeWithdrawal` needs.
 ///
 /// Once the block holding the withdrawal is sealed into a batch, the proof is against the batch's withdrawal tree (the
-/// root the Rollup finalizes), at the leaf of the withdrawal's record slot; before that it is against the block's own
-/// tree (leaves in order) and `batch_index` is null.
+/// root the Rollup finalizes), at the withdrawal's leaf (its place among its chunk's withdrawals); before that it is
+/// against the block's own tree (leaves in order) and `batch_index` is null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawalProof {
