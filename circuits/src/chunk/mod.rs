@@ -57,7 +57,7 @@ use crate::{
 
 /// The revision of the chunk circuit's constraints, part of every cached key's file name: raise it with any change
 /// to the constraints that the parameters do not show, so that no stale key is ever loaded.
-pub const CHUNK_CIRCUIT_REVISION: u32 = 3;
+pub const CHUNK_CIRCUIT_REVISION: u32 = 4;
 
 /// Everything that fixes a chunk circuit's keys: its shape, the chain's fee recipient, and halo2-base's column
 /// layout (found by [`ChunkCircuit::configure_shape`]).
@@ -100,6 +100,8 @@ pub struct ChunkLayout {
 pub struct ChunkCircuit {
     params: ChunkCircuitParams,
     witness: ChunkWitness,
+    /// The bytes each slot holds: its record's encoding, zeros for an empty slot.
+    bytes: Vec<[u8; RECORD_BYTES]>,
     builder: RefCell<BaseCircuitBuilder<Fr>>,
 }
 
@@ -140,8 +142,9 @@ impl ChunkCircuit {
                 .collect::<Vec<_>>()
         };
         let witness = empty_witness(shape, fee_recipient);
+        let bytes = native::slot_bytes(&shape, &witness);
         let params = ChunkCircuitParams { shape, fee_recipient, poseidon_lanes: 1, base: BaseCircuitParams::default() };
-        let permutations = generate(&params, &witness, &mut builder, &loaded).map_err(|e| e.to_string())?.len();
+        let permutations = generate(&params, &witness, &bytes, &mut builder, &loaded).map_err(|e| e.to_string())?.len();
         let statistics = builder.statistics();
         let base = builder.calculate_params(Some(UNUSABLE_ROWS));
         builder.clear();
@@ -204,7 +207,16 @@ impl ChunkCircuit {
             )));
         }
         builder.set_params(params.base.clone());
-        Ok(Self { params, witness, builder: RefCell::new(builder) })
+        let bytes = native::slot_bytes(&params.shape, &witness);
+        Ok(Self { params, witness, bytes, builder: RefCell::new(builder) })
+    }
+
+    /// Lets `tamper` change the bytes the circuit reads for each slot, which are otherwise the records' encodings (and
+    /// zeros for empty slots). An honest prover never does this; a dishonest one may put any bytes there, so tests use
+    /// it to show what the constraints refuse. The chunk's data is the first `records.len()` slots' bytes.
+    pub fn with_slot_bytes(mut self, tamper: impl FnOnce(&mut [[u8; RECORD_BYTES]])) -> Self {
+        tamper(&mut self.bytes);
+        self
     }
 
     /// The break points of the layout, once keys have been generated with this circuit.
@@ -273,7 +285,7 @@ impl Circuit<Fr> for ChunkCircuit {
     fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         let keccak_params = self.params.keccak();
         config.keccak.load_aux_tables(&mut layouter, keccak_params.k)?;
-        let inputs = native::keccak_inputs(&self.params.shape, &self.witness);
+        let inputs = native::keccak_inputs(&self.params.shape, &self.witness, &self.bytes);
         let mut rows: Vec<KeccakAssignedRow<'_, Fr>> = Vec::new();
         layouter.assign_region(
             || "keccak",
@@ -287,7 +299,8 @@ impl Circuit<Fr> for ChunkCircuit {
         let mut builder = self.builder.borrow_mut();
         let loaded =
             transmute_keccak_assigned_to_virtual(&builder.core().copy_manager, rows, keccak_params.rows_per_round);
-        let calls = generate(&self.params, &self.witness, &mut builder, &loaded).map_err(|_| Error::Synthesis)?;
+        let calls =
+            generate(&self.params, &self.witness, &self.bytes, &mut builder, &loaded).map_err(|_| Error::Synthesis)?;
         let inputs: Vec<_> = calls.iter().map(Permutation::input_values).collect();
         let slots = calls.len().div_ceil(config.poseidon.lanes());
         let assigned = config.poseidon.assign(&mut layouter, &inputs, slots)?;
@@ -506,6 +519,7 @@ fn route<const N: usize>(
 fn generate(
     params: &ChunkCircuitParams,
     witness: &ChunkWitness,
+    slot_bytes: &[[u8; RECORD_BYTES]],
     builder: &mut BaseCircuitBuilder<Fr>,
     loaded: &[LoadedKeccakF<Fr>],
 ) -> Result<Vec<Permutation>, ChunkCircuitError> {
@@ -518,7 +532,6 @@ fn generate(
     let range = &chips.range;
     let gate = chips.gate();
 
-    let slot_bytes = native::slot_bytes(&shape, witness);
     let prev_root = ctx.load_witness(
         fr_from_b256(witness.public.prev_state_root).map_err(|e| ChunkCircuitError::Witness(e.to_string()))?,
     );
@@ -552,6 +565,15 @@ fn generate(
             gate.assert_is_const(ctx, &gap, &Fr::ZERO);
         }
         occupied.push(is_occupied);
+
+        // Canonical bytes, as `Record::decode` takes them: a deposit's fields that deposits do not use (base fee;
+        // type, gas limit, fees, signature) are zero, and the y parity is a bit. (An empty slot is all zero already:
+        // its bytes lie past the data's end in the data's keccak words, which the keccak table holds at zero there.)
+        let deposit_unused =
+            b[offset::BASE_FEE..offset::BASE_FEE + 8].iter().chain(&b[offset::TX_TYPE..RECORD_BYTES]).copied();
+        let deposit_unused = gate.sum(ctx, deposit_unused);
+        chips.assert_zero_when(ctx, is_dep, deposit_unused);
+        gate.assert_bit(ctx, b[offset::SIG_V]);
 
         // Fields.
         let base_fee = compose_be(ctx, range, &b[offset::BASE_FEE..offset::BASE_FEE + 8]);
@@ -727,9 +749,6 @@ fn generate(
 
     // The data: n occupied slots hash as n * RECORD_BYTES bytes over the last permutations of the table.
     let count = gate.sum(ctx, occupied.iter().copied());
-    let length = gate.mul(ctx, count, Constant(Fr::from(RECORD_BYTES as u64)));
-    let first = &loaded[offsets.data];
-    ctx.constrain_equal(&length, &first.bytes_left());
     let count_indicator = gate.idx_to_indicator(ctx, count, shape.slots + 1);
     let indicator_sum = gate.sum(ctx, count_indicator.iter().copied());
     gate.assert_is_const(ctx, &indicator_sum, &Fr::ONE);
@@ -742,6 +761,15 @@ fn generate(
         for (ours, theirs) in words.iter().zip(f.word_values()) {
             ctx.constrain_equal(ours, theirs);
         }
+        // Permutation j starts with max(0, L - 136 j) bytes of the data's length L left (0 for the empty inputs
+        // padding the table after the data). Pinning every permutation's count, not only the first one's, leaves
+        // zkevm-hashes' carrying of the count from one permutation to the next nothing to decide: that rule is off
+        // on rows a prover may mark final in the middle of an input, which would let the count restart.
+        let left: Vec<_> = (0..=shape.slots)
+            .map(|n| Constant(Fr::from((n * RECORD_BYTES).saturating_sub(j * KECCAK_RATE) as u64)))
+            .collect();
+        let expected_left = gate.inner_product(ctx, count_indicator.iter().copied().map(Existing), left);
+        ctx.constrain_equal(&expected_left, &f.bytes_left());
         // Permutation j ends an input exactly when the data ends at or before it: it is the data's last one, or one
         // of the empty inputs padding the table after it.
         let ends: Vec<_> =

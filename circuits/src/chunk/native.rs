@@ -3,7 +3,7 @@
 
 use alloy_primitives::{B256, U256, keccak256};
 use zkr_protocol::{
-    CHUNK_WITHDRAWAL_HEIGHT, ChunkWitness, RECORD_BYTES, Record, WITHDRAWAL_ADDRESS, WriteSlot, encode_chunk,
+    CHUNK_WITHDRAWAL_HEIGHT, ChunkWitness, RECORD_BYTES, Record, WITHDRAWAL_ADDRESS, WriteSlot,
     hashes::withdrawal_zero_hashes,
 };
 
@@ -14,8 +14,9 @@ pub fn slot_bytes(shape: &ChunkShape, witness: &ChunkWitness) -> Vec<[u8; RECORD
     (0..shape.slots).map(|i| witness.records.get(i).map_or([0; RECORD_BYTES], Record::encode)).collect()
 }
 
-/// The inputs of every keccak permutation group, in table order.
-pub fn keccak_inputs(shape: &ChunkShape, witness: &ChunkWitness) -> Vec<Vec<u8>> {
+/// The inputs of every keccak permutation group, in table order. `bytes` are the slots' bytes
+/// ([`slot_bytes`] for an honest prover); the data is the first `records.len()` of them.
+pub fn keccak_inputs(shape: &ChunkShape, witness: &ChunkWitness, bytes: &[[u8; RECORD_BYTES]]) -> Vec<Vec<u8>> {
     let mut inputs = Vec::with_capacity(shape.keccak_offsets().data + 1);
 
     // The hash chain's steps: one per deposit, then steps over zero fields that leave the chain as it is.
@@ -79,6 +80,6 @@ pub fn keccak_inputs(shape: &ChunkShape, witness: &ChunkWitness) -> Vec<Vec<u8>>
         inputs.push(input);
     }
 
-    inputs.push(encode_chunk(&witness.records));
+    inputs.push(bytes[..witness.records.len()].concat());
     inputs
 }
