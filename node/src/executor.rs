@@ -131,10 +131,10 @@ pub fn execute_block(
     let mut deferred: HashSet<Address> = HashSet::new();
     let mut to_withdrawal_address = 0usize;
     for tx in txs {
-        let withdraws = tx.envelope.to() == Some(WITHDRAWAL_ADDRESS);
+        let to_counter = tx.envelope.to() == Some(WITHDRAWAL_ADDRESS);
         if deferred.contains(&tx.sender)
             || out.gas_used + tx.envelope.gas_limit() > spec.block_gas_limit
-            || (withdraws && to_withdrawal_address >= spec.max_block_withdrawals)
+            || (to_counter && to_withdrawal_address >= spec.max_block_withdrawals)
         {
             deferred.insert(tx.sender);
             out.skipped.push(SkippedTx { tx, reason: SkipReason::BlockFull });
@@ -148,9 +148,9 @@ pub fn execute_block(
             }
             Err(err) => return Err(ExecutionError::Evm(err.to_string())),
         };
-        to_withdrawal_address += usize::from(withdraws);
+        to_withdrawal_address += usize::from(to_counter);
         let success = result.is_success();
-        let withdraws = success && withdraws && !tx.envelope.value().is_zero();
+        let withdraws = success && to_counter && !tx.envelope.value().is_zero();
         let withdrawal_nonce = apply_changes(tree, &tx, spec.fee_recipient, changes, withdraws)?;
         if let Some(nonce) = withdrawal_nonce {
             let withdrawal = Withdrawal { nonce, from: tx.sender, to: tx.sender, value: tx.envelope.value() };

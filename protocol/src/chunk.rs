@@ -154,6 +154,13 @@ impl ChunkPacker {
         self.chunks > 0 && self.records == self.slots
     }
 
+    /// Places records of kinds `kinds`, in order.
+    pub fn extend(&mut self, kinds: impl IntoIterator<Item = SlotKind>) {
+        for kind in kinds {
+            self.push(kind);
+        }
+    }
+
     /// Chunks opened so far.
     pub const fn chunks(&self) -> usize {
         self.chunks
@@ -162,9 +169,7 @@ impl ChunkPacker {
     /// The chunks `kinds` takes, from an empty packer.
     pub fn count(slots: usize, kinds: impl IntoIterator<Item = SlotKind>) -> usize {
         let mut packer = Self::new(slots);
-        kinds.into_iter().for_each(|kind| {
-            packer.push(kind);
-        });
+        packer.extend(kinds);
         packer.chunks()
     }
 }

@@ -46,18 +46,28 @@ pub fn batch_data_hash_from_chunk_hashes(chunk_hashes: &[B256]) -> B256 {
 /// One step of the Portal's deposit hash chain:
 /// `keccak256(abi.encodePacked(previous, uint64 nonce, from, to, uint256 value))`.
 pub fn deposit_queue_hash(previous: B256, nonce: u64, from: Address, to: Address, value: U256) -> B256 {
+    keccak256(deposit_queue_preimage(previous, nonce, from, to, value))
+}
+
+/// What [`deposit_queue_hash`] hashes.
+pub fn deposit_queue_preimage(previous: B256, nonce: u64, from: Address, to: Address, value: U256) -> [u8; 112] {
     let mut packed = [0u8; 32 + 8 + 20 + 20 + 32];
     packed[..32].copy_from_slice(previous.as_slice());
     packed[32..40].copy_from_slice(&nonce.to_be_bytes());
     packed[40..60].copy_from_slice(from.as_slice());
     packed[60..80].copy_from_slice(to.as_slice());
     packed[80..].copy_from_slice(&value.to_be_bytes::<32>());
-    keccak256(packed)
+    packed
 }
 
 /// `Withdrawals.leafHash`: `keccak256(abi.encode(nonce, from, to, value))`.
 pub fn withdrawal_leaf(nonce: u64, from: Address, to: Address, value: U256) -> B256 {
-    keccak256((nonce, from, to, value).abi_encode())
+    keccak256(withdrawal_leaf_preimage(nonce, from, to, value))
+}
+
+/// What [`withdrawal_leaf`] hashes: `abi.encode(nonce, from, to, value)`, 128 bytes.
+pub fn withdrawal_leaf_preimage(nonce: u64, from: Address, to: Address, value: U256) -> Vec<u8> {
+    (nonce, from, to, value).abi_encode()
 }
 
 /// An inner node of the withdrawal tree: `keccak256(abi.encodePacked(left, right))`.

@@ -186,12 +186,11 @@ pub fn build_chunk(
     if records.len() > slots {
         return Err(WitnessError::TooManyRecords { records: records.len(), slots });
     }
-    let count = |kind| records.iter().filter(|r| SlotKind::of(r) == kind).count();
     for (what, kind, max) in [
         ("deposits", SlotKind::Deposit, max_chunk_deposits(slots)),
         ("withdrawals", SlotKind::Withdrawal, max_chunk_withdrawals(slots)),
     ] {
-        let count = count(kind);
+        let count = records.iter().filter(|r| SlotKind::of(r) == kind).count();
         if count > max {
             return Err(WitnessError::TooManyOfKind { what, count, max, slots });
         }

@@ -1,13 +1,13 @@
 //! The keccak inputs of a chunk circuit, computed natively from its witness in exactly the order and form the
 //! circuit constrains them (see [`crate::layout::KeccakOffsets`]).
 
-use alloy_primitives::{B256, U256, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use zkr_protocol::{
     CHUNK_WITHDRAWAL_HEIGHT, ChunkWitness, RECORD_BYTES, Record, WITHDRAWAL_ADDRESS, WriteSlot,
-    hashes::withdrawal_zero_hashes,
+    hashes::{deposit_queue_preimage, withdrawal_leaf_preimage, withdrawal_zero_hashes},
 };
 
-use crate::layout::{ChunkShape, DEPOSIT_INPUT_BYTES, LEAF_INPUT_BYTES};
+use crate::layout::ChunkShape;
 
 /// The record bytes of every slot (zeros for empty slots).
 pub fn slot_bytes(shape: &ChunkShape, witness: &ChunkWitness) -> Vec<[u8; RECORD_BYTES]> {
@@ -26,18 +26,15 @@ pub fn keccak_inputs(shape: &ChunkShape, witness: &ChunkWitness, bytes: &[[u8; R
     });
     let mut hash = witness.public.deposit_hash_before;
     for _ in 0..shape.deposits() {
-        let mut input = hash.to_vec();
-        match deposits.next() {
+        let input = match deposits.next() {
             Some(d) => {
-                input.extend_from_slice(&d.index.to_be_bytes());
-                input.extend_from_slice(d.from.as_slice());
-                input.extend_from_slice(d.to.as_slice());
-                input.extend_from_slice(&U256::from(d.value).to_be_bytes::<32>());
-                hash = keccak256(&input);
+                let input = deposit_queue_preimage(hash, d.index, d.from, d.to, U256::from(d.value));
+                hash = keccak256(input);
+                input
             }
-            None => input.resize(DEPOSIT_INPUT_BYTES, 0),
-        }
-        inputs.push(input);
+            None => deposit_queue_preimage(hash, 0, Address::ZERO, Address::ZERO, U256::ZERO),
+        };
+        inputs.push(input.to_vec());
     }
 
     // The withdrawal leaves in record order, then zero leaves (whose permutations hash zero fields).
@@ -47,18 +44,18 @@ pub fn keccak_inputs(shape: &ChunkShape, witness: &ChunkWitness, bytes: &[[u8; R
         _ => None,
     });
     for _ in 0..shape.withdrawals() {
-        let mut input = vec![0u8; LEAF_INPUT_BYTES];
-        match withdrawals.next() {
+        let input = match withdrawals.next() {
             Some((slot, t)) => {
                 let counter = witness.slot_witnesses[slot].writes[WriteSlot::Recipient as usize].old.nonce;
-                input[24..32].copy_from_slice(&counter.to_be_bytes());
-                input[44..64].copy_from_slice(t.from.as_slice());
-                input[76..96].copy_from_slice(t.from.as_slice());
-                input[112..128].copy_from_slice(&t.value.to_be_bytes());
+                let input = withdrawal_leaf_preimage(counter, t.from, t.from, U256::from(t.value));
                 level.push(keccak256(&input));
+                input
             }
-            None => level.push(B256::ZERO),
-        }
+            None => {
+                level.push(B256::ZERO);
+                withdrawal_leaf_preimage(0, Address::ZERO, Address::ZERO, U256::ZERO)
+            }
+        };
         inputs.push(input);
     }
     while level.len() > 1 {

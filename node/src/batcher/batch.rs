@@ -314,20 +314,20 @@ impl Sealer {
                 let block = block(number)?;
                 let mine = block_records(&block)?;
                 let kinds = || mine.iter().map(|slot| SlotKind::of(&slot.record));
-                let alone = ChunkPacker::count(slots, kinds());
-                if alone > max_chunks {
-                    return Err(BatchError::BlockTooLarge {
-                        block: number,
-                        records: mine.len(),
-                        chunks: alone,
-                        max: max_chunks,
-                    });
-                }
                 let mut packer = filling.packer;
-                kinds().for_each(|kind| {
-                    packer.push(kind);
-                });
+                packer.extend(kinds());
                 if packer.chunks() > max_chunks {
+                    // A block that opens a batch has the batch to itself; if it does not fit even so, it never will.
+                    let alone =
+                        if filling.records.is_empty() { packer.chunks() } else { ChunkPacker::count(slots, kinds()) };
+                    if alone > max_chunks {
+                        return Err(BatchError::BlockTooLarge {
+                            block: number,
+                            records: mine.len(),
+                            chunks: alone,
+                            max: max_chunks,
+                        });
+                    }
                     filling.full = true;
                     break;
                 }
