@@ -11,7 +11,8 @@ step() {
 
 step "toolchain (scripts/setup.sh)"
 # Debian packages the checks use where the machine lacks them: jq reads the forge artifacts (scripts/contracts.sh),
-# python3 and curl fetch and patch zkevm-hashes (scripts/vendor.sh), g++ preprocesses for nvcc (scripts/kernels.sh),
+# python3 and curl fetch and patch zkevm-hashes (scripts/vendor.sh), g++ preprocesses for nvcc (scripts/kernels.sh)
+# and builds the kernel emulator (kernels/build.rs, scripts/emulator-sanitize.sh, with its libasan),
 # chromium renders the coordinator's status page in a test (coordinator/tests/it/http.rs), which fails rather
 # than skips when ZKR_REQUIRE_CHROMIUM is set, and postgresql serves the coordinator's shared-store tests
 # (scripts/postgres.sh), which fail rather than skip when ZKR_REQUIRE_POSTGRES is set.
@@ -62,5 +63,8 @@ trap './scripts/postgres.sh stop' EXIT
 
 step "cargo nextest"
 cargo nextest run --workspace --locked --profile ci
+
+step "CUDA kernels under ASan + UBSan on the kernel emulator (scripts/emulator-sanitize.sh)"
+./scripts/emulator-sanitize.sh
 
 step "all checks passed"

@@ -11,6 +11,7 @@ use std::{
 
 use tokio::sync::{mpsc, watch};
 use tonic::Code;
+use zkr_kernels::gpu::GpuError;
 use zkr_protos::v1::{self as pb, Stage, job::Input, submit_proof_request::Proof};
 use zkr_prover::MsmDevice;
 
@@ -28,8 +29,12 @@ pub mod metric_names {
     pub const JOBS: &str = "zkr_prover_jobs_total";
     /// 1 while a job is being proven.
     pub const BUSY: &str = "zkr_prover_busy";
+    /// 1, labelled with the `reason` (`GpuError::kind`: `driver_too_old`, `no_device`, `module_load`, `fault`, ...),
+    /// when the worker could not use a GPU it was free to use (`--prover.backend auto` on a machine with a CUDA
+    /// driver) or lost it to a fault: a fleet of GPU machines quietly proving on the CPU shows on the dashboard.
+    pub const GPU_UNUSABLE: &str = "zkr_prover_gpu_unusable";
     /// Every metric the worker exports (the dashboard check reads this list).
-    pub const ALL: &[&str] = &[STAGE_SECONDS, JOBS, BUSY];
+    pub const ALL: &[&str] = &[STAGE_SECONDS, JOBS, BUSY, GPU_UNUSABLE];
 }
 
 /// What a worker is told at startup.
@@ -64,6 +69,10 @@ pub enum WorkerError {
     /// Loading the keys failed.
     #[error("loading the keys: {0}")]
     Keys(String),
+    /// The GPU faulted while proving: its CUDA context is unusable until the process restarts, so the worker stops
+    /// (its supervisor restarts it) instead of proving every later job on the CPU while registered as a GPU worker.
+    #[error("the GPU faulted; stopping so that a restart gets a fresh CUDA context: {0}")]
+    GpuFault(String),
 }
 
 /// The session as the heartbeat task and the job loop share it.
@@ -123,6 +132,16 @@ impl Worker {
             gpu = device.gpu().map(|info| info.name.as_str()),
             "proving backend"
         );
+        // A machine with a CUDA driver is meant to prove on its GPU: falling back there is an error an operator must
+        // see (an old driver, a missing device), not a line among the warnings.
+        if let Some(reason) = device.unusable().filter(|reason| !matches!(reason, GpuError::NoDriver)) {
+            tracing::error!(
+                target: "prover::worker",
+                %reason,
+                "this machine has a CUDA driver but its GPU cannot be used: proving on the CPU"
+            );
+            metrics::gauge!(metric_names::GPU_UNUSABLE, "reason" => reason.kind()).set(1.0);
+        }
         let client = connect(&config.client).map_err(|e| WorkerError::Config(e.to_string()))?;
         Ok(Self { config, client, session: Arc::default(), device, backend })
     }
@@ -260,6 +279,11 @@ impl Worker {
             };
             let Some(job) = job else { continue };
             self.prove_one(backend, progress, shutdown, job).await;
+            if let Some(fault) = self.device.fault() {
+                tracing::error!(target: "prover::worker", %fault, "the GPU faulted; stopping the worker");
+                metrics::gauge!(metric_names::GPU_UNUSABLE, "reason" => fault.kind()).set(1.0);
+                return Err(WorkerError::GpuFault(fault.to_string()));
+            }
         }
     }
 

@@ -49,69 +49,140 @@ struct FrConfig {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Carry-chain primitives. Each chain is one asm statement: the carry flag does not survive between statements.
+//
+// Each statement computes into registers of its own scope and moves them to the outputs only after every operand
+// has been read, so the result does not depend on which registers the compiler assigns: an output may share an
+// input's register (there is no early clobber in inline PTX), and a "+r" operand may share one with an input of
+// equal value (a constant, say). The mov instructions cost nothing: ptxas folds them away.
+//
+// On the device (__CUDA_ARCH__) they are PTX. The host build of these sources (the emulator, kernels/emu) defines
+// zkr_host_* twins instead, in kernels/emu/cuda_host.h; tests/ptx_twins.rs runs these asm strings through a PTX
+// interpreter and checks that the twins compute the same values, so the twins cannot drift from the PTX.
 // ---------------------------------------------------------------------------------------------------------------
 
 // r = a + b over 256 bits (no carry out: both moduli are below 2^254, so sums of reduced values fit).
 ZKR_DEV void add8(u32 r[8], const u32 a[8], const u32 b[8]) {
-    asm("add.cc.u32  %0, %8,  %16;\n\t"
-        "addc.cc.u32 %1, %9,  %17;\n\t"
-        "addc.cc.u32 %2, %10, %18;\n\t"
-        "addc.cc.u32 %3, %11, %19;\n\t"
-        "addc.cc.u32 %4, %12, %20;\n\t"
-        "addc.cc.u32 %5, %13, %21;\n\t"
-        "addc.cc.u32 %6, %14, %22;\n\t"
-        "addc.u32    %7, %15, %23;"
+#ifdef __CUDA_ARCH__
+    asm("{\n\t"
+        ".reg .u32 s<8>;\n\t"
+        "add.cc.u32  s0, %8,  %16;\n\t"
+        "addc.cc.u32 s1, %9,  %17;\n\t"
+        "addc.cc.u32 s2, %10, %18;\n\t"
+        "addc.cc.u32 s3, %11, %19;\n\t"
+        "addc.cc.u32 s4, %12, %20;\n\t"
+        "addc.cc.u32 s5, %13, %21;\n\t"
+        "addc.cc.u32 s6, %14, %22;\n\t"
+        "addc.u32    s7, %15, %23;\n\t"
+        "mov.u32 %0, s0;\n\t"
+        "mov.u32 %1, s1;\n\t"
+        "mov.u32 %2, s2;\n\t"
+        "mov.u32 %3, s3;\n\t"
+        "mov.u32 %4, s4;\n\t"
+        "mov.u32 %5, s5;\n\t"
+        "mov.u32 %6, s6;\n\t"
+        "mov.u32 %7, s7;\n\t"
+        "}"
         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]), "=r"(r[4]), "=r"(r[5]), "=r"(r[6]), "=r"(r[7])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5]), "r"(a[6]), "r"(a[7]),
           "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(b[4]), "r"(b[5]), "r"(b[6]), "r"(b[7]));
+#else
+    zkr_host_add8(r, a, b);
+#endif
 }
 
 // r = a - b over 256 bits; returns 0xffffffff when it borrowed (a < b), else 0.
 ZKR_DEV u32 sub8(u32 r[8], const u32 a[8], const u32 b[8]) {
     u32 borrow;
-    asm("sub.cc.u32  %0, %9,  %17;\n\t"
-        "subc.cc.u32 %1, %10, %18;\n\t"
-        "subc.cc.u32 %2, %11, %19;\n\t"
-        "subc.cc.u32 %3, %12, %20;\n\t"
-        "subc.cc.u32 %4, %13, %21;\n\t"
-        "subc.cc.u32 %5, %14, %22;\n\t"
-        "subc.cc.u32 %6, %15, %23;\n\t"
-        "subc.cc.u32 %7, %16, %24;\n\t"
-        "subc.u32    %8, 0, 0;"
+#ifdef __CUDA_ARCH__
+    asm("{\n\t"
+        ".reg .u32 d<9>;\n\t"
+        "sub.cc.u32  d0, %9,  %17;\n\t"
+        "subc.cc.u32 d1, %10, %18;\n\t"
+        "subc.cc.u32 d2, %11, %19;\n\t"
+        "subc.cc.u32 d3, %12, %20;\n\t"
+        "subc.cc.u32 d4, %13, %21;\n\t"
+        "subc.cc.u32 d5, %14, %22;\n\t"
+        "subc.cc.u32 d6, %15, %23;\n\t"
+        "subc.cc.u32 d7, %16, %24;\n\t"
+        "subc.u32    d8, 0, 0;\n\t"
+        "mov.u32 %0, d0;\n\t"
+        "mov.u32 %1, d1;\n\t"
+        "mov.u32 %2, d2;\n\t"
+        "mov.u32 %3, d3;\n\t"
+        "mov.u32 %4, d4;\n\t"
+        "mov.u32 %5, d5;\n\t"
+        "mov.u32 %6, d6;\n\t"
+        "mov.u32 %7, d7;\n\t"
+        "mov.u32 %8, d8;\n\t"
+        "}"
         : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]), "=r"(r[4]), "=r"(r[5]), "=r"(r[6]), "=r"(r[7]),
           "=r"(borrow)
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5]), "r"(a[6]), "r"(a[7]),
           "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(b[4]), "r"(b[5]), "r"(b[6]), "r"(b[7]));
+#else
+    borrow = zkr_host_sub8(r, a, b);
+#endif
     return borrow;
 }
 
 // t[0..9] += lo(a[j] * b) << 32j: one carry chain over the low halves of the eight products.
 ZKR_DEV void mad_lo_row(u32 t[9], const u32 a[8], u32 b) {
-    asm("mad.lo.cc.u32  %0, %9,  %17, %0;\n\t"
-        "madc.lo.cc.u32 %1, %10, %17, %1;\n\t"
-        "madc.lo.cc.u32 %2, %11, %17, %2;\n\t"
-        "madc.lo.cc.u32 %3, %12, %17, %3;\n\t"
-        "madc.lo.cc.u32 %4, %13, %17, %4;\n\t"
-        "madc.lo.cc.u32 %5, %14, %17, %5;\n\t"
-        "madc.lo.cc.u32 %6, %15, %17, %6;\n\t"
-        "madc.lo.cc.u32 %7, %16, %17, %7;\n\t"
-        "addc.u32       %8, %8, 0;"
+#ifdef __CUDA_ARCH__
+    asm("{\n\t"
+        ".reg .u32 u<9>;\n\t"
+        "mad.lo.cc.u32  u0, %9,  %17, %0;\n\t"
+        "madc.lo.cc.u32 u1, %10, %17, %1;\n\t"
+        "madc.lo.cc.u32 u2, %11, %17, %2;\n\t"
+        "madc.lo.cc.u32 u3, %12, %17, %3;\n\t"
+        "madc.lo.cc.u32 u4, %13, %17, %4;\n\t"
+        "madc.lo.cc.u32 u5, %14, %17, %5;\n\t"
+        "madc.lo.cc.u32 u6, %15, %17, %6;\n\t"
+        "madc.lo.cc.u32 u7, %16, %17, %7;\n\t"
+        "addc.u32       u8, %8, 0;\n\t"
+        "mov.u32 %0, u0;\n\t"
+        "mov.u32 %1, u1;\n\t"
+        "mov.u32 %2, u2;\n\t"
+        "mov.u32 %3, u3;\n\t"
+        "mov.u32 %4, u4;\n\t"
+        "mov.u32 %5, u5;\n\t"
+        "mov.u32 %6, u6;\n\t"
+        "mov.u32 %7, u7;\n\t"
+        "mov.u32 %8, u8;\n\t"
+        "}"
         : "+r"(t[0]), "+r"(t[1]), "+r"(t[2]), "+r"(t[3]), "+r"(t[4]), "+r"(t[5]), "+r"(t[6]), "+r"(t[7]), "+r"(t[8])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5]), "r"(a[6]), "r"(a[7]), "r"(b));
+#else
+    zkr_host_mad_lo_row(t, a, b);
+#endif
 }
 
 // t[1..9] += hi(a[j] * b) << 32(j+1). The caller guarantees the total fits in 9 limbs, so there is no carry out.
 ZKR_DEV void mad_hi_row(u32 t[9], const u32 a[8], u32 b) {
-    asm("mad.hi.cc.u32  %0, %8,  %16, %0;\n\t"
-        "madc.hi.cc.u32 %1, %9,  %16, %1;\n\t"
-        "madc.hi.cc.u32 %2, %10, %16, %2;\n\t"
-        "madc.hi.cc.u32 %3, %11, %16, %3;\n\t"
-        "madc.hi.cc.u32 %4, %12, %16, %4;\n\t"
-        "madc.hi.cc.u32 %5, %13, %16, %5;\n\t"
-        "madc.hi.cc.u32 %6, %14, %16, %6;\n\t"
-        "madc.hi.u32    %7, %15, %16, %7;"
+#ifdef __CUDA_ARCH__
+    asm("{\n\t"
+        ".reg .u32 h<8>;\n\t"
+        "mad.hi.cc.u32  h0, %8,  %16, %0;\n\t"
+        "madc.hi.cc.u32 h1, %9,  %16, %1;\n\t"
+        "madc.hi.cc.u32 h2, %10, %16, %2;\n\t"
+        "madc.hi.cc.u32 h3, %11, %16, %3;\n\t"
+        "madc.hi.cc.u32 h4, %12, %16, %4;\n\t"
+        "madc.hi.cc.u32 h5, %13, %16, %5;\n\t"
+        "madc.hi.cc.u32 h6, %14, %16, %6;\n\t"
+        "madc.hi.u32    h7, %15, %16, %7;\n\t"
+        "mov.u32 %0, h0;\n\t"
+        "mov.u32 %1, h1;\n\t"
+        "mov.u32 %2, h2;\n\t"
+        "mov.u32 %3, h3;\n\t"
+        "mov.u32 %4, h4;\n\t"
+        "mov.u32 %5, h5;\n\t"
+        "mov.u32 %6, h6;\n\t"
+        "mov.u32 %7, h7;\n\t"
+        "}"
         : "+r"(t[1]), "+r"(t[2]), "+r"(t[3]), "+r"(t[4]), "+r"(t[5]), "+r"(t[6]), "+r"(t[7]), "+r"(t[8])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5]), "r"(a[6]), "r"(a[7]), "r"(b));
+#else
+    zkr_host_mad_hi_row(t, a, b);
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------------------------

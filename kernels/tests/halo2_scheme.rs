@@ -1,14 +1,15 @@
 //! The halo2 commitment scheme `MsmKzg`: proofs made through it verify with halo2's standard KZG verifier,
 //! tampered ones do not, and its commitments, verifying keys and encoding equal `ParamsKZG`'s.
 //!
-//! Every test runs on the CPU backend and, when a CUDA device is present, on the GPU backend too; without one it
-//! prints `SKIPPED: no CUDA device: <reason>` for the GPU case and passes.
+//! Every test runs on the CPU backend, on the GPU backend over the kernel emulator (the CUDA kernels compiled for
+//! the host, `kernels/emu`), and, when a CUDA device is present, on the GPU backend over it; without one it prints
+//! `SKIPPED: no CUDA device: <reason>` for that case.
 #![allow(clippy::print_stderr)]
 
 #[path = "support/circuit.rs"]
 mod circuit;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use circuit::{Chain, Multiopen, prove, verify};
 use ff::Field;
@@ -27,7 +28,7 @@ use halo2_proofs::{
 use halo2curves::bn256::{Bn256, Fr};
 use rand::{SeedableRng, rngs::StdRng};
 use zkr_kernels::{
-    gpu::{Backend, GpuError},
+    gpu::{Backend, EmulatorOptions, Gpu, GpuError},
     halo2::{GwcProver, MsmKzg, MsmParams, ShplonkProver},
 };
 
@@ -39,9 +40,21 @@ fn srs() -> &'static ParamsKZG<Bn256> {
     SRS.get_or_init(|| ParamsKZG::setup(K, StdRng::seed_from_u64(0x6b7a67)))
 }
 
-/// The scheme's params on every backend this machine has: the CPU, and the GPU when a device is present.
+/// The emulated device, shared by the tests.
+fn emulator() -> Arc<Gpu> {
+    static EMULATOR: OnceLock<Arc<Gpu>> = OnceLock::new();
+    Arc::clone(EMULATOR.get_or_init(|| {
+        Arc::new(Gpu::emulated(EmulatorOptions::default()).expect("build.rs builds the kernel emulator"))
+    }))
+}
+
+/// The scheme's params on every backend this machine has: the CPU, the GPU code over the emulator, and the GPU
+/// when a device is present.
 fn backends() -> Vec<MsmParams> {
     let mut all = vec![MsmParams::new(srs().clone(), Backend::Cpu).expect("the CPU backend is always available")];
+    let emulated = MsmParams::on_gpu(srs().clone(), emulator()).expect("the emulator takes the SRS");
+    assert_eq!(emulated.backend_name(), "gpu");
+    all.push(emulated);
     match MsmParams::new(srs().clone(), Backend::Gpu) {
         Ok(gpu) => {
             assert_eq!(gpu.backend_name(), "gpu");

@@ -85,6 +85,8 @@ pub struct MsmDevice {
     gpu: Option<Arc<Gpu>>,
     /// `Backend::Auto` chose the GPU: a failed SRS upload moves the prover to the CPU instead of failing.
     fallback: bool,
+    /// Why `Backend::Auto` did not take the GPU, when it did not.
+    unusable: Option<GpuError>,
 }
 
 impl MsmDevice {
@@ -97,8 +99,10 @@ impl MsmDevice {
     /// [`ProverError::Backend`], only for `Backend::Gpu`.
     pub fn select(backend: Backend) -> Result<Self, ProverError> {
         let device = match zkr_kernels::gpu::select(backend).map_err(ProverError::Backend)? {
-            Selected::Gpu(gpu) => Self { gpu: Some(Arc::from(gpu)), fallback: backend == Backend::Auto },
-            Selected::Cpu { .. } => Self::cpu(),
+            Selected::Gpu(gpu) => {
+                Self { gpu: Some(Arc::from(gpu)), fallback: backend == Backend::Auto, unusable: None }
+            }
+            Selected::Cpu { fallback } => Self { unusable: fallback, ..Self::cpu() },
         };
         tracing::info!(
             target: TARGET,
@@ -112,7 +116,20 @@ impl MsmDevice {
 
     /// The CPU twin of the MSM.
     pub const fn cpu() -> Self {
-        Self { gpu: None, fallback: false }
+        Self { gpu: None, fallback: false, unusable: None }
+    }
+
+    /// Why `Backend::Auto` proves on the CPU although it was free to take a GPU (`NoDriver` on machines without
+    /// one, `DriverTooOld` where the driver predates CUDA 13.0, ...); `None` when it took the GPU or was told to use
+    /// the CPU.
+    pub const fn unusable(&self) -> Option<&GpuError> {
+        self.unusable.as_ref()
+    }
+
+    /// The fault that made the GPU unusable while proving, if one happened: the CUDA context does not recover, so
+    /// a worker that sees one should stop and be restarted (its proofs meanwhile fall back to the CPU).
+    pub fn fault(&self) -> Option<GpuError> {
+        self.gpu.as_deref().and_then(Gpu::fault)
     }
 
     /// `"gpu"` or `"cpu"`.

@@ -1,15 +1,17 @@
-//! The device handle: context, loaded kernels, resident bases, and the MSM and NTT drivers.
+//! The device handle: a [`Driver`] (a CUDA device or the emulator), resident bases, and the MSM and NTT host code.
+//!
+//! The host code (`Runner<D>`) is generic over the driver, so the emulator runs exactly what a GPU runs: the same
+//! buffer sizes, launch shapes and order, and result decoding. [`Gpu`] hides the driver behind a trait object.
 
 use std::{
-    collections::{HashMap, hash_map::Entry},
+    any::Any,
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Mutex, MutexGuard, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
 };
 
-use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchArgs, LaunchConfig, PushKernelArg};
 use ff::Field;
 use group::Group;
 use halo2curves::{
@@ -18,8 +20,11 @@ use halo2curves::{
 };
 
 use super::{
+    cuda::CudaDriver,
+    driver::{Arg, Driver},
+    emulator::{EmulatorDriver, EmulatorOptions},
     error::{GpuError, Result},
-    kernels::Kernels,
+    kernels::Kernel,
     plan::{
         self, MsmPlan, NTT_SCALE_CHUNK, SCAN_BLOCK, WINDOW_SUM_THREADS, blocks_for, ntt_batch_columns, ntt_pass_shape,
         ntt_passes,
@@ -31,22 +36,29 @@ use crate::cpu;
 /// What the driver reports about the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    /// The CUDA ordinal.
+    /// The CUDA ordinal (0 for the emulator).
     pub ordinal: usize,
-    /// The device name, e.g. "NVIDIA H100 80GB HBM3".
+    /// The device name, e.g. "NVIDIA H100 80GB HBM3", or the emulator's.
     pub name: String,
     /// Total device memory in bytes.
     pub total_memory_bytes: usize,
-    /// Compute capability (major, minor); the kernels are built for 9.0.
+    /// Compute capability (major, minor); the kernels are built for 9.0 (the emulator reports 9.0).
     pub compute_capability: (i32, i32),
+    /// The driver's CUDA API version (`cuDriverGetVersion`, e.g. 13000 for 13.0); 0 for the emulator.
+    pub driver_version: i32,
 }
 
 /// Base points uploaded once and kept on the device (the SRS of a prover), for [`Gpu::msm`].
-#[derive(Debug)]
 pub struct DeviceBases {
-    points: CudaSlice<u8>,
+    points: Box<dyn Any + Send + Sync>,
     len: usize,
     owner: u64,
+}
+
+impl std::fmt::Debug for DeviceBases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceBases").field("len", &self.len).field("owner", &self.owner).finish_non_exhaustive()
+    }
 }
 
 impl DeviceBases {
@@ -70,21 +82,39 @@ enum NttKind {
     CosetInverse(Fr),
 }
 
-/// A CUDA device with the kernels loaded, ready for MSMs and NTTs.
+/// One NTT call after argument checks: the plain transform with `omega`, and the scalings around it.
+#[derive(Debug, Clone, Copy)]
+struct NttJob {
+    log_n: u32,
+    omega: Fr,
+    inverse: u32,
+    /// `(c, g)`: `data[i] *= c·g^i` before the transform.
+    before: Option<(Fr, Fr)>,
+    /// The same after it.
+    after: Option<(Fr, Fr)>,
+}
+
+/// The host code over any driver, as a trait object for [`Gpu`].
+trait Engine: Send + Sync {
+    fn upload_bases(&self, bytes: &[u8]) -> Result<Box<dyn Any + Send + Sync>>;
+    fn msm(&self, bases: &(dyn Any + Send + Sync), scalars: &[Fr], plan: &MsmPlan) -> Result<Vec<u8>>;
+    fn ntt(&self, columns: &mut [&mut [Fr]], job: NttJob) -> Result<()>;
+    fn free_bytes(&self) -> Result<u64>;
+}
+
+/// A CUDA device, or the emulator, with the kernels loaded, ready for MSMs and NTTs.
 ///
-/// Calls on one handle are serialised (one stream); use one handle per device.
+/// Calls on one handle are serialised (one stream); use one handle per device. A fault that leaves the CUDA context
+/// unusable ([`GpuError::Fault`]) is remembered: every later call returns it at once (see [`Gpu::fault`]).
 pub struct Gpu {
     info: DeviceInfo,
-    /// Tags the bases uploaded through this handle, so bases of another context are refused.
+    /// Tags the bases uploaded through this handle, so bases of another handle are refused.
     id: u64,
-    stream: Arc<CudaStream>,
-    kernels: Kernels,
-    /// NTT twiddle tables (`ω^e`, `e < n/2`) per `log_n`, built on first use.
-    twiddles: Mutex<HashMap<u32, CudaSlice<u8>>>,
+    engine: Box<dyn Engine>,
     /// Serialises calls: each one allocates its own buffers but shares the stream.
     lock: Mutex<()>,
-    // Dropped last: every buffer and the module need the context.
-    ctx: Arc<CudaContext>,
+    /// The first fault, after which the context is unusable.
+    fault: Mutex<Option<GpuError>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -109,77 +139,93 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn cfg(grid: (u32, u32), block: u32) -> LaunchConfig {
-    LaunchConfig { grid_dim: (grid.0, grid.1, 1), block_dim: (block, 1, 1), shared_mem_bytes: 0 }
-}
-
-fn launch<'a>(
-    stream: &'a Arc<CudaStream>,
-    f: &'a CudaFunction,
-    config: LaunchConfig,
-    push: impl FnOnce(&mut LaunchArgs<'a>),
-) -> Result<()> {
-    let mut args = stream.launch_builder(f);
-    push(&mut args);
-    // SAFETY: every kernel's parameter list matches what the callers push (see the signatures in kernels/cuda),
-    // every buffer is at least as large as the kernel indexes (sizes from `plan`), and cudarc orders the launch
-    // after prior work on the stream.
-    unsafe { args.launch(config) }?;
-    Ok(())
+fn next_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Gpu {
-    /// Opens device `ordinal`: checks for the driver library, the device, creates the context and loads the kernels.
+    /// Opens CUDA device `ordinal`: checks for the driver library and its version, the device, creates the context
+    /// and loads the kernels.
     ///
     /// # Errors
     ///
-    /// [`GpuError::NoDriver`] without libcuda, [`GpuError::NoDevice`] without that device,
-    /// [`GpuError::ModuleLoad`] when the fatbin does not load (driver too old, unsupported device),
-    /// [`GpuError::Driver`] for other driver failures, [`GpuError::Layout`] if halo2curves' memory layout changed.
+    /// [`GpuError::NoDriver`] without libcuda, [`GpuError::DriverTooOld`] below CUDA 13.0 (R580),
+    /// [`GpuError::NoDevice`] without that device, [`GpuError::ModuleLoad`] when the fatbin does not load
+    /// (unsupported device), [`GpuError::Driver`] for other driver failures, [`GpuError::Layout`] if halo2curves'
+    /// memory layout changed.
     pub fn new(ordinal: usize) -> Result<Self> {
         raw::check_layout()?;
         // SAFETY: only tries to dlopen libcuda; without this check cudarc panics on the first driver call.
         if !unsafe { cudarc::driver::sys::is_culib_present() } {
             return Err(GpuError::NoDriver);
         }
-        no_panic("opening the CUDA device", || Self::open(ordinal))
-    }
-
-    fn open(ordinal: usize) -> Result<Self> {
-        let count = match CudaContext::device_count() {
-            Ok(count) => usize::try_from(count).unwrap_or(0),
-            // cuInit fails with CUDA_ERROR_NO_DEVICE on machines with a driver but no GPU.
-            Err(err) if err.0 == cudarc::driver::sys::CUresult::CUDA_ERROR_NO_DEVICE => 0,
-            Err(err) => return Err(err.into()),
-        };
-        if ordinal >= count {
-            return Err(GpuError::NoDevice { ordinal, count });
-        }
-        let ctx = CudaContext::new(ordinal)?;
-        let info = DeviceInfo {
-            ordinal,
-            name: ctx.name()?,
-            total_memory_bytes: ctx.total_mem()?,
-            compute_capability: ctx.compute_capability()?,
-        };
-        let kernels = Kernels::load(&ctx)?;
-        let stream = ctx.new_stream()?;
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (driver, info) = no_panic("opening the CUDA device", || CudaDriver::open(ordinal))?;
         tracing::info!(
             target: "kernels::gpu",
             ordinal,
             name = %info.name,
             memory_bytes = info.total_memory_bytes,
             compute_capability = ?info.compute_capability,
+            driver_version = info.driver_version,
             "CUDA device ready"
         );
-        Ok(Self { info, id, stream, kernels, twiddles: Mutex::new(HashMap::new()), lock: Mutex::new(()), ctx })
+        let budget = twiddle_budget(&info);
+        Ok(Self::with_engine(info, Box::new(Runner::new(driver, budget))))
+    }
+
+    /// The kernel emulator (`kernels/emu`) as a device: the same kernel sources compiled for the host, driven by
+    /// the same host code as a GPU. For tests and debugging; it is orders of magnitude slower than a GPU.
+    ///
+    /// # Errors
+    ///
+    /// [`GpuError::ModuleLoad`] when the emulator library was not built or does not load.
+    pub fn emulated(options: EmulatorOptions) -> Result<Self> {
+        raw::check_layout()?;
+        let driver = EmulatorDriver::open(options)?;
+        let info = DeviceInfo {
+            ordinal: 0,
+            name: driver.name(),
+            total_memory_bytes: usize::try_from(driver.memory_bytes()).unwrap_or(usize::MAX),
+            compute_capability: (9, 0),
+            driver_version: 0,
+        };
+        let budget = twiddle_budget(&info);
+        Ok(Self::with_engine(info, Box::new(Runner::new(driver, budget))))
+    }
+
+    fn with_engine(info: DeviceInfo, engine: Box<dyn Engine>) -> Self {
+        Self { info, id: next_id(), engine, lock: Mutex::new(()), fault: Mutex::new(None) }
     }
 
     /// The device's name, memory and compute capability.
     pub fn info(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    /// The fault that made the device unusable, if one happened. A worker that sees one should stop and be
+    /// restarted: a CUDA context does not recover from a kernel fault.
+    pub fn fault(&self) -> Option<GpuError> {
+        lock(&self.fault).clone()
+    }
+
+    /// Runs `f` on the engine: serialised, refused after a fault, panics turned into errors, faults remembered.
+    fn run<T>(&self, what: &str, f: impl FnOnce(&dyn Engine) -> Result<T>) -> Result<T> {
+        let _guard = lock(&self.lock);
+        if let Some(fault) = self.fault() {
+            return Err(fault);
+        }
+        let result = no_panic(what, || f(&*self.engine));
+        if let Err(err @ GpuError::Fault(_)) = &result {
+            tracing::error!(
+                target: "kernels::gpu",
+                device = %self.info.name,
+                %err,
+                "the device faulted; every later call fails until the process restarts"
+            );
+            *lock(&self.fault) = Some(err.clone());
+        }
+        result
     }
 
     /// Uploads `bases` once; they stay on the device until the returned handle is dropped.
@@ -191,17 +237,8 @@ impl Gpu {
         if bases.len() >= 1 << 31 {
             return Err(GpuError::TooLarge(format!("{} base points; at most 2^31 - 1", bases.len())));
         }
-        let _guard = lock(&self.lock);
-        no_panic("uploading bases", || {
-            let bytes = raw::affine_bytes(bases);
-            let points = if bytes.is_empty() {
-                self.stream.alloc_zeros::<u8>(AFFINE_BYTES)?
-            } else {
-                self.stream.clone_htod(bytes)?
-            };
-            self.stream.synchronize()?;
-            Ok(DeviceBases { points, len: bases.len(), owner: self.id })
-        })
+        let points = self.run("uploading bases", |engine| engine.upload_bases(raw::affine_bytes(bases)))?;
+        Ok(DeviceBases { points, len: bases.len(), owner: self.id })
     }
 
     /// `Σ scalars[i]·bases[i]` over the first `scalars.len()` resident bases.
@@ -210,7 +247,7 @@ impl Gpu {
     ///
     /// [`GpuError::LengthMismatch`] if there are more scalars than bases, [`GpuError::InvalidInput`] for bases of
     /// another device handle, [`GpuError::TooLarge`] past the kernels' indexing or the free device memory, and
-    /// [`GpuError::Driver`] / [`GpuError::BadResult`] for device failures.
+    /// [`GpuError::Driver`] / [`GpuError::Fault`] / [`GpuError::BadResult`] for device failures.
     pub fn msm(&self, bases: &DeviceBases, scalars: &[Fr]) -> Result<G1> {
         if bases.owner != self.id {
             return Err(GpuError::InvalidInput("the bases were uploaded through another Gpu handle".into()));
@@ -226,110 +263,18 @@ impl Gpu {
             return Ok(G1::identity());
         }
         let plan = MsmPlan::new(scalars.len())?;
-        let _guard = lock(&self.lock);
-        no_panic("running an MSM", || {
-            let (free, _) = self.ctx.mem_get_info()?;
-            if plan.device_bytes() > free as u64 {
+        let jacobian = self.run("running an MSM", |engine| {
+            let free = engine.free_bytes()?;
+            if plan.device_bytes() > free {
                 return Err(GpuError::TooLarge(format!(
                     "an MSM of {} points needs about {} bytes of device memory; {free} free",
                     plan.n,
                     plan.device_bytes()
                 )));
             }
-            let jacobian = self.msm_on_device(&bases.points, scalars, &plan)?;
-            jacobian_to_g1(&jacobian)
-        })
-    }
-
-    fn msm_on_device(&self, bases: &CudaSlice<u8>, scalars: &[Fr], plan: &MsmPlan) -> Result<Vec<u8>> {
-        let s = &self.stream;
-        let k = &self.kernels;
-        let MsmPlan { n, c, windows, log_buckets, num_buckets, total_keys, segment, log_chunks } = *plan;
-        let d_scalars = s.clone_htod(raw::fr_bytes(scalars))?;
-
-        // Digits, bucket sizes, and the counting sort by bucket.
-        let mut keys = s.alloc_zeros::<u32>(total_keys as usize)?;
-        let mut counts = s.alloc_zeros::<u32>(num_buckets as usize + 1)?;
-        launch(s, &k.msm_digits, cfg((blocks_for(n, 256), 1), 256), |a| {
-            a.arg(&d_scalars).arg(&n).arg(&c).arg(&windows).arg(&mut keys).arg(&mut counts);
+            engine.msm(&*bases.points, scalars, &plan)
         })?;
-        let mut offsets = s.alloc_zeros::<u32>(num_buckets as usize + 1)?;
-        self.exclusive_scan(&counts, &mut offsets, num_buckets + 1)?;
-        drop(counts);
-        let mut cursor = s.clone_dtod(&offsets)?;
-        let mut sorted = s.alloc_zeros::<u32>(total_keys as usize)?;
-        launch(s, &k.msm_scatter, cfg((blocks_for(total_keys, 256), 1), 256), |a| {
-            a.arg(&keys).arg(&n).arg(&total_keys).arg(&mut cursor).arg(&mut sorted);
-        })?;
-        drop((keys, cursor, d_scalars));
-
-        // Segments of at most `segment` points per bucket, one thread each.
-        let mut task_counts = s.alloc_zeros::<u32>(num_buckets as usize + 1)?;
-        launch(s, &k.msm_task_count, cfg((blocks_for(num_buckets, 256), 1), 256), |a| {
-            a.arg(&offsets).arg(&num_buckets).arg(&segment).arg(&mut task_counts);
-        })?;
-        let mut task_offsets = s.alloc_zeros::<u32>(num_buckets as usize + 1)?;
-        self.exclusive_scan(&task_counts, &mut task_offsets, num_buckets + 1)?;
-        drop(task_counts);
-        let last = num_buckets as usize;
-        let num_tasks = s.clone_dtoh(&task_offsets.slice(last..last + 1))?[0];
-        if num_tasks == 0 {
-            // Every digit is zero: every scalar is zero.
-            return Ok(vec![0; JACOBIAN_BYTES]);
-        }
-        let mut task_sums = s.alloc_zeros::<u8>(num_tasks as usize * XYZZ_BYTES)?;
-        launch(s, &k.msm_accumulate, cfg((blocks_for(num_tasks, 128), 1), 128), |a| {
-            a.arg(bases)
-                .arg(&sorted)
-                .arg(&offsets)
-                .arg(&task_offsets)
-                .arg(&num_buckets)
-                .arg(&num_tasks)
-                .arg(&segment)
-                .arg(&mut task_sums);
-        })?;
-        drop((sorted, offsets));
-        let mut buckets = s.alloc_zeros::<u8>(num_buckets as usize * XYZZ_BYTES)?;
-        launch(s, &k.msm_bucket_sum, cfg((blocks_for(num_buckets, 128), 1), 128), |a| {
-            a.arg(&task_sums).arg(&task_offsets).arg(&num_buckets).arg(&mut buckets);
-        })?;
-        drop((task_sums, task_offsets));
-
-        // Bucket reduction per window, then the windows combined.
-        let chunk_threads = windows << log_chunks;
-        let mut chunks = s.alloc_zeros::<u8>(chunk_threads as usize * XYZZ_BYTES)?;
-        launch(s, &k.msm_window_chunks, cfg((blocks_for(chunk_threads, 128), 1), 128), |a| {
-            a.arg(&buckets).arg(&windows).arg(&log_buckets).arg(&log_chunks).arg(&mut chunks);
-        })?;
-        let mut window_sums = s.alloc_zeros::<u8>(windows as usize * JACOBIAN_BYTES)?;
-        launch(s, &k.msm_window_sum, cfg((windows, 1), WINDOW_SUM_THREADS), |a| {
-            a.arg(&chunks).arg(&log_chunks).arg(&mut window_sums);
-        })?;
-        let mut out = s.alloc_zeros::<u8>(JACOBIAN_BYTES)?;
-        launch(s, &k.msm_combine, cfg((1, 1), 32), |a| {
-            a.arg(&window_sums).arg(&windows).arg(&c).arg(&mut out);
-        })?;
-        let result = s.clone_dtoh(&out)?;
-        s.synchronize()?;
-        Ok(result)
-    }
-
-    /// Exclusive prefix sum of the first `n` values of `input` into `out`.
-    fn exclusive_scan(&self, input: &CudaSlice<u32>, out: &mut CudaSlice<u32>, n: u32) -> Result<()> {
-        let s = &self.stream;
-        let blocks = blocks_for(n, SCAN_BLOCK);
-        let mut sums = s.alloc_zeros::<u32>(blocks as usize)?;
-        launch(s, &self.kernels.scan_blocks, cfg((blocks, 1), SCAN_BLOCK), |a| {
-            a.arg(input).arg(&mut *out).arg(&n).arg(&mut sums);
-        })?;
-        if blocks > 1 {
-            let mut sum_offsets = s.alloc_zeros::<u32>(blocks as usize)?;
-            self.exclusive_scan(&sums, &mut sum_offsets, blocks)?;
-            launch(s, &self.kernels.scan_add, cfg((blocks, 1), SCAN_BLOCK), |a| {
-                a.arg(&mut *out).arg(&n).arg(&sum_offsets);
-            })?;
-        }
-        Ok(())
+        jacobian_to_g1(&jacobian)
     }
 
     /// Forward NTT of every column in place (natural order in and out), as [`cpu::NttDomain::forward`].
@@ -364,8 +309,9 @@ impl Gpu {
     /// # Errors
     ///
     /// [`GpuError::LengthMismatch`] for columns of different lengths, [`GpuError::InvalidInput`] for a length that
-    /// is not a power of two or a zero shift, [`GpuError::TooLarge`] past `2^28` ([`cpu::MAX_LOG_N`]),
-    /// [`GpuError::Driver`] for device failures. Columns are untouched on argument errors.
+    /// is not a power of two or a zero shift, [`GpuError::TooLarge`] past `2^28` ([`cpu::MAX_LOG_N`]) or when not
+    /// even one column fits the free device memory, [`GpuError::Driver`] / [`GpuError::Fault`] for device failures.
+    /// Columns are untouched on argument errors.
     pub fn ntt_coset_inverse(&self, columns: &mut [&mut [Fr]], shift: Fr) -> Result<()> {
         self.ntt(columns, NttKind::CosetInverse(shift))
     }
@@ -383,14 +329,14 @@ impl Gpu {
         let domain = cpu::NttDomain::new(log_n).map_err(|err| GpuError::TooLarge(err.to_string()))?;
         let n_inv = Fr::from(n as u64).invert().unwrap_or(Fr::ONE);
         // (before: c, g) and (after: c, g) scalings data[i] *= c·g^i around the plain transform.
-        let (before, omega, after) = match kind {
-            NttKind::Forward => (None, domain.omega(), None),
-            NttKind::Inverse => (None, domain.omega(), Some((n_inv, Fr::ONE))),
-            NttKind::CosetForward(shift) => (Some((Fr::ONE, shift)), domain.omega(), None),
+        let (before, after) = match kind {
+            NttKind::Forward => (None, None),
+            NttKind::Inverse => (None, Some((n_inv, Fr::ONE))),
+            NttKind::CosetForward(shift) => (Some((Fr::ONE, shift)), None),
             NttKind::CosetInverse(shift) => {
                 let shift_inv = Option::<Fr>::from(shift.invert())
                     .ok_or_else(|| GpuError::InvalidInput("the coset shift of an inverse NTT is zero".into()))?;
-                (None, domain.omega(), Some((n_inv, shift_inv)))
+                (None, Some((n_inv, shift_inv)))
             }
         };
         if log_n == 0 {
@@ -398,76 +344,342 @@ impl Gpu {
             return Ok(());
         }
         let inverse = u32::from(matches!(kind, NttKind::Inverse | NttKind::CosetInverse(_)));
-        let _guard = lock(&self.lock);
-        no_panic("running an NTT", || {
-            let mut tables = lock(&self.twiddles);
-            let twiddles = match tables.entry(log_n) {
-                Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => entry.insert(self.twiddle_table(log_n, omega)?),
-            };
-            let (free, _) = self.ctx.mem_get_info()?;
-            let batch = ntt_batch_columns(log_n, columns.len(), free as u64 / 2);
-            for group in columns.chunks_mut(batch) {
-                self.ntt_batch(group, log_n, twiddles, inverse, before, after)?;
-            }
-            Ok(())
-        })
+        let job = NttJob { log_n, omega: domain.omega(), inverse, before, after };
+        self.run("running an NTT", |engine| engine.ntt(columns, job))
+    }
+}
+
+/// The device memory the twiddle cache may keep: a sixteenth of the device (256 MiB of an 4 GiB device, 5 GiB of
+/// an H100), enough for the tables of the two or three sizes one proof uses up to 2^24.
+fn twiddle_budget(info: &DeviceInfo) -> u64 {
+    info.total_memory_bytes as u64 / 16
+}
+
+/// NTT twiddle tables (`ω^e`, `e < n/2`) by `log_n`, least recently used evicted first, within a byte budget.
+struct TwiddleCache<B> {
+    budget: u64,
+    entries: Vec<(u32, B, u64)>,
+    tick: u64,
+}
+
+fn twiddle_bytes(log_n: u32) -> u64 {
+    (FIELD_BYTES as u64) << (log_n - 1)
+}
+
+impl<B> TwiddleCache<B> {
+    fn bytes(&self) -> u64 {
+        self.entries.iter().map(|(log_n, _, _)| twiddle_bytes(*log_n)).sum()
     }
 
-    fn twiddle_table(&self, log_n: u32, omega: Fr) -> Result<CudaSlice<u8>> {
+    fn position(&mut self, log_n: u32) -> Option<usize> {
+        self.tick += 1;
+        let tick = self.tick;
+        let i = self.entries.iter().position(|(l, _, _)| *l == log_n)?;
+        self.entries[i].2 = tick;
+        Some(i)
+    }
+
+    /// Makes room for a table of `log_n`; false if it is larger than the whole budget (then it is not cached).
+    fn make_room(&mut self, log_n: u32) -> bool {
+        let need = twiddle_bytes(log_n);
+        if need > self.budget {
+            return false;
+        }
+        while self.bytes() + need > self.budget {
+            let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.2).map(|(i, _)| i) else { break };
+            self.entries.swap_remove(oldest);
+        }
+        true
+    }
+}
+
+/// The MSM and NTT host code over driver `D`.
+struct Runner<D: Driver> {
+    driver: D,
+    twiddles: Mutex<TwiddleCache<D::Buffer>>,
+}
+
+impl<D: Driver> Runner<D> {
+    fn new(driver: D, twiddle_budget: u64) -> Self {
+        Self { driver, twiddles: Mutex::new(TwiddleCache { budget: twiddle_budget, entries: Vec::new(), tick: 0 }) }
+    }
+
+    fn launch(&self, kernel: Kernel, grid: (u32, u32), block: u32, args: &mut [Arg<'_, D::Buffer>]) -> Result<()> {
+        self.driver.launch(kernel, grid, block, args)
+    }
+
+    fn read_u32(&self, buffer: &D::Buffer, index: usize) -> Result<u32> {
+        let mut bytes = [0u8; 4];
+        self.driver.read(buffer, 4 * index, &mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn msm_on_device(&self, bases: &D::Buffer, scalars: &[Fr], plan: &MsmPlan) -> Result<Vec<u8>> {
+        let d = &self.driver;
+        let MsmPlan { n, c, windows, log_buckets, num_buckets, total_keys, segment, log_chunks } = *plan;
+        let u32s = |count: u32| 4 * count as usize;
+        let d_scalars = d.upload(raw::fr_bytes(scalars))?;
+
+        // Digits, bucket sizes, and the counting sort by bucket.
+        let mut keys = d.alloc_zeros(u32s(total_keys))?;
+        let mut counts = d.alloc_zeros(u32s(num_buckets + 1))?;
+        self.launch(
+            Kernel::MsmDigits,
+            (blocks_for(n, 256), 1),
+            256,
+            &mut [
+                Arg::Buf(&d_scalars),
+                Arg::U32(n),
+                Arg::U32(c),
+                Arg::U32(windows),
+                Arg::BufMut(&mut keys),
+                Arg::BufMut(&mut counts),
+            ],
+        )?;
+        let mut offsets = d.alloc_zeros(u32s(num_buckets + 1))?;
+        self.exclusive_scan(&counts, &mut offsets, num_buckets + 1)?;
+        drop(counts);
+        let mut cursor = d.duplicate(&offsets)?;
+        let mut sorted = d.alloc_zeros(u32s(total_keys))?;
+        self.launch(
+            Kernel::MsmScatter,
+            (blocks_for(total_keys, 256), 1),
+            256,
+            &mut [
+                Arg::Buf(&keys),
+                Arg::U32(n),
+                Arg::U32(total_keys),
+                Arg::BufMut(&mut cursor),
+                Arg::BufMut(&mut sorted),
+            ],
+        )?;
+        drop((keys, cursor, d_scalars));
+
+        // Segments of at most `segment` points per bucket, one thread each.
+        let mut task_counts = d.alloc_zeros(u32s(num_buckets + 1))?;
+        self.launch(
+            Kernel::MsmTaskCount,
+            (blocks_for(num_buckets, 256), 1),
+            256,
+            &mut [Arg::Buf(&offsets), Arg::U32(num_buckets), Arg::U32(segment), Arg::BufMut(&mut task_counts)],
+        )?;
+        let mut task_offsets = d.alloc_zeros(u32s(num_buckets + 1))?;
+        self.exclusive_scan(&task_counts, &mut task_offsets, num_buckets + 1)?;
+        drop(task_counts);
+        let num_tasks = self.read_u32(&task_offsets, num_buckets as usize)?;
+        if num_tasks == 0 {
+            // Every digit is zero: every scalar is zero.
+            return Ok(vec![0; JACOBIAN_BYTES]);
+        }
+        let mut task_sums = d.alloc_zeros(num_tasks as usize * XYZZ_BYTES)?;
+        self.launch(
+            Kernel::MsmAccumulate,
+            (blocks_for(num_tasks, 128), 1),
+            128,
+            &mut [
+                Arg::Buf(bases),
+                Arg::Buf(&sorted),
+                Arg::Buf(&offsets),
+                Arg::Buf(&task_offsets),
+                Arg::U32(num_buckets),
+                Arg::U32(num_tasks),
+                Arg::U32(segment),
+                Arg::BufMut(&mut task_sums),
+            ],
+        )?;
+        drop((sorted, offsets));
+        let mut buckets = d.alloc_zeros(num_buckets as usize * XYZZ_BYTES)?;
+        self.launch(
+            Kernel::MsmBucketSum,
+            (blocks_for(num_buckets, 128), 1),
+            128,
+            &mut [Arg::Buf(&task_sums), Arg::Buf(&task_offsets), Arg::U32(num_buckets), Arg::BufMut(&mut buckets)],
+        )?;
+        drop((task_sums, task_offsets));
+
+        // Bucket reduction per window, then the windows combined.
+        let chunk_threads = windows << log_chunks;
+        let mut chunks = d.alloc_zeros(chunk_threads as usize * XYZZ_BYTES)?;
+        self.launch(
+            Kernel::MsmWindowChunks,
+            (blocks_for(chunk_threads, 128), 1),
+            128,
+            &mut [
+                Arg::Buf(&buckets),
+                Arg::U32(windows),
+                Arg::U32(log_buckets),
+                Arg::U32(log_chunks),
+                Arg::BufMut(&mut chunks),
+            ],
+        )?;
+        let mut window_sums = d.alloc_zeros(windows as usize * JACOBIAN_BYTES)?;
+        self.launch(
+            Kernel::MsmWindowSum,
+            (windows, 1),
+            WINDOW_SUM_THREADS,
+            &mut [Arg::Buf(&chunks), Arg::U32(log_chunks), Arg::BufMut(&mut window_sums)],
+        )?;
+        let mut out = d.alloc_zeros(JACOBIAN_BYTES)?;
+        self.launch(
+            Kernel::MsmCombine,
+            (1, 1),
+            32,
+            &mut [Arg::Buf(&window_sums), Arg::U32(windows), Arg::U32(c), Arg::BufMut(&mut out)],
+        )?;
+        let mut result = vec![0; JACOBIAN_BYTES];
+        d.read(&out, 0, &mut result)?;
+        Ok(result)
+    }
+
+    /// Exclusive prefix sum of the first `n` values of `input` into `out`.
+    fn exclusive_scan(&self, input: &D::Buffer, out: &mut D::Buffer, n: u32) -> Result<()> {
+        let blocks = blocks_for(n, SCAN_BLOCK);
+        let mut sums = self.driver.alloc_zeros(4 * blocks as usize)?;
+        self.launch(
+            Kernel::ScanBlocks,
+            (blocks, 1),
+            SCAN_BLOCK,
+            &mut [Arg::Buf(input), Arg::BufMut(&mut *out), Arg::U32(n), Arg::BufMut(&mut sums)],
+        )?;
+        if blocks > 1 {
+            let mut sum_offsets = self.driver.alloc_zeros(4 * blocks as usize)?;
+            self.exclusive_scan(&sums, &mut sum_offsets, blocks)?;
+            self.launch(
+                Kernel::ScanAdd,
+                (blocks, 1),
+                SCAN_BLOCK,
+                &mut [Arg::BufMut(&mut *out), Arg::U32(n), Arg::Buf(&sum_offsets)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn twiddle_table(&self, log_n: u32, omega: Fr) -> Result<D::Buffer> {
         let half = 1u32 << (log_n - 1);
-        let mut table = self.stream.alloc_zeros::<u8>(half as usize * FIELD_BYTES)?;
-        let omega = raw::fr_limbs(&omega);
-        launch(&self.stream, &self.kernels.ntt_twiddles, cfg((blocks_for(half, 256), 1), 256), |a| {
-            a.arg(&mut table).arg(&half).arg(&omega);
-        })?;
+        let mut table = self.driver.alloc_zeros(half as usize * FIELD_BYTES)?;
+        self.launch(
+            Kernel::NttTwiddles,
+            (blocks_for(half, 256), 1),
+            256,
+            &mut [Arg::BufMut(&mut table), Arg::U32(half), Arg::Field(raw::fr_limbs(&omega))],
+        )?;
         Ok(table)
     }
 
-    fn ntt_batch(
-        &self,
-        columns: &mut [&mut [Fr]],
-        log_n: u32,
-        twiddles: &CudaSlice<u8>,
-        inverse: u32,
-        before: Option<(Fr, Fr)>,
-        after: Option<(Fr, Fr)>,
-    ) -> Result<()> {
-        let s = &self.stream;
+    fn ntt_columns(&self, columns: &mut [&mut [Fr]], job: NttJob, twiddles: &D::Buffer) -> Result<()> {
+        let free = self.driver.free_bytes()?;
+        let column_bytes = (FIELD_BYTES as u64) << job.log_n;
+        if free < column_bytes {
+            return Err(GpuError::TooLarge(format!(
+                "an NTT column of 2^{} elements needs {column_bytes} bytes of device memory; {free} free",
+                job.log_n
+            )));
+        }
+        let batch = ntt_batch_columns(job.log_n, columns.len(), free / 2);
+        for group in columns.chunks_mut(batch) {
+            self.ntt_batch(group, job, twiddles)?;
+        }
+        Ok(())
+    }
+
+    fn ntt_batch(&self, columns: &mut [&mut [Fr]], job: NttJob, twiddles: &D::Buffer) -> Result<()> {
+        let d = &self.driver;
+        let NttJob { log_n, inverse, before, after, .. } = job;
         let column_bytes = FIELD_BYTES << log_n;
         let count = columns.len() as u32;
-        let mut data = s.alloc_zeros::<u8>(column_bytes * columns.len())?;
+        let mut data = d.alloc_zeros(column_bytes * columns.len())?;
         for (i, column) in columns.iter().enumerate() {
-            s.memcpy_htod(raw::fr_bytes(column), &mut data.slice_mut(i * column_bytes..(i + 1) * column_bytes))?;
+            d.write(&mut data, i * column_bytes, raw::fr_bytes(column))?;
         }
         let n = 1u32 << log_n;
-        let scale = |data: &mut CudaSlice<u8>, (c, g): (Fr, Fr)| {
-            let (c, g) = (raw::fr_limbs(&c), raw::fr_limbs(&g));
+        let scale = |data: &mut D::Buffer, (c, g): (Fr, Fr)| {
             let threads = n.div_ceil(NTT_SCALE_CHUNK);
-            launch(s, &self.kernels.ntt_scale, cfg((blocks_for(threads, 256), count), 256), |a| {
-                a.arg(data).arg(&log_n).arg(&c).arg(&g);
-            })
+            self.launch(
+                Kernel::NttScale,
+                (blocks_for(threads, 256), count),
+                256,
+                &mut [Arg::BufMut(data), Arg::U32(log_n), Arg::Field(raw::fr_limbs(&c)), Arg::Field(raw::fr_limbs(&g))],
+            )
         };
         if let Some(params) = before {
             scale(&mut data, params)?;
         }
-        launch(s, &self.kernels.ntt_bit_reverse, cfg((blocks_for(n, 256), count), 256), |a| {
-            a.arg(&mut data).arg(&log_n);
-        })?;
+        self.launch(
+            Kernel::NttBitReverse,
+            (blocks_for(n, 256), count),
+            256,
+            &mut [Arg::BufMut(&mut data), Arg::U32(log_n)],
+        )?;
         let (threads, blocks) = ntt_pass_shape(log_n);
         for (first, stages) in ntt_passes(log_n) {
-            launch(s, &self.kernels.ntt_pass, cfg((blocks, count), threads), |a| {
-                a.arg(&mut data).arg(twiddles).arg(&log_n).arg(&first).arg(&stages).arg(&inverse);
-            })?;
+            self.launch(
+                Kernel::NttPass,
+                (blocks, count),
+                threads,
+                &mut [
+                    Arg::BufMut(&mut data),
+                    Arg::Buf(twiddles),
+                    Arg::U32(log_n),
+                    Arg::U32(first),
+                    Arg::U32(stages),
+                    Arg::U32(inverse),
+                ],
+            )?;
         }
         if let Some(params) = after {
             scale(&mut data, params)?;
         }
         for (i, column) in columns.iter_mut().enumerate() {
-            s.memcpy_dtoh(&data.slice(i * column_bytes..(i + 1) * column_bytes), raw::fr_bytes_mut(column))?;
+            d.read(&data, i * column_bytes, raw::fr_bytes_mut(column))?;
         }
-        s.synchronize()?;
         Ok(())
+    }
+}
+
+impl<D: Driver> Engine for Runner<D> {
+    fn upload_bases(&self, bytes: &[u8]) -> Result<Box<dyn Any + Send + Sync>> {
+        let points =
+            if bytes.is_empty() { self.driver.alloc_zeros(AFFINE_BYTES)? } else { self.driver.upload(bytes)? };
+        self.driver.synchronize()?;
+        Ok(Box::new(points))
+    }
+
+    fn msm(&self, bases: &(dyn Any + Send + Sync), scalars: &[Fr], plan: &MsmPlan) -> Result<Vec<u8>> {
+        let bases = bases
+            .downcast_ref::<D::Buffer>()
+            .ok_or_else(|| GpuError::InvalidInput("the bases were uploaded to another kind of device".into()))?;
+        self.msm_on_device(bases, scalars, plan)
+    }
+
+    fn ntt(&self, columns: &mut [&mut [Fr]], job: NttJob) -> Result<()> {
+        let mut cache = lock(&self.twiddles);
+        if let Some(i) = cache.position(job.log_n) {
+            return self.ntt_columns(columns, job, &cache.entries[i].1);
+        }
+        // A new table: it must fit beside at least one column, and it is cached only within the budget.
+        let free = self.driver.free_bytes()?;
+        let need = twiddle_bytes(job.log_n) + ((FIELD_BYTES as u64) << job.log_n);
+        if free < need {
+            return Err(GpuError::TooLarge(format!(
+                "an NTT of 2^{} needs {need} bytes of device memory for its twiddles and one column; {free} free",
+                job.log_n
+            )));
+        }
+        if cache.make_room(job.log_n) {
+            let table = self.twiddle_table(job.log_n, job.omega)?;
+            let tick = cache.tick;
+            cache.entries.push((job.log_n, table, tick));
+            let last = cache.entries.len() - 1;
+            self.ntt_columns(columns, job, &cache.entries[last].1)
+        } else {
+            drop(cache);
+            let table = self.twiddle_table(job.log_n, job.omega)?;
+            self.ntt_columns(columns, job, &table)
+        }
+    }
+
+    fn free_bytes(&self) -> Result<u64> {
+        self.driver.free_bytes()
     }
 }
 

@@ -1,21 +1,12 @@
 //! The embedded fatbin and the kernels the loader takes from it.
 
-use std::sync::Arc;
-
-use cudarc::{
-    driver::{CudaContext, CudaFunction},
-    nvrtc::Ptx,
-};
-
-use super::error::{GpuError, Result};
-
 /// The kernels of `kernels/cuda`, compiled by `scripts/kernels.sh` for sm_90 (SASS) and compute_90 (PTX).
 pub static FATBIN: &[u8] = include_bytes!("../../fatbin/zkr-kernels.fatbin");
 
 /// The first four bytes of a fatbin container (`0xBA55ED50`, little-endian).
 pub const FATBIN_MAGIC: [u8; 4] = [0x50, 0xed, 0x55, 0xba];
 
-/// Every entry point the loader resolves, in the order of the fields of `Kernels`.
+/// Every entry point the loader resolves, in the order of [`Kernel`].
 pub const KERNEL_NAMES: [&str; 14] = [
     "zkr_scan_blocks",
     "zkr_scan_add",
@@ -33,53 +24,59 @@ pub const KERNEL_NAMES: [&str; 14] = [
     "zkr_ntt_scale",
 ];
 
-/// The loaded entry points (see the .cuh files for what each does).
-#[derive(Debug)]
-pub(crate) struct Kernels {
-    pub(crate) scan_blocks: CudaFunction,
-    pub(crate) scan_add: CudaFunction,
-    pub(crate) msm_digits: CudaFunction,
-    pub(crate) msm_scatter: CudaFunction,
-    pub(crate) msm_task_count: CudaFunction,
-    pub(crate) msm_accumulate: CudaFunction,
-    pub(crate) msm_bucket_sum: CudaFunction,
-    pub(crate) msm_window_chunks: CudaFunction,
-    pub(crate) msm_window_sum: CudaFunction,
-    pub(crate) msm_combine: CudaFunction,
-    pub(crate) ntt_twiddles: CudaFunction,
-    pub(crate) ntt_bit_reverse: CudaFunction,
-    pub(crate) ntt_pass: CudaFunction,
-    pub(crate) ntt_scale: CudaFunction,
+/// One entry point of the kernels, in the order of [`KERNEL_NAMES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    ScanBlocks,
+    ScanAdd,
+    MsmDigits,
+    MsmScatter,
+    MsmTaskCount,
+    MsmAccumulate,
+    MsmBucketSum,
+    MsmWindowChunks,
+    MsmWindowSum,
+    MsmCombine,
+    NttTwiddles,
+    NttBitReverse,
+    NttPass,
+    NttScale,
 }
 
-impl Kernels {
-    /// Loads the fatbin into `ctx` and resolves every kernel.
-    pub(crate) fn load(ctx: &Arc<CudaContext>) -> Result<Self> {
-        if !FATBIN.starts_with(&FATBIN_MAGIC) {
-            return Err(GpuError::ModuleLoad("the embedded fatbin has no fatbin header".into()));
+impl Kernel {
+    /// Every kernel, in the order of [`KERNEL_NAMES`].
+    pub(crate) const ALL: [Self; 14] = [
+        Self::ScanBlocks,
+        Self::ScanAdd,
+        Self::MsmDigits,
+        Self::MsmScatter,
+        Self::MsmTaskCount,
+        Self::MsmAccumulate,
+        Self::MsmBucketSum,
+        Self::MsmWindowChunks,
+        Self::MsmWindowSum,
+        Self::MsmCombine,
+        Self::NttTwiddles,
+        Self::NttBitReverse,
+        Self::NttPass,
+        Self::NttScale,
+    ];
+
+    /// The entry point's name in the sources and the fatbin.
+    pub(crate) const fn name(self) -> &'static str {
+        KERNEL_NAMES[self as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_and_names_line_up() {
+        for (i, kernel) in Kernel::ALL.into_iter().enumerate() {
+            assert_eq!(kernel as usize, i);
+            assert_eq!(kernel.name(), KERNEL_NAMES[i]);
         }
-        // cuModuleLoadData takes fatbins as well as cubins and PTX; the driver picks the sm_90 SASS or JITs PTX.
-        let module =
-            ctx.load_module(Ptx::from_binary(FATBIN.to_vec())).map_err(|err| GpuError::ModuleLoad(err.to_string()))?;
-        let get = |name: &str| {
-            module.load_function(name).map_err(|err| GpuError::ModuleLoad(format!("kernel {name}: {err}")))
-        };
-        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n] = KERNEL_NAMES;
-        Ok(Self {
-            scan_blocks: get(a)?,
-            scan_add: get(b)?,
-            msm_digits: get(c)?,
-            msm_scatter: get(d)?,
-            msm_task_count: get(e)?,
-            msm_accumulate: get(f)?,
-            msm_bucket_sum: get(g)?,
-            msm_window_chunks: get(h)?,
-            msm_window_sum: get(i)?,
-            msm_combine: get(j)?,
-            ntt_twiddles: get(k)?,
-            ntt_bit_reverse: get(l)?,
-            ntt_pass: get(m)?,
-            ntt_scale: get(n)?,
-        })
     }
 }

@@ -9,11 +9,18 @@
 //!  columns ──► gpu.ntt_forward / ntt_inverse / ntt_coset_forward / ntt_coset_inverse (in place)
 //! ```
 //!
+//! The host code (`device.rs`) drives the device through a small [`driver`] trait with two implementations: CUDA
+//! through cudarc, and the kernel emulator (`kernels/emu`: the same `.cu` sources compiled for the host), on which
+//! CI runs every kernel ([`Gpu::emulated`]).
+//!
 //! Host arrays are shared with the device byte for byte (halo2curves' Montgomery limbs; checked once at run
 //! time). Nothing here panics without a driver or a device: every entry point returns a [`GpuError`].
 
 mod backend;
+mod cuda;
 mod device;
+mod driver;
+mod emulator;
 mod error;
 mod kernels;
 mod plan;
@@ -21,5 +28,6 @@ mod raw;
 
 pub use backend::{Backend, ParseBackendError, Selected, select, select_device};
 pub use device::{DeviceBases, DeviceInfo, Gpu};
+pub use emulator::EmulatorOptions;
 pub use error::{GpuError, Result};
 pub use kernels::{FATBIN, FATBIN_MAGIC, KERNEL_NAMES};
