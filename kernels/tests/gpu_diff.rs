@@ -372,6 +372,24 @@ fn ntt_many_columns(gpu: &Gpu, sizes: &[u32]) {
     }
 }
 
+/// From 2^21 an NTT takes three shared-memory passes, and the middle one is the only pass whose groups have both
+/// high and low index bits (`ntt_index` with `s > 0` and `s + t < log_n`): one size of it, on every device.
+#[test]
+fn ntt_with_three_passes_matches_cpu() {
+    for device in devices("ntt_with_three_passes_matches_cpu") {
+        let log_n = 21;
+        let domain = cpu::NttDomain::new(log_n).unwrap();
+        let input = scalars(1 << log_n, 21);
+        let mut got = input.clone();
+        device.gpu.ntt_forward(&mut [&mut got]).unwrap();
+        let mut want = input.clone();
+        domain.forward(&mut want).unwrap();
+        assert!(got == want, "forward 2^{log_n} on {}", device.name());
+        device.gpu.ntt_inverse(&mut [&mut got]).unwrap();
+        assert!(got == input, "inverse(forward) 2^{log_n} on {}", device.name());
+    }
+}
+
 #[test]
 fn ntt_many_columns_match_single_columns() {
     for device in devices("ntt_many_columns_match_single_columns") {
