@@ -13,7 +13,7 @@ use zkr_circuits::{
 };
 use zkr_protocol::{ChunkWitness, ProofShape};
 use zkr_protos::v1::{self as pb, Stage};
-use zkr_prover::{BatchProver, MsmDevice, ProverError};
+use zkr_prover::{BatchProver, MsmDevice, ProofTimes, ProverError};
 
 /// Where a worker's proofs are computed: what it registers with and labels its metrics with. The choice a worker
 /// is started with (`--prover.backend auto|gpu|cpu`) is `zkr_kernels::gpu::Backend`; this is what it came to.
@@ -88,7 +88,8 @@ impl ProverBackend {
         self.backend
     }
 
-    /// Proves a chunk job, reporting stages as they end.
+    /// Proves a chunk job, reporting each stage's duration when the proof is done (witness: decoding the job and
+    /// building the circuit's cells; msm; quotient: the rest of halo2's prover; opening; verify), then the total.
     pub fn prove_chunk(
         &self,
         witness: &[u8],
@@ -97,9 +98,9 @@ impl ProverBackend {
         let started = Instant::now();
         let witness: ChunkWitness =
             serde_json::from_slice(witness).map_err(|e| CircuitsError::Encoding(format!("chunk witness: {e}")))?;
-        progress(Stage::Witness, started.elapsed());
-        // Proving includes the prover's own verification of the proof (ChunkKeys::prove).
-        let snark = self.prover.prove_chunk(witness)?;
+        let decoded = started.elapsed();
+        let (snark, times) = self.prover.prove_chunk_timed(witness)?;
+        report_times(&mut progress, &ProofTimes { witness: decoded + times.witness, ..times });
         progress(Stage::Total, started.elapsed());
         Ok(pb::ChunkProof {
             instances: encode_field_elements(snark.instances.first().map_or(&[][..], Vec::as_slice)),
@@ -107,7 +108,9 @@ impl ProverBackend {
         })
     }
 
-    /// Proves an aggregation job, reporting stages as they end.
+    /// Proves an aggregation job, reporting each stage's duration when the proof is done (witness: decoding and
+    /// checking the chunk proofs; aggregation: verifying them in-circuit; msm; quotient; opening; verify), then the
+    /// total.
     pub fn prove_aggregation(
         &self,
         chunks: &[pb::ChunkProof],
@@ -123,11 +126,57 @@ impl ProverBackend {
             }
             snarks.push(snark);
         }
-        progress(Stage::Witness, started.elapsed());
-        let aggregated = Instant::now();
-        let proof: BatchProof = self.prover.aggregate(snarks)?;
-        progress(Stage::Aggregation, aggregated.elapsed());
+        let checked = started.elapsed();
+        let (proof, times): (BatchProof, ProofTimes) = self.prover.aggregate_timed(snarks)?;
+        report_times(&mut progress, &ProofTimes { witness: checked, ..times });
         progress(Stage::Total, started.elapsed());
         Ok(pb::BatchProof { instances: encode_field_elements(&proof.instances), proof: proof.proof })
+    }
+}
+
+/// Reports every stage that took time, in the order they ran.
+fn report_times(progress: &mut impl FnMut(Stage, Duration), times: &ProofTimes) {
+    let stages = [
+        (Stage::Witness, times.witness),
+        (Stage::Aggregation, times.aggregation),
+        (Stage::Msm, times.msm),
+        (Stage::Quotient, times.quotient),
+        (Stage::Opening, times.opening),
+        (Stage::Verify, times.verify),
+    ];
+    for (stage, elapsed) in stages {
+        if !elapsed.is_zero() {
+            progress(stage, elapsed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_reported_in_the_order_they_ran_and_only_when_they_took_time() {
+        let ms = Duration::from_millis;
+        let times = ProofTimes {
+            witness: ms(1),
+            aggregation: Duration::ZERO,
+            msm: ms(3),
+            opening: ms(5),
+            quotient: ms(4),
+            verify: ms(6),
+        };
+        let mut seen = Vec::new();
+        report_times(&mut |stage, elapsed| seen.push((stage, elapsed)), &times);
+        assert_eq!(
+            seen,
+            [
+                (Stage::Witness, ms(1)),
+                (Stage::Msm, ms(3)),
+                (Stage::Quotient, ms(4)),
+                (Stage::Opening, ms(5)),
+                (Stage::Verify, ms(6)),
+            ]
+        );
     }
 }

@@ -22,8 +22,9 @@ use crate::{
 
 /// Worker metrics (prefix `zkr_prover_`): proving time per stage, and jobs by outcome.
 pub mod metric_names {
-    /// Proving time per `stage`, `kind` and `backend` (`cpu` or `cuda`, the values of the coordinator's
-    /// `zkr_coordinator_workers`).
+    /// Proving time per `stage` (witness, aggregation, msm, quotient, opening, verify, total: `Stage`), `kind`,
+    /// `backend` (`cpu` or `cuda`, the values of the coordinator's `zkr_coordinator_workers`) and `gpu` (the device
+    /// model, `none` on the CPU).
     pub const STAGE_SECONDS: &str = "zkr_prover_stage_seconds";
     /// Jobs finished, by `kind` and `outcome` (accepted, rejected, duplicate, stale, failed, released).
     pub const JOBS: &str = "zkr_prover_jobs_total";
@@ -321,6 +322,11 @@ impl Worker {
         self.session.revoked.store(false, Ordering::Relaxed);
         let kind = if job.kind == pb::JobKind::Aggregation as i32 { "aggregation" } else { "chunk" };
         let backend_label = self.backend.label();
+        let gpu_label = self
+            .device
+            .gpu()
+            .filter(|_| self.backend == Backend::Cuda)
+            .map_or_else(|| "none".to_owned(), |info| info.name.clone());
         tracing::info!(
             target: "prover::worker",
             job = %job.job_id,
@@ -340,7 +346,8 @@ impl Worker {
                     metric_names::STAGE_SECONDS,
                     "stage" => stage.label(),
                     "kind" => kind,
-                    "backend" => backend_label
+                    "backend" => backend_label,
+                    "gpu" => gpu_label.clone()
                 )
                 .record(elapsed.as_secs_f64());
                 let _ = progress.try_send(pb::ProgressReport {

@@ -14,7 +14,10 @@
 //!  create_proof::<MsmKzg, ShplonkProver> ──► proof ──► zkr_circuits::verifier (VerifierSHPLONK)
 //! ```
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use halo2_base::halo2_proofs::{
     halo2curves::bn256::{Bn256, Fr, G1Affine},
@@ -193,18 +196,76 @@ where
     .map_err(halo2_err)
 }
 
+/// Where one proof's time went, stage by stage (the stages a worker reports, `zkr.prover.v1.Stage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProofTimes {
+    /// Building the circuit's witness: the chunk circuit's cells from the chunk witness. For an aggregation this is
+    /// [`ProofTimes::aggregation`] instead.
+    pub witness: Duration,
+    /// The aggregation circuit's witness: verifying the chunk proofs in-circuit (zero for a chunk proof).
+    pub aggregation: Duration,
+    /// The commitments of the PLONK rounds: the MSMs on the selected backend ([`MsmParams::times`]).
+    pub msm: Duration,
+    /// The multi-open argument (SHPLONK), its own commitments included.
+    pub opening: Duration,
+    /// The rest of halo2's prover: assigning the columns, the permutation and lookup arguments, the FFTs (inside
+    /// halo2, not this project's NTT) and the quotient. Measured as the proof's time less `msm` and `opening`.
+    pub quotient: Duration,
+    /// The prover's own check of the proof before it is returned.
+    pub verify: Duration,
+}
+
+/// One PLONK proof, timed: returns `(msm, opening, quotient)` as [`ProofTimes`] defines them.
+fn prove_timed<C, E, T>(
+    params: &MsmParams,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Vec<Fr>],
+    transcript: &mut T,
+) -> Result<(Duration, Duration, Duration), ProverError>
+where
+    C: Circuit<Fr>,
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    let (before, start) = (params.times(), Instant::now());
+    prove::<C, E, T>(params, pk, circuit, instances, transcript)?;
+    let (spent, total) = (params.times().since(&before), start.elapsed());
+    Ok((spent.msm, spent.opening, total.saturating_sub(spent.msm + spent.opening)))
+}
+
 /// Proves a chunk with `keys` and `params` (the SRS of exactly `2^k` rows, on its [`MsmDevice`]); the proof is checked
 /// with halo2's standard verifier before it is returned.
 pub fn prove_chunk(keys: &ChunkKeys, params: &MsmParams, witness: ChunkWitness) -> Result<Snark, ProverError> {
+    prove_chunk_timed(keys, params, witness).map(|(snark, _)| snark)
+}
+
+/// [`prove_chunk`], and where its time went.
+pub fn prove_chunk_timed(
+    keys: &ChunkKeys,
+    params: &MsmParams,
+    witness: ChunkWitness,
+) -> Result<(Snark, ProofTimes), ProverError> {
+    let started = Instant::now();
     let instances = vec![public_inputs(&witness)];
     let circuit = ChunkCircuit::prover(keys.params().clone(), witness, keys.break_points().clone())?;
+    let witness_time = started.elapsed();
     let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-    prove(params, keys.pk(), circuit, &instances, &mut transcript)?;
+    let (msm, opening, quotient) = prove_timed(params, keys.pk(), circuit, &instances, &mut transcript)?;
     let snark = Snark::new(keys.protocol().clone(), instances, transcript.finalize());
+    let verified = Instant::now();
     if !keys.verify(&snark) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
-    Ok(snark)
+    let times = ProofTimes {
+        witness: witness_time,
+        msm,
+        opening,
+        quotient,
+        verify: verified.elapsed(),
+        ..ProofTimes::default()
+    };
+    Ok((snark, times))
 }
 
 /// Aggregates exactly [`AggregationKeys::chunks`] verified chunk proofs, in batch order, proving with `agg_params`
@@ -216,16 +277,30 @@ pub fn aggregate(
     chunk_srs: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
 ) -> Result<BatchProof, ProverError> {
+    aggregate_timed(keys, agg_params, chunk_srs, snarks).map(|(proof, _)| proof)
+}
+
+/// [`aggregate`], and where its time went.
+pub fn aggregate_timed(
+    keys: &AggregationKeys,
+    agg_params: &MsmParams,
+    chunk_srs: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+) -> Result<(BatchProof, ProofTimes), ProverError> {
+    let started = Instant::now();
     let circuit = keys.prover_circuit(chunk_srs, snarks)?;
     let instances = circuit.instances();
+    let aggregation = started.elapsed();
     let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
         TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    prove(agg_params, keys.pk(), circuit, &instances, &mut transcript)?;
+    let (msm, opening, quotient) = prove_timed(agg_params, keys.pk(), circuit, &instances, &mut transcript)?;
     let proof = BatchProof { instances: instances[0].clone(), proof: transcript.finalize() };
+    let verified = Instant::now();
     if !keys.verify(&proof) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
-    Ok(proof)
+    let times = ProofTimes { aggregation, msm, opening, quotient, verify: verified.elapsed(), ..ProofTimes::default() };
+    Ok((proof, times))
 }
 
 /// A stage of proving a batch, reported as it starts.
@@ -332,12 +407,17 @@ impl BatchProver {
 
     /// Proves one chunk (a worker's job).
     pub fn prove_chunk(&self, witness: ChunkWitness) -> Result<Snark, ProverError> {
+        self.prove_chunk_timed(witness).map(|(snark, _)| snark)
+    }
+
+    /// [`BatchProver::prove_chunk`], and where its time went.
+    pub fn prove_chunk_timed(&self, witness: ChunkWitness) -> Result<(Snark, ProofTimes), ProverError> {
         let shape = self.config.chunk();
         let name = format!("chunk_proof_k{}_s{}_{}", shape.k, shape.slots, self.backend());
         let stage = progress::start(&self.config.dir, &name, Model::ChunkProof.estimate(shape.k), false);
-        let snark = prove_chunk(&self.chunk_keys, &self.chunk_params, witness)?;
+        let proved = prove_chunk_timed(&self.chunk_keys, &self.chunk_params, witness)?;
         stage.finish();
-        Ok(snark)
+        Ok(proved)
     }
 
     /// Checks a chunk proof received from elsewhere.
@@ -353,13 +433,18 @@ impl BatchProver {
 
     /// Aggregates verified chunk proofs into the batch proof.
     pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
+        self.aggregate_timed(snarks).map(|(proof, _)| proof)
+    }
+
+    /// [`BatchProver::aggregate`], and where its time went.
+    pub fn aggregate_timed(&self, snarks: Vec<Snark>) -> Result<(BatchProof, ProofTimes), ProverError> {
         let keys = self.aggregation_keys()?;
         let (k, n) = (self.config.shape.aggregation_k, snarks.len());
         let name = format!("aggregation_proof_k{k}_n{n}_{}", self.backend());
         let stage = progress::start(&self.config.dir, &name, Model::AggregationProof(n).estimate(k), false);
-        let proof = aggregate(&keys, &self.agg_params, self.chunk_params.kzg(), snarks)?;
+        let proved = aggregate_timed(&keys, &self.agg_params, self.chunk_params.kzg(), snarks)?;
         stage.finish();
-        Ok(proof)
+        Ok(proved)
     }
 
     /// Proves a whole batch from its chunk witnesses, reporting each stage before it starts.
@@ -430,8 +515,19 @@ mod backend_tests {
 
         let witness = witness();
         let expected = public_inputs(&witness);
-        let snark = prover.prove_chunk(witness).expect("proves");
+        let (snark, times) = prover.prove_chunk_timed(witness).expect("proves");
         assert_eq!(snark.instances, vec![expected.clone()]);
+        // Every stage of a chunk proof took time; there is no in-circuit verification in it.
+        for (stage, spent) in [
+            ("witness", times.witness),
+            ("msm", times.msm),
+            ("quotient", times.quotient),
+            ("opening", times.opening),
+            ("verify", times.verify),
+        ] {
+            assert!(!spent.is_zero(), "{stage} took no time: {times:?}");
+        }
+        assert!(times.aggregation.is_zero());
 
         // The bytes as another process receives them, against this prover's own description of the circuit.
         let received = prover.chunk_snark(expected.clone(), snark.proof.clone());
@@ -479,7 +575,11 @@ mod backend_tests {
             return;
         }
         assert_eq!(auto.name(), "cpu");
-        assert_eq!(MsmDevice::select(Backend::Cpu).expect("cpu").name(), "cpu");
+        assert!(auto.unusable().is_some(), "auto says why it took the CPU");
+        assert!(auto.fault().is_none());
+        let cpu = MsmDevice::select(Backend::Cpu).expect("cpu");
+        assert_eq!(cpu.name(), "cpu");
+        assert!(cpu.unusable().is_none(), "the CPU was asked for");
 
         let err = MsmDevice::select(Backend::Gpu).expect_err("no GPU here");
         assert!(matches!(&err, ProverError::Backend(e) if e.is_unavailable()), "{err:?}");

@@ -38,5 +38,5 @@
 mod params;
 mod prover;
 
-pub use params::{MsmKzg, MsmParams};
+pub use params::{MsmKzg, MsmParams, ProverTimes};
 pub use prover::{GwcProver, MsmProver, ShplonkProver};

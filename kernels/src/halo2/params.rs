@@ -2,8 +2,11 @@
 
 use std::{
     io,
-    sync::{Arc, OnceLock},
-    time::Instant,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use ff::{Field, PrimeField};
@@ -105,6 +108,51 @@ impl Basis {
 pub struct MsmParams {
     kzg: ParamsKZG<Bn256>,
     engine: Engine,
+    /// Time spent in commitments and openings, shared by clones.
+    times: Arc<ProverClock>,
+}
+
+/// Running totals of where proofs through one [`MsmParams`] (and its clones) spent their time.
+#[derive(Debug, Default)]
+pub(crate) struct ProverClock {
+    msm_nanos: AtomicU64,
+    msm_calls: AtomicU64,
+    opening_nanos: AtomicU64,
+}
+
+impl ProverClock {
+    pub(crate) fn add_opening(&self, elapsed: Duration) {
+        self.opening_nanos.fetch_add(nanos(elapsed), Ordering::Relaxed);
+    }
+}
+
+fn nanos(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Where the proofs made through an [`MsmParams`] spent their time so far ([`MsmParams::times`]): the difference of
+/// two readings around one proof is that proof's share, when proofs through these params run one at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProverTimes {
+    /// In the commitments of the PLONK rounds (this crate's MSM, on the GPU or the CPU twin; halo2's where it had
+    /// to step in), summed over calls.
+    pub msm: Duration,
+    /// How many commitments.
+    pub msm_calls: u64,
+    /// In the multi-open argument ([`crate::halo2::MsmProver`]), its own commitments included.
+    pub opening: Duration,
+}
+
+impl ProverTimes {
+    /// What happened between `earlier` and `self`.
+    #[must_use]
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            msm: self.msm.saturating_sub(earlier.msm),
+            msm_calls: self.msm_calls.saturating_sub(earlier.msm_calls),
+            opening: self.opening.saturating_sub(earlier.opening),
+        }
+    }
 }
 
 impl MsmParams {
@@ -131,13 +179,13 @@ impl MsmParams {
                 cpu_engine(&kzg)
             }
         };
-        Ok(Self { kzg, engine })
+        Ok(Self { kzg, engine, times: Arc::default() })
     }
 
     /// Wraps `kzg` for the CPU twin.
     pub fn cpu(kzg: ParamsKZG<Bn256>) -> Self {
         let engine = cpu_engine(&kzg);
-        Self { kzg, engine }
+        Self { kzg, engine, times: Arc::default() }
     }
 
     /// Wraps `kzg` for `gpu`, uploading both bases; several params (different `k`, say) may share one device.
@@ -148,7 +196,20 @@ impl MsmParams {
     /// `kzg` ([`GpuError::InvalidInput`]).
     pub fn on_gpu(kzg: ParamsKZG<Bn256>, gpu: Arc<Gpu>) -> Result<Self> {
         let engine = gpu_engine(&kzg, gpu)?;
-        Ok(Self { kzg, engine })
+        Ok(Self { kzg, engine, times: Arc::default() })
+    }
+
+    /// Where the proofs made through these params (and their clones) spent their time so far.
+    pub fn times(&self) -> ProverTimes {
+        ProverTimes {
+            msm: Duration::from_nanos(self.times.msm_nanos.load(Ordering::Relaxed)),
+            msm_calls: self.times.msm_calls.load(Ordering::Relaxed),
+            opening: Duration::from_nanos(self.times.opening_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
+    pub(crate) fn clock(&self) -> &ProverClock {
+        &self.times
     }
 
     /// The wrapped halo2 params (also [`MsmParams::verifier_params`]).
@@ -198,12 +259,15 @@ impl MsmParams {
                 None => self.halo2_msm(basis, scalars),
             },
         };
+        let elapsed = start.elapsed();
+        self.times.msm_nanos.fetch_add(nanos(elapsed), Ordering::Relaxed);
+        self.times.msm_calls.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(
             target: TARGET,
             n = scalars.len(),
             basis = basis.name(),
             backend = self.engine.name(),
-            micros = start.elapsed().as_micros(),
+            micros = elapsed.as_micros(),
             "commitment"
         );
         result
