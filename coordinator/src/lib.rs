@@ -21,6 +21,7 @@ pub mod http;
 pub mod metrics;
 pub mod server;
 pub mod service;
+pub mod stages;
 pub mod status;
 pub mod store;
 

@@ -7,7 +7,8 @@
 use crate::store::{JobState, Store};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
-/// Proving time per stage as workers report it, by `stage` and `kind`.
+/// Proving time per stage as workers report it, by `stage`, `kind`, `backend` and `gpu` (the model the worker
+/// registered with, `none` on the CPU).
 pub const STAGE_SECONDS: &str = "zkr_coordinator_stage_seconds";
 /// Time from a job's creation to its accepted proof, by `kind`.
 pub const JOB_SECONDS: &str = "zkr_coordinator_job_seconds";

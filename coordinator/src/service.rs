@@ -21,6 +21,7 @@ use crate::{
     Error,
     checker::{CheckError, ProofChecker},
     metrics,
+    stages::{Device, StageStats},
     status::Snapshot,
     store::{JobKind, JobRecord, JobState, Lease, Store, SubmitCheck, WorkerRecord, WorkerSpec},
 };
@@ -38,6 +39,8 @@ pub struct Coordinator {
     setup: pb::ProverSetup,
     /// Woken whenever a job may have become ready (new batch, requeue, release, lapsed lease, chunks done).
     ready: Arc<Notify>,
+    /// Stage durations from the progress streams this replica received, by worker device.
+    stages: Arc<StageStats>,
 }
 
 impl std::fmt::Debug for dyn ProofChecker {
@@ -49,7 +52,7 @@ impl std::fmt::Debug for dyn ProofChecker {
 impl Coordinator {
     /// A coordinator over `store` that checks proofs with `checker` and tells workers to prove with `setup`.
     pub fn new(store: Arc<Store>, checker: Arc<dyn ProofChecker>, setup: pb::ProverSetup) -> Self {
-        Self { store, checker, setup, ready: Arc::new(Notify::new()) }
+        Self { store, checker, setup, ready: Arc::new(Notify::new()), stages: Arc::default() }
     }
 
     /// The store.
@@ -59,7 +62,25 @@ impl Coordinator {
 
     /// What the coordinator is doing now (the status page and the operator's `Status`).
     pub async fn snapshot(&self) -> crate::Result<Snapshot> {
-        self.with_store(|store| Snapshot::read(store, now_ms())).await
+        let mut snapshot = self.with_store(|store| Snapshot::read(store, now_ms())).await?;
+        snapshot.stages = self.stages.rows();
+        Ok(snapshot)
+    }
+
+    /// The device `worker` registered with: remembered at registration, or read from the store (a worker that
+    /// registered with another replica, or before a restart).
+    async fn device_of(&self, worker: &str) -> Device {
+        if let Some(device) = self.stages.device_of(worker) {
+            return device;
+        }
+        let id = worker.to_owned();
+        let found = self.with_store(move |store| Ok(store.workers()?.into_iter().find(|w| w.id == id))).await;
+        let device = match found {
+            Ok(Some(record)) => Device { backend: record.spec.backend, gpu: record.spec.gpu_model },
+            _ => Device { backend: "unknown".into(), gpu: String::new() },
+        };
+        self.stages.worker(worker, device.clone());
+        device
     }
 
     /// Wakes workers waiting in `TakeJob`.
@@ -272,6 +293,8 @@ impl ProverCoordinator for Coordinator {
             kinds,
         };
         let worker = self.blocking(move |store| store.register_worker(&spec, now_ms())).await?;
+        self.stages
+            .worker(&worker.id, Device { backend: worker.spec.backend.clone(), gpu: worker.spec.gpu_model.clone() });
         tracing::info!(
             target: "coordinator::workers",
             worker = %worker.id,
@@ -341,12 +364,17 @@ impl ProverCoordinator for Coordinator {
             let stage = pb::Stage::try_from(report.stage).unwrap_or(pb::Stage::Unspecified);
             if report.finished {
                 let kind = if report.job_id.ends_with("-agg") { JobKind::Aggregation } else { JobKind::Chunk };
+                let device = self.device_of(&report.worker_id).await;
+                let seconds = report.elapsed_ms as f64 / 1000.0;
                 ::metrics::histogram!(
                     metrics::STAGE_SECONDS,
                     "stage" => stage.label(),
-                    "kind" => kind.as_str()
+                    "kind" => kind.as_str(),
+                    "backend" => device.backend.clone(),
+                    "gpu" => if device.gpu.is_empty() { "none".to_owned() } else { device.gpu.clone() }
                 )
-                .record(report.elapsed_ms as f64 / 1000.0);
+                .record(seconds);
+                self.stages.record(device, kind, stage.label(), seconds);
             }
             tracing::debug!(
                 target: "coordinator::progress",

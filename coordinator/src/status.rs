@@ -8,6 +8,7 @@ use zkr_protos::v1 as pb;
 
 use crate::{
     service::{kind_to_pb, worker_info},
+    stages::StageRow,
     store::{BatchRecord, JobKind, JobState, Store, WorkerRecord},
 };
 
@@ -77,6 +78,9 @@ pub struct Snapshot {
     pub batches: Vec<BatchStatus>,
     /// Proving latency by kind.
     pub latency: Vec<Latency>,
+    /// Proving time per stage, by worker backend and GPU model (this replica's progress reports; empty from
+    /// [`Snapshot::read`], filled by `Coordinator::snapshot`).
+    pub stages: Vec<StageRow>,
 }
 
 impl Snapshot {
@@ -107,7 +111,7 @@ impl Snapshot {
         for kind in [JobKind::Chunk, JobKind::Aggregation] {
             latency.extend(Latency::of(kind, &store.recent_proving_seconds(kind, LATENCY_WINDOW)?));
         }
-        Ok(Self { generated_ms: now, counts: store.job_counts()?, workers, batches, latency })
+        Ok(Self { generated_ms: now, counts: store.job_counts()?, workers, batches, latency, stages: Vec::new() })
     }
 
     /// Jobs in `state`.
@@ -189,6 +193,16 @@ impl Snapshot {
                 "maxSeconds": l.max,
                 "lastSeconds": l.last,
             })).collect::<Vec<_>>(),
+            "stages": self.stages.iter().map(|r| json!({
+                "backend": r.device.backend,
+                "gpuModel": r.device.gpu,
+                "kind": r.kind.as_str(),
+                "stage": r.stage,
+                "samples": r.latency.samples,
+                "p50Seconds": r.latency.p50,
+                "p95Seconds": r.latency.p95,
+                "lastSeconds": r.latency.last,
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -223,6 +237,26 @@ impl Snapshot {
                 seconds(l.max),
                 seconds(l.last),
                 kind = l.kind.as_str(),
+            );
+        }
+        page.push_str("</tbody></table>");
+
+        page.push_str(r#"<h2>Proving stages</h2><table id="stages"><thead><tr><th>backend</th><th>device</th><th>kind</th><th>stage</th><th>reports</th><th>p50</th><th>p95</th><th>last</th></tr></thead><tbody>"#);
+        if self.stages.is_empty() {
+            page.push_str(r#"<tr><td colspan="8" class="none">no stage reports yet (this coordinator's)</td></tr>"#);
+        }
+        for r in &self.stages {
+            let _ = write!(
+                page,
+                r#"<tr data-stage="{stage}"><td>{}</td><td>{}</td><td>{}</td><td>{stage}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                escape(&r.device.backend),
+                escape(if r.device.gpu.is_empty() { "-" } else { &r.device.gpu }),
+                r.kind.as_str(),
+                r.latency.samples,
+                seconds(r.latency.p50),
+                seconds(r.latency.p95),
+                seconds(r.latency.last),
+                stage = r.stage,
             );
         }
         page.push_str("</tbody></table>");

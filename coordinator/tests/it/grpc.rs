@@ -230,6 +230,72 @@ async fn a_batch_is_proven_through_the_worker_protocol() {
     assert_eq!((status.batches[0].chunks, status.batches[0].chunks_proven), (1, 1));
 }
 
+/// Workers' stage reports show on the status, per backend and GPU model, and in the stage histogram's labels.
+#[tokio::test]
+async fn progress_reports_show_per_stage_and_device_on_the_status() {
+    let cluster = start(fast_policy()).await;
+    let mut client = worker_client(cluster.addr).await;
+    let request = pb::RegisterRequest {
+        name: "gpu-0".into(),
+        backend: pb::Backend::Cuda as i32,
+        gpu_model: "NVIDIA H100 80GB HBM3".into(),
+        memory_bytes: 80 << 30,
+        version: "test".into(),
+        ..Default::default()
+    };
+    let worker = client.register(request).await.unwrap().into_inner().worker_id;
+    let cpu = register(&mut client, "cpu-0").await;
+    let report = |worker: &str, job: &str, stage: pb::Stage, elapsed_ms: u64| pb::ProgressReport {
+        worker_id: worker.into(),
+        job_id: job.into(),
+        lease_id: 1,
+        stage: stage as i32,
+        finished: true,
+        elapsed_ms,
+    };
+    let reports = vec![
+        report(&worker, "b1-c0", pb::Stage::Msm, 1_000),
+        report(&worker, "b1-c1", pb::Stage::Msm, 3_000),
+        report(&worker, "b1-c0", pb::Stage::Witness, 500),
+        report(&cpu, "b1-agg", pb::Stage::Quotient, 60_000),
+        // Not finished: progress only, not a duration.
+        pb::ProgressReport { finished: false, ..report(&cpu, "b1-agg", pb::Stage::Msm, 1) },
+    ];
+    client.report_progress(tokio_stream::iter(reports)).await.unwrap();
+
+    let snapshot = cluster.coordinator.snapshot().await.unwrap();
+    let rows: Vec<(&str, &str, &str, &str, u32, f64)> = snapshot
+        .stages
+        .iter()
+        .map(|r| {
+            (
+                r.device.backend.as_str(),
+                r.device.gpu.as_str(),
+                r.kind.as_str(),
+                r.stage,
+                r.latency.samples,
+                r.latency.last,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("cpu", "", "aggregation", "quotient", 1, 60.0),
+            ("cuda", "NVIDIA H100 80GB HBM3", "chunk", "witness", 1, 0.5),
+            ("cuda", "NVIDIA H100 80GB HBM3", "chunk", "msm", 2, 3.0),
+        ]
+    );
+    let json = snapshot.to_json();
+    assert_eq!(json["stages"][2]["gpuModel"], "NVIDIA H100 80GB HBM3");
+    assert_eq!(json["stages"][2]["p95Seconds"], 3.0);
+    let html = snapshot.to_html();
+    assert!(
+        html.contains(r#"<tr data-stage="msm"><td>cuda</td><td>NVIDIA H100 80GB HBM3</td><td>chunk</td>"#),
+        "{html}"
+    );
+}
+
 #[tokio::test]
 async fn a_silent_worker_loses_its_lease_without_spending_an_attempt() {
     let cluster = start(fast_policy()).await;
