@@ -36,10 +36,13 @@ pub struct StageRow {
     pub latency: Latency,
 }
 
+/// A row's identity: the device, the job kind and the stage label.
+type StageKey = (Device, JobKind, &'static str);
+
 /// The rolling windows, and which device each worker registered with.
 #[derive(Debug, Default)]
 pub struct StageStats {
-    windows: Mutex<HashMap<(Device, JobKind, &'static str), VecDeque<f64>>>,
+    windows: Mutex<HashMap<StageKey, VecDeque<f64>>>,
     devices: Mutex<HashMap<String, Device>>,
 }
 

@@ -11,7 +11,10 @@
 //   zkr_msm_task_count      each bucket is cut into segments of at most `seg` points (oversized buckets are
 //   zkr_scan_* (x2)         spread over many threads); prefix sums give each segment a task id
 //   zkr_msm_accumulate      one thread per segment: XYZZ sum of its affine points
-//   zkr_msm_bucket_sum      one thread per bucket: sum of its segments
+//   zkr_msm_task_count,     while some bucket has many segment sums (one bucket holding most points: a column of
+//   zkr_scan_* (x2),        ones or of one constant), they are summed in segments again, level by level, so no
+//   zkr_msm_reduce_segments thread sums more than ZKR_REDUCE_SEGMENT of them
+//   zkr_msm_bucket_sum      one thread per bucket: sum of its remaining partial sums
 //   zkr_msm_window_chunks   each window's buckets in chunks: sum_k k * B_k over the chunk, in parallel
 //   zkr_msm_window_sum      one block per window: tree sum of its chunks, to Jacobian
 //   zkr_msm_combine         one thread: Horner over the windows with Jacobian doublings
@@ -155,6 +158,22 @@ zkr_msm_accumulate(const Affine* bases, const u32* sorted, const u32* offsets, c
         acc = xyzz_add_affine(acc, p);
     }
     task_sums[t] = acc;
+}
+
+// One thread per output: the sum of up to `seg` consecutive partial sums of one bucket. Bucket b's inputs are
+// in[in_offsets[b] .. in_offsets[b + 1]]; its outputs start at out_offsets[b] (the exclusive scan of
+// ceil(count / seg), from zkr_msm_task_count), so every output has at least one input.
+extern "C" __global__ void __launch_bounds__(128)
+zkr_msm_reduce_segments(const Xyzz* in, const u32* in_offsets, const u32* out_offsets, u32 num_buckets, u32 num_out,
+                        u32 seg, Xyzz* out) {
+    const u32 t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= num_out) return;
+    const u32 b = owning_bucket(out_offsets, num_buckets, t);
+    const u32 start = in_offsets[b] + (t - out_offsets[b]) * seg;
+    const u32 end = min(start + seg, in_offsets[b + 1]);
+    Xyzz acc = in[start];
+    for (u32 k = start + 1; k < end; k++) acc = xyzz_add(acc, in[k]);
+    out[t] = acc;
 }
 
 // One thread per bucket: the sum of its segments' partial sums.

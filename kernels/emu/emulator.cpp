@@ -83,6 +83,7 @@ const Kernel KERNELS[] = {
     ZKR_EMU_KERNEL(zkr_msm_task_count, 256, false),
     ZKR_EMU_KERNEL(zkr_msm_accumulate, 128, false),
     ZKR_EMU_KERNEL(zkr_msm_bucket_sum, 128, false),
+    ZKR_EMU_KERNEL(zkr_msm_reduce_segments, 128, false),
     ZKR_EMU_KERNEL(zkr_msm_window_chunks, 128, false),
     ZKR_EMU_KERNEL(zkr_msm_window_sum, ZKR_WINDOW_SUM_THREADS, true),
     ZKR_EMU_KERNEL(zkr_msm_combine, 32, false),

@@ -26,8 +26,8 @@ use super::{
     error::{GpuError, Result},
     kernels::Kernel,
     plan::{
-        self, MsmPlan, NTT_SCALE_CHUNK, SCAN_BLOCK, WINDOW_SUM_THREADS, blocks_for, ntt_batch_columns, ntt_pass_shape,
-        ntt_passes,
+        self, MsmPlan, NTT_SCALE_CHUNK, REDUCE_SEGMENT, SCAN_BLOCK, WINDOW_SUM_THREADS, blocks_for, ntt_batch_columns,
+        ntt_pass_shape, ntt_passes,
     },
     raw::{self, AFFINE_BYTES, FIELD_BYTES, JACOBIAN_BYTES, XYZZ_BYTES},
 };
@@ -416,7 +416,7 @@ impl<D: Driver> Runner<D> {
 
     fn msm_on_device(&self, bases: &D::Buffer, scalars: &[Fr], plan: &MsmPlan) -> Result<Vec<u8>> {
         let d = &self.driver;
-        let MsmPlan { n, c, windows, log_buckets, num_buckets, total_keys, segment, log_chunks } = *plan;
+        let MsmPlan { n, c, windows, log_buckets, num_buckets, total_keys, segment, log_chunks, .. } = *plan;
         let u32s = |count: u32| 4 * count as usize;
         let d_scalars = d.upload(raw::fr_bytes(scalars))?;
 
@@ -488,6 +488,46 @@ impl<D: Driver> Runner<D> {
             ],
         )?;
         drop((sorted, offsets));
+        // Buckets with many segment sums are reduced in levels, so that no thread adds up more than
+        // REDUCE_SEGMENT of them; a level that changes nothing (no bucket had two) ends the loop.
+        let (mut task_sums, mut task_offsets, mut num_tasks) = (task_sums, task_offsets, num_tasks);
+        for _ in 0..plan.reduce_levels {
+            let mut counts = d.alloc_zeros(u32s(num_buckets + 1))?;
+            self.launch(
+                Kernel::MsmTaskCount,
+                (blocks_for(num_buckets, 256), 1),
+                256,
+                &mut [
+                    Arg::Buf(&task_offsets),
+                    Arg::U32(num_buckets),
+                    Arg::U32(REDUCE_SEGMENT),
+                    Arg::BufMut(&mut counts),
+                ],
+            )?;
+            let mut out_offsets = d.alloc_zeros(u32s(num_buckets + 1))?;
+            self.exclusive_scan(&counts, &mut out_offsets, num_buckets + 1)?;
+            drop(counts);
+            let num_out = self.read_u32(&out_offsets, num_buckets as usize)?;
+            if num_out == num_tasks {
+                break;
+            }
+            let mut reduced = d.alloc_zeros(num_out as usize * XYZZ_BYTES)?;
+            self.launch(
+                Kernel::MsmReduceSegments,
+                (blocks_for(num_out, 128), 1),
+                128,
+                &mut [
+                    Arg::Buf(&task_sums),
+                    Arg::Buf(&task_offsets),
+                    Arg::Buf(&out_offsets),
+                    Arg::U32(num_buckets),
+                    Arg::U32(num_out),
+                    Arg::U32(REDUCE_SEGMENT),
+                    Arg::BufMut(&mut reduced),
+                ],
+            )?;
+            (task_sums, task_offsets, num_tasks) = (reduced, out_offsets, num_out);
+        }
         let mut buckets = d.alloc_zeros(num_buckets as usize * XYZZ_BYTES)?;
         self.launch(
             Kernel::MsmBucketSum,

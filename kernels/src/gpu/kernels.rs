@@ -7,7 +7,7 @@ pub static FATBIN: &[u8] = include_bytes!("../../fatbin/zkr-kernels.fatbin");
 pub const FATBIN_MAGIC: [u8; 4] = [0x50, 0xed, 0x55, 0xba];
 
 /// Every entry point the loader resolves, in the order of [`Kernel`].
-pub const KERNEL_NAMES: [&str; 14] = [
+pub const KERNEL_NAMES: [&str; 15] = [
     "zkr_scan_blocks",
     "zkr_scan_add",
     "zkr_msm_digits",
@@ -15,6 +15,7 @@ pub const KERNEL_NAMES: [&str; 14] = [
     "zkr_msm_task_count",
     "zkr_msm_accumulate",
     "zkr_msm_bucket_sum",
+    "zkr_msm_reduce_segments",
     "zkr_msm_window_chunks",
     "zkr_msm_window_sum",
     "zkr_msm_combine",
@@ -34,6 +35,7 @@ pub(crate) enum Kernel {
     MsmTaskCount,
     MsmAccumulate,
     MsmBucketSum,
+    MsmReduceSegments,
     MsmWindowChunks,
     MsmWindowSum,
     MsmCombine,
@@ -45,7 +47,7 @@ pub(crate) enum Kernel {
 
 impl Kernel {
     /// Every kernel, in the order of [`KERNEL_NAMES`].
-    pub(crate) const ALL: [Self; 14] = [
+    pub(crate) const ALL: [Self; 15] = [
         Self::ScanBlocks,
         Self::ScanAdd,
         Self::MsmDigits,
@@ -53,6 +55,7 @@ impl Kernel {
         Self::MsmTaskCount,
         Self::MsmAccumulate,
         Self::MsmBucketSum,
+        Self::MsmReduceSegments,
         Self::MsmWindowChunks,
         Self::MsmWindowSum,
         Self::MsmCombine,

@@ -16,6 +16,10 @@ pub(crate) const MAX_GRID_Y: usize = 65_535;
 
 /// Fewest points a bucket-accumulation thread sums (below this, the per-thread setup dominates).
 const MIN_SEGMENT: u32 = 32;
+/// Most partial sums of one bucket that one thread adds up (`zkr_msm_reduce_segments`, and `zkr_msm_bucket_sum`
+/// at the end): a bucket holding every point (all scalars equal) is reduced in levels of this fan-in instead of by
+/// one thread.
+pub(crate) const REDUCE_SEGMENT: u32 = 32;
 /// Accumulation threads aimed for: enough to fill an H100 (132 SMs) several times over.
 const TARGET_TASKS: u64 = 1 << 17;
 /// Bucket-reduction threads aimed for (the kernel uses ~210 registers: about 256 resident threads per SM).
@@ -45,6 +49,9 @@ pub(crate) struct MsmPlan {
     pub(crate) segment: u32,
     /// `log2` of the chunks each window's buckets are reduced in.
     pub(crate) log_chunks: u32,
+    /// Most levels of `zkr_msm_reduce_segments` a bucket can need before at most [`REDUCE_SEGMENT`] partial sums
+    /// are left: a bucket holds at most `n` points, so `ceil(n / segment)` segment sums.
+    pub(crate) reduce_levels: u32,
 }
 
 impl MsmPlan {
@@ -70,6 +77,12 @@ impl MsmPlan {
         let windows = windows as u32;
         let per_window = (TARGET_CHUNK_THREADS / windows).max(1);
         let log_chunks = per_window.ilog2().min(log_buckets as u32);
+        let mut reduce_levels = 0;
+        let mut most = (n as u64).div_ceil(u64::from(segment));
+        while most > u64::from(REDUCE_SEGMENT) {
+            most = most.div_ceil(u64::from(REDUCE_SEGMENT));
+            reduce_levels += 1;
+        }
         Ok(Self {
             n: n as u32,
             c: c as u32,
@@ -79,6 +92,7 @@ impl MsmPlan {
             total_keys: total_keys as u32,
             segment,
             log_chunks,
+            reduce_levels,
         })
     }
 
@@ -94,8 +108,15 @@ impl MsmPlan {
         let scalars = 32 * u64::from(self.n);
         let xyzz =
             128 * (self.max_tasks() + u64::from(self.num_buckets) + (u64::from(self.windows) << self.log_chunks));
+        // A reduction level holds its input and its output (at most a 1/REDUCE_SEGMENT of the tasks, plus one per
+        // bucket), with two more offset arrays.
+        let reduce = if self.reduce_levels > 0 {
+            128 * (self.max_tasks() / u64::from(REDUCE_SEGMENT) + u64::from(self.num_buckets)) + 2 * per_bucket
+        } else {
+            0
+        };
         // keys and the sorted references; counts, offsets, cursor, task counts, task offsets; scan block sums.
-        scalars + 2 * keys + 5 * per_bucket + per_bucket / 512 + xyzz + 96 * (u64::from(self.windows) + 1)
+        scalars + 2 * keys + 5 * per_bucket + per_bucket / 512 + xyzz + reduce + 96 * (u64::from(self.windows) + 1)
     }
 }
 
@@ -150,6 +171,21 @@ mod tests {
             assert!(plan.n < 1 << 31 && plan.num_buckets < 1 << 31);
         }
         assert!(matches!(MsmPlan::new(1 << 31), Err(GpuError::TooLarge(_))));
+    }
+
+    #[test]
+    fn reduction_levels_leave_at_most_a_segment_of_partial_sums_per_bucket() {
+        for log_n in 0..=26 {
+            let plan = MsmPlan::new(1usize << log_n).expect("plan");
+            let mut most = (1u64 << log_n).div_ceil(u64::from(plan.segment));
+            for _ in 0..plan.reduce_levels {
+                most = most.div_ceil(u64::from(REDUCE_SEGMENT));
+            }
+            assert!(most <= u64::from(REDUCE_SEGMENT), "2^{log_n}: {most} partial sums left");
+        }
+        // 2^14 points, segments of 32: a bucket holding all of them has 512 segment sums, 16 after one level.
+        assert_eq!(MsmPlan::new(1 << 14).expect("plan").reduce_levels, 1);
+        assert_eq!(MsmPlan::new(1 << 10).expect("plan").reduce_levels, 0);
     }
 
     #[test]
