@@ -6,10 +6,9 @@
 #
 #   scripts/emulator-sanitize.sh [test filter...]     e.g. scripts/emulator-sanitize.sh msm_ ntt_
 #
-# Without filters it runs every test but three that the ordinary test run covers on the plain emulator and that add
-# no new code to sanitize: ntt_with_three_passes_matches_cpu (one 2^21 transform, minutes under the sanitizers),
-# results_do_not_depend_on_the_order_threads_run_in and one_worker_gives_the_same_results (the same kernels again in
-# other orders).
+# Without filters it runs every test but two that the ordinary test run covers on the plain emulator and that add no
+# new code to sanitize: results_do_not_depend_on_the_order_threads_run_in and one_worker_gives_the_same_results (the
+# same kernels again in other orders).
 #
 # Any report (an out-of-bounds access in a kernel, a use after free, a shift past the width, a signed overflow, a
 # misaligned load) aborts the run. The test binary runs with libasan preloaded, as a sanitized library loaded into
@@ -38,8 +37,7 @@ bin=$(cargo test --workspace --test gpu_diff --locked --no-run --message-format=
 if (($#)); then
   filters=("$@")
 else
-  filters=(--skip=ntt_with_three_passes_matches_cpu --skip=results_do_not_depend_on_the_order_threads_run_in
-    --skip=one_worker_gives_the_same_results)
+  filters=(--skip=results_do_not_depend_on_the_order_threads_run_in --skip=one_worker_gives_the_same_results)
 fi
 libasan=$("$cxx" -print-file-name=libasan.so)
 [[ -f $libasan ]] || { echo "emulator-sanitize: $cxx has no libasan.so" >&2; exit 1; }

@@ -171,7 +171,7 @@ impl Gpu {
             "CUDA device ready"
         );
         let budget = twiddle_budget(&info);
-        Ok(Self::with_engine(info, Box::new(Runner::new(driver, budget))))
+        Ok(Self::with_engine(info, Box::new(Runner::new(driver, budget, plan::NTT_TILE_LOG))))
     }
 
     /// The kernel emulator (`kernels/emu`) as a device: the same kernel sources compiled for the host, driven by
@@ -182,6 +182,7 @@ impl Gpu {
     /// [`GpuError::ModuleLoad`] when the emulator library was not built or does not load.
     pub fn emulated(options: EmulatorOptions) -> Result<Self> {
         raw::check_layout()?;
+        let stages = options.ntt_pass_stages;
         let driver = EmulatorDriver::open(options)?;
         let info = DeviceInfo {
             ordinal: 0,
@@ -191,7 +192,7 @@ impl Gpu {
             driver_version: 0,
         };
         let budget = twiddle_budget(&info);
-        Ok(Self::with_engine(info, Box::new(Runner::new(driver, budget))))
+        Ok(Self::with_engine(info, Box::new(Runner::new(driver, budget, stages))))
     }
 
     fn with_engine(info: DeviceInfo, engine: Box<dyn Engine>) -> Self {
@@ -397,11 +398,17 @@ impl<B> TwiddleCache<B> {
 struct Runner<D: Driver> {
     driver: D,
     twiddles: Mutex<TwiddleCache<D::Buffer>>,
+    /// Most NTT stages per shared-memory pass: the tile's depth on a GPU, less on the emulator when asked.
+    ntt_pass_stages: u32,
 }
 
 impl<D: Driver> Runner<D> {
-    fn new(driver: D, twiddle_budget: u64) -> Self {
-        Self { driver, twiddles: Mutex::new(TwiddleCache { budget: twiddle_budget, entries: Vec::new(), tick: 0 }) }
+    fn new(driver: D, twiddle_budget: u64, ntt_pass_stages: u32) -> Self {
+        Self {
+            driver,
+            twiddles: Mutex::new(TwiddleCache { budget: twiddle_budget, entries: Vec::new(), tick: 0 }),
+            ntt_pass_stages,
+        }
     }
 
     fn launch(&self, kernel: Kernel, grid: (u32, u32), block: u32, args: &mut [Arg<'_, D::Buffer>]) -> Result<()> {
@@ -651,7 +658,7 @@ impl<D: Driver> Runner<D> {
             &mut [Arg::BufMut(&mut data), Arg::U32(log_n)],
         )?;
         let (threads, blocks) = ntt_pass_shape(log_n);
-        for (first, stages) in ntt_passes(log_n) {
+        for (first, stages) in ntt_passes(log_n, self.ntt_pass_stages) {
             self.launch(
                 Kernel::NttPass,
                 (blocks, count),

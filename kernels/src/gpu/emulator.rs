@@ -43,11 +43,16 @@ pub struct EmulatorOptions {
     /// The emulator library; `None` for `ZKR_KERNELS_EMULATOR_LIB` when set, else the one build.rs compiled. The
     /// sanitizer run (scripts/emulator-sanitize.sh) points it at an ASan + UBSan build.
     pub library: Option<PathBuf>,
+    /// Most NTT stages per shared-memory pass of `zkr_ntt_pass`, 1 to 10 (10, the kernel tile's depth and what a GPU
+    /// uses, by default). Fewer splits a transform into more passes, which reaches at small sizes the launches only
+    /// large ones make otherwise: a middle pass whose groups have both high and low index bits needs three passes,
+    /// from 2^21 at depth 10 but from 2^3 at depth 1.
+    pub ntt_pass_stages: u32,
 }
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
-        Self { workers: 0, reverse_order: false, memory_bytes: 4 << 30, library: None }
+        Self { workers: 0, reverse_order: false, memory_bytes: 4 << 30, library: None, ntt_pass_stages: 10 }
     }
 }
 

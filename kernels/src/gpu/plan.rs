@@ -121,12 +121,13 @@ impl MsmPlan {
 }
 
 /// The shared-memory passes of an NTT of size `2^log_n`: `(first stage, stages)` covering `0 .. log_n` in order,
-/// each at most [`NTT_TILE_LOG`] stages, balanced (sizes differ by at most one, larger first).
-pub(crate) fn ntt_passes(log_n: u32) -> Vec<(u32, u32)> {
+/// each at most `max_stages` stages (clamped to `1 ..= NTT_TILE_LOG`, which is what the kernel's tile holds; the
+/// GPU uses the tile's full depth), balanced (sizes differ by at most one, larger first).
+pub(crate) fn ntt_passes(log_n: u32, max_stages: u32) -> Vec<(u32, u32)> {
     if log_n == 0 {
         return Vec::new();
     }
-    let count = log_n.div_ceil(NTT_TILE_LOG);
+    let count = log_n.div_ceil(max_stages.clamp(1, NTT_TILE_LOG));
     let (base, extra) = (log_n / count, log_n % count);
     let mut passes = Vec::with_capacity(count as usize);
     let mut s = 0;
@@ -198,7 +199,7 @@ mod tests {
     #[test]
     fn ntt_passes_cover_every_stage_once() {
         for log_n in 0..=28 {
-            let passes = ntt_passes(log_n);
+            let passes = ntt_passes(log_n, NTT_TILE_LOG);
             let mut next = 0;
             for &(s, t) in &passes {
                 assert_eq!(s, next);
@@ -210,8 +211,12 @@ mod tests {
                 assert!(first.1 - last.1 <= 1);
             }
         }
-        assert_eq!(ntt_passes(24), vec![(0, 8), (8, 8), (16, 8)]);
-        assert_eq!(ntt_passes(11), vec![(0, 6), (6, 5)]);
+        assert_eq!(ntt_passes(24, NTT_TILE_LOG), vec![(0, 8), (8, 8), (16, 8)]);
+        assert_eq!(ntt_passes(11, NTT_TILE_LOG), vec![(0, 6), (6, 5)]);
+        // Shallower passes (the emulator's option): three passes at 2^12, the middle one with high and low bits.
+        assert_eq!(ntt_passes(12, 4), vec![(0, 4), (4, 4), (8, 4)]);
+        assert_eq!(ntt_passes(12, 0), ntt_passes(12, 1));
+        assert_eq!(ntt_passes(12, 99), ntt_passes(12, NTT_TILE_LOG));
     }
 
     #[test]
