@@ -106,7 +106,7 @@ run() {
   echo "|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  grep -h "SKIPPED\|test result" "$out/gpu_diff.log" "$out/halo2_scheme.log" | sort | uniq -c | head -20
+  grep -h "SKIPPED\|^test result:" "$out/gpu_diff.log" "$out/halo2_scheme.log" | sort | uniq -c | head -20
   for table in kernels prover proving; do
     echo
     echo "### $table"
