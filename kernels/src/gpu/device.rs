@@ -350,7 +350,7 @@ impl Gpu {
     }
 }
 
-/// The device memory the twiddle cache may keep: a sixteenth of the device (256 MiB of an 4 GiB device, 5 GiB of
+/// The device memory the twiddle cache may keep: a sixteenth of the device (256 MiB of a 4 GiB device, 5 GiB of
 /// an H100), enough for the tables of the two or three sizes one proof uses up to 2^24.
 fn twiddle_budget(info: &DeviceInfo) -> u64 {
     info.total_memory_bytes as u64 / 16
