@@ -171,31 +171,6 @@ impl MsmDevice {
     }
 }
 
-/// One PLONK proof of `circuit` with `instances`, every commitment through [`MsmKzg`] on `params`' device.
-fn prove<C, E, T>(
-    params: &MsmParams,
-    pk: &ProvingKey<G1Affine>,
-    circuit: C,
-    instances: &[Vec<Fr>],
-    transcript: &mut T,
-) -> Result<(), ProverError>
-where
-    C: Circuit<Fr>,
-    E: EncodedChallenge<G1Affine>,
-    T: TranscriptWrite<G1Affine, E>,
-{
-    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
-    create_proof::<MsmKzg, ShplonkProver<'_>, E, _, T, C>(
-        params,
-        pk,
-        &[circuit],
-        &[refs.as_slice()],
-        StdRng::from_entropy(),
-        transcript,
-    )
-    .map_err(halo2_err)
-}
-
 /// Where one proof's time went, stage by stage (the stages a worker reports, `zkr.prover.v1.Stage`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProofTimes {
@@ -215,7 +190,8 @@ pub struct ProofTimes {
     pub verify: Duration,
 }
 
-/// One PLONK proof, timed: returns `(msm, opening, quotient)` as [`ProofTimes`] defines them.
+/// One PLONK proof of `circuit` with `instances`, every commitment through [`MsmKzg`] on `params`' device; returns
+/// where its time went, `(msm, opening, quotient)` as [`ProofTimes`] defines them.
 fn prove_timed<C, E, T>(
     params: &MsmParams,
     pk: &ProvingKey<G1Affine>,
@@ -229,7 +205,16 @@ where
     T: TranscriptWrite<G1Affine, E>,
 {
     let (before, start) = (params.times(), Instant::now());
-    prove::<C, E, T>(params, pk, circuit, instances, transcript)?;
+    let refs: Vec<&[Fr]> = instances.iter().map(Vec::as_slice).collect();
+    create_proof::<MsmKzg, ShplonkProver<'_>, E, _, T, C>(
+        params,
+        pk,
+        &[circuit],
+        &[refs.as_slice()],
+        StdRng::from_entropy(),
+        transcript,
+    )
+    .map_err(halo2_err)?;
     let (spent, total) = (params.times().since(&before), start.elapsed());
     Ok((spent.msm, spent.opening, total.saturating_sub(spent.msm + spent.opening)))
 }

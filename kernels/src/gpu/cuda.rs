@@ -9,7 +9,7 @@ use cudarc::{
 
 use super::{
     device::DeviceInfo,
-    driver::{Arg, Driver},
+    driver::{Arg, Driver, check_range},
     error::{GpuError, Result},
     kernels::{FATBIN, FATBIN_MAGIC, Kernel},
 };
@@ -127,12 +127,4 @@ impl Driver for CudaDriver {
         let (free, _) = self.ctx.mem_get_info()?;
         Ok(free as u64)
     }
-}
-
-/// Refuses a copy of `len` bytes at `offset` outside a buffer of `size` bytes.
-pub(crate) fn check_range(size: usize, offset: usize, len: usize) -> Result<()> {
-    if offset.checked_add(len).is_none_or(|end| end > size) {
-        return Err(GpuError::InvalidInput(format!("a copy of {len} bytes at {offset} leaves a buffer of {size}")));
-    }
-    Ok(())
 }

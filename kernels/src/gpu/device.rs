@@ -411,10 +411,6 @@ impl<D: Driver> Runner<D> {
         }
     }
 
-    fn launch(&self, kernel: Kernel, grid: (u32, u32), block: u32, args: &mut [Arg<'_, D::Buffer>]) -> Result<()> {
-        self.driver.launch(kernel, grid, block, args)
-    }
-
     fn read_u32(&self, buffer: &D::Buffer, index: usize) -> Result<u32> {
         let mut bytes = [0u8; 4];
         self.driver.read(buffer, 4 * index, &mut bytes)?;
@@ -430,7 +426,7 @@ impl<D: Driver> Runner<D> {
         // Digits, bucket sizes, and the counting sort by bucket.
         let mut keys = d.alloc_zeros(u32s(total_keys))?;
         let mut counts = d.alloc_zeros(u32s(num_buckets + 1))?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmDigits,
             (blocks_for(n, 256), 1),
             256,
@@ -448,7 +444,7 @@ impl<D: Driver> Runner<D> {
         drop(counts);
         let mut cursor = d.duplicate(&offsets)?;
         let mut sorted = d.alloc_zeros(u32s(total_keys))?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmScatter,
             (blocks_for(total_keys, 256), 1),
             256,
@@ -463,23 +459,13 @@ impl<D: Driver> Runner<D> {
         drop((keys, cursor, d_scalars));
 
         // Segments of at most `segment` points per bucket, one thread each.
-        let mut task_counts = d.alloc_zeros(u32s(num_buckets + 1))?;
-        self.launch(
-            Kernel::MsmTaskCount,
-            (blocks_for(num_buckets, 256), 1),
-            256,
-            &mut [Arg::Buf(&offsets), Arg::U32(num_buckets), Arg::U32(segment), Arg::BufMut(&mut task_counts)],
-        )?;
-        let mut task_offsets = d.alloc_zeros(u32s(num_buckets + 1))?;
-        self.exclusive_scan(&task_counts, &mut task_offsets, num_buckets + 1)?;
-        drop(task_counts);
-        let num_tasks = self.read_u32(&task_offsets, num_buckets as usize)?;
+        let (task_offsets, num_tasks) = self.segment_offsets(&offsets, num_buckets, segment)?;
         if num_tasks == 0 {
             // Every digit is zero: every scalar is zero.
             return Ok(vec![0; JACOBIAN_BYTES]);
         }
         let mut task_sums = d.alloc_zeros(num_tasks as usize * XYZZ_BYTES)?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmAccumulate,
             (blocks_for(num_tasks, 128), 1),
             128,
@@ -499,27 +485,12 @@ impl<D: Driver> Runner<D> {
         // REDUCE_SEGMENT of them; a level that changes nothing (no bucket had two) ends the loop.
         let (mut task_sums, mut task_offsets, mut num_tasks) = (task_sums, task_offsets, num_tasks);
         for _ in 0..plan.reduce_levels {
-            let mut counts = d.alloc_zeros(u32s(num_buckets + 1))?;
-            self.launch(
-                Kernel::MsmTaskCount,
-                (blocks_for(num_buckets, 256), 1),
-                256,
-                &mut [
-                    Arg::Buf(&task_offsets),
-                    Arg::U32(num_buckets),
-                    Arg::U32(REDUCE_SEGMENT),
-                    Arg::BufMut(&mut counts),
-                ],
-            )?;
-            let mut out_offsets = d.alloc_zeros(u32s(num_buckets + 1))?;
-            self.exclusive_scan(&counts, &mut out_offsets, num_buckets + 1)?;
-            drop(counts);
-            let num_out = self.read_u32(&out_offsets, num_buckets as usize)?;
+            let (out_offsets, num_out) = self.segment_offsets(&task_offsets, num_buckets, REDUCE_SEGMENT)?;
             if num_out == num_tasks {
                 break;
             }
             let mut reduced = d.alloc_zeros(num_out as usize * XYZZ_BYTES)?;
-            self.launch(
+            self.driver.launch(
                 Kernel::MsmReduceSegments,
                 (blocks_for(num_out, 128), 1),
                 128,
@@ -536,7 +507,7 @@ impl<D: Driver> Runner<D> {
             (task_sums, task_offsets, num_tasks) = (reduced, out_offsets, num_out);
         }
         let mut buckets = d.alloc_zeros(num_buckets as usize * XYZZ_BYTES)?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmBucketSum,
             (blocks_for(num_buckets, 128), 1),
             128,
@@ -547,7 +518,7 @@ impl<D: Driver> Runner<D> {
         // Bucket reduction per window, then the windows combined.
         let chunk_threads = windows << log_chunks;
         let mut chunks = d.alloc_zeros(chunk_threads as usize * XYZZ_BYTES)?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmWindowChunks,
             (blocks_for(chunk_threads, 128), 1),
             128,
@@ -560,14 +531,14 @@ impl<D: Driver> Runner<D> {
             ],
         )?;
         let mut window_sums = d.alloc_zeros(windows as usize * JACOBIAN_BYTES)?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmWindowSum,
             (windows, 1),
             WINDOW_SUM_THREADS,
             &mut [Arg::Buf(&chunks), Arg::U32(log_chunks), Arg::BufMut(&mut window_sums)],
         )?;
         let mut out = d.alloc_zeros(JACOBIAN_BYTES)?;
-        self.launch(
+        self.driver.launch(
             Kernel::MsmCombine,
             (1, 1),
             32,
@@ -578,11 +549,29 @@ impl<D: Driver> Runner<D> {
         Ok(result)
     }
 
+    /// Where each bucket's segments of at most `seg` items start, when bucket `b` holds items
+    /// `offsets[b] .. offsets[b + 1]`, and how many segments there are in all (`zkr_msm_task_count`, then a scan).
+    fn segment_offsets(&self, offsets: &D::Buffer, num_buckets: u32, seg: u32) -> Result<(D::Buffer, u32)> {
+        let d = &self.driver;
+        let mut counts = d.alloc_zeros(4 * (num_buckets as usize + 1))?;
+        d.launch(
+            Kernel::MsmTaskCount,
+            (blocks_for(num_buckets, 256), 1),
+            256,
+            &mut [Arg::Buf(offsets), Arg::U32(num_buckets), Arg::U32(seg), Arg::BufMut(&mut counts)],
+        )?;
+        let mut segment_offsets = d.alloc_zeros(4 * (num_buckets as usize + 1))?;
+        self.exclusive_scan(&counts, &mut segment_offsets, num_buckets + 1)?;
+        drop(counts);
+        let total = self.read_u32(&segment_offsets, num_buckets as usize)?;
+        Ok((segment_offsets, total))
+    }
+
     /// Exclusive prefix sum of the first `n` values of `input` into `out`.
     fn exclusive_scan(&self, input: &D::Buffer, out: &mut D::Buffer, n: u32) -> Result<()> {
         let blocks = blocks_for(n, SCAN_BLOCK);
         let mut sums = self.driver.alloc_zeros(4 * blocks as usize)?;
-        self.launch(
+        self.driver.launch(
             Kernel::ScanBlocks,
             (blocks, 1),
             SCAN_BLOCK,
@@ -591,7 +580,7 @@ impl<D: Driver> Runner<D> {
         if blocks > 1 {
             let mut sum_offsets = self.driver.alloc_zeros(4 * blocks as usize)?;
             self.exclusive_scan(&sums, &mut sum_offsets, blocks)?;
-            self.launch(
+            self.driver.launch(
                 Kernel::ScanAdd,
                 (blocks, 1),
                 SCAN_BLOCK,
@@ -604,7 +593,7 @@ impl<D: Driver> Runner<D> {
     fn twiddle_table(&self, log_n: u32, omega: Fr) -> Result<D::Buffer> {
         let half = 1u32 << (log_n - 1);
         let mut table = self.driver.alloc_zeros(half as usize * FIELD_BYTES)?;
-        self.launch(
+        self.driver.launch(
             Kernel::NttTwiddles,
             (blocks_for(half, 256), 1),
             256,
@@ -641,7 +630,7 @@ impl<D: Driver> Runner<D> {
         let n = 1u32 << log_n;
         let scale = |data: &mut D::Buffer, (c, g): (Fr, Fr)| {
             let threads = n.div_ceil(NTT_SCALE_CHUNK);
-            self.launch(
+            self.driver.launch(
                 Kernel::NttScale,
                 (blocks_for(threads, 256), count),
                 256,
@@ -651,7 +640,7 @@ impl<D: Driver> Runner<D> {
         if let Some(params) = before {
             scale(&mut data, params)?;
         }
-        self.launch(
+        self.driver.launch(
             Kernel::NttBitReverse,
             (blocks_for(n, 256), count),
             256,
@@ -659,7 +648,7 @@ impl<D: Driver> Runner<D> {
         )?;
         let (threads, blocks) = ntt_pass_shape(log_n);
         for (first, stages) in ntt_passes(log_n, self.ntt_pass_stages) {
-            self.launch(
+            self.driver.launch(
                 Kernel::NttPass,
                 (blocks, count),
                 threads,

@@ -5,7 +5,10 @@
 //! in `device.rs` is generic over this trait, so the emulator runs exactly the buffer sizes, launch shapes, launch
 //! order and result decoding a GPU gets.
 
-use super::{error::Result, kernels::Kernel};
+use super::{
+    error::{GpuError, Result},
+    kernels::Kernel,
+};
 
 /// A kernel argument, as the kernel's parameter list declares it.
 #[derive(Debug)]
@@ -48,4 +51,12 @@ pub(crate) trait Driver: Send + Sync + 'static {
 
     /// Device memory free for new allocations, in bytes.
     fn free_bytes(&self) -> Result<u64>;
+}
+
+/// Refuses a copy of `len` bytes at `offset` outside a buffer of `size` bytes.
+pub(crate) fn check_range(size: usize, offset: usize, len: usize) -> Result<()> {
+    if offset.checked_add(len).is_none_or(|end| end > size) {
+        return Err(GpuError::InvalidInput(format!("a copy of {len} bytes at {offset} leaves a buffer of {size}")));
+    }
+    Ok(())
 }

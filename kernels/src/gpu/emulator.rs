@@ -17,8 +17,7 @@ use std::{
 };
 
 use super::{
-    cuda::check_range,
-    driver::{Arg, Driver},
+    driver::{Arg, Driver, check_range},
     error::{GpuError, Result},
     kernels::Kernel,
 };
