@@ -51,48 +51,9 @@ fi
 
 # --- Python venv: web3.py, eth-account -----------------------------------------------------------------------
 
-# True when the venv's python runs and has every name==version pin of requirements.txt installed.
-venv_installed() {
-  [[ -x $venv/bin/python ]] || return 1
-  "$venv/bin/python" - "$clients/requirements.txt" <<'EOF' 2>/dev/null
-import re, sys
-from importlib.metadata import PackageNotFoundError, version
-
-for line in open(sys.argv[1]):
-    line = line.split("#", 1)[0].strip()
-    if not line:
-        continue
-    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
-    if not m:
-        sys.exit(f"unsupported requirement line: {line}")
-    try:
-        if version(m.group(1)) != m.group(2):
-            sys.exit(1)
-    except PackageNotFoundError:
-        sys.exit(1)
-EOF
-}
-
-make_venv() {
-  rm -rf "$venv"
-  python3 -m venv "$venv" >/dev/null 2>&1
-}
-
-if venv_installed; then
-  venv_state="up to date"
-else
-  echo "clients: pip install -r node/tests/clients/requirements.txt into ${venv#"$root"/}"
-  mkdir -p "$(dirname "$venv")"
-  if ! make_venv; then
-    # Debian's python3 needs python3-venv (ensurepip) for `python3 -m venv`.
-    if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    fi
-    make_venv || { echo "clients: 'python3 -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
-  fi
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$clients/requirements.txt"
-  venv_installed || { echo "clients: the venv does not match requirements.txt after pip install" >&2; exit 1; }
-  venv_state="installed"
-fi
+# shellcheck source=scripts/lib/pinned-venv.sh
+source "$root/scripts/lib/pinned-venv.sh"
+pinned_venv "$venv" "$clients/requirements.txt"
+venv_state=$pinned_venv_state
 
 echo "clients: node_modules $npm_state, ${venv#"$root"/} $venv_state"

@@ -5,6 +5,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 started=$SECONDS
+# A cold build gains nothing from incremental compilation and pays for its caches; a developer may set it back.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 step() {
   printf '\n==> %s (%ss elapsed)\n' "$1" "$((SECONDS - started))"
 }
@@ -15,9 +17,10 @@ step "toolchain (scripts/setup.sh)"
 # and builds the kernel emulator (kernels/build.rs, scripts/emulator-sanitize.sh, with its libasan),
 # chromium renders the coordinator's status page in a test (coordinator/tests/it/http.rs), which fails rather
 # than skips when ZKR_REQUIRE_CHROMIUM is set, and postgresql serves the coordinator's shared-store tests
-# (scripts/postgres.sh), which fail rather than skip when ZKR_REQUIRE_POSTGRES is set.
+# (scripts/postgres.sh), which fail rather than skip when ZKR_REQUIRE_POSTGRES is set; buildah builds the container
+# image (scripts/images.sh).
 missing=()
-for cmd in jq python3 curl g++ chromium; do
+for cmd in jq python3 curl g++ chromium buildah; do
   command -v "$cmd" >/dev/null || missing+=("$cmd")
 done
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
@@ -50,6 +53,12 @@ step "CUDA kernels: the committed fatbin equals a fresh build (scripts/kernels.s
 step "deploy/: compose, Prometheus and Grafana files (scripts/check-deploy.py)"
 python3 scripts/check-deploy.py
 
+step "deploy/helm: the chart rendered with Helm's template semantics and validated (scripts/check-chart.sh)"
+./scripts/check-chart.sh
+
+step "deploy/terraform: parsed and statically checked (scripts/check-terraform.sh)"
+./scripts/check-terraform.sh
+
 step "forge tests (unit, fuzz, invariants)"
 (cd contracts && ../.tools/bin/forge test)
 
@@ -60,6 +69,11 @@ step "PostgreSQL test server (scripts/postgres.sh)"
 eval "$(./scripts/postgres.sh start)"
 export ZKR_REQUIRE_POSTGRES=1
 trap './scripts/postgres.sh stop' EXIT
+
+step "container image: built from scratch with buildah, unpacked for e2e/tests/image.rs (scripts/images.sh)"
+# The debug binaries: the ones nextest builds anyway. e2e/tests/image.rs runs each from the image's own file system.
+./scripts/images.sh rootfs --profile debug target/image/root
+export ZKR_IMAGE_ROOT="$root/target/image/root" ZKR_REQUIRE_IMAGE=1
 
 step "cargo nextest"
 cargo nextest run --workspace --locked --profile ci

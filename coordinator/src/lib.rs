@@ -16,6 +16,7 @@
 
 pub mod chain;
 pub mod checker;
+pub mod config;
 mod error;
 pub mod http;
 pub mod metrics;

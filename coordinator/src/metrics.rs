@@ -5,7 +5,7 @@
 //! (chunk, aggregation), `stage` (the `Stage` enum), `state` (the job states), `backend` (cpu, cuda).
 
 use crate::store::{JobState, Store};
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusHandle};
 
 /// Proving time per stage as workers report it, by `stage`, `kind`, `backend` and `gpu` (the model the worker
 /// registered with, `none` on the CPU).
@@ -63,9 +63,7 @@ pub use zkr_protos::PROVING_BUCKETS;
 /// Installs the Prometheus recorder (histogram buckets set) and returns the handle `/metrics` renders. Must be called
 /// inside a tokio runtime (the recorder's upkeep runs on it).
 pub fn install_prometheus() -> Result<PrometheusHandle, BuildError> {
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), PROVING_BUCKETS)?
-        .install_recorder()?;
+    let handle = zkr_cli::install_metrics(None, &[(Matcher::Suffix("_seconds".into()), PROVING_BUCKETS)])?;
     describe();
     Ok(handle)
 }

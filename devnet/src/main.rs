@@ -61,7 +61,7 @@ struct Args {
     workers: usize,
     /// Folder of the SRS, the proving keys and the batch verifier; kept across runs (the first run makes them, which
     /// takes several minutes).
-    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
+    #[arg(long = "keys.dir", default_value = ".zkr/keys")]
     keys_dir: PathBuf,
     /// log2 rows of the chunk circuit (the proof shape is written into the deployment file, which the node and the
     /// coordinator read; the default is CI's).
@@ -98,12 +98,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,node::sequencer=warn,zkevm_hashes=warn".into()),
-        )
-        .init();
+    zkr_cli::init_tracing("info,node::sequencer=warn,zkevm_hashes=warn");
     let args = Args::parse();
 
     let mut anvil = Anvil::new().port(args.l1_port);
@@ -233,7 +228,7 @@ async fn main() -> eyre::Result<()> {
             "coordinator",
             Command::new(cluster::binary("zkr-coordinator")?)
                 .arg("run")
-                .arg("--token-file")
+                .arg("--auth.token-file")
                 .arg(&token_file)
                 .arg("--deployment")
                 .arg(&deployment_file)
@@ -241,25 +236,25 @@ async fn main() -> eyre::Result<()> {
                 .arg(&genesis_file)
                 .arg("--db")
                 .arg(&coordinator_db)
-                .arg("--keys-dir")
+                .arg("--keys.dir")
                 .arg(&args.keys_dir)
-                .args(["--poll-ms", "500"])
+                .args(["--l1.poll-ms", "500"])
                 .arg(format!("--grpc.addr=127.0.0.1:{}", args.coordinator_port))
                 .arg(format!("--http.addr=127.0.0.1:{}", args.status_port))
-                .arg(format!("--l1.rpc={}", anvil.endpoint()))
-                .env("ZKR_PROVER_KEY", B256::from_slice(&prover.to_bytes()[..]).to_string()),
+                .arg(format!("--l1.rpc-url={}", anvil.endpoint()))
+                .env("ZKR_COORDINATOR_L1__SIGNER_KEY", B256::from_slice(&prover.to_bytes()[..]).to_string()),
             &logs,
         )?);
         for i in 0..args.workers {
             let name = format!("worker-{i}");
             let mut command = Command::new(cluster::binary("zkr-prover")?);
             command
-                .arg(format!("--coordinator=http://127.0.0.1:{}", args.coordinator_port))
-                .arg("--token-file")
+                .arg(format!("--coordinator.url=http://127.0.0.1:{}", args.coordinator_port))
+                .arg("--auth.token-file")
                 .arg(&token_file)
-                .arg("--keys-dir")
+                .arg("--keys.dir")
                 .arg(&args.keys_dir)
-                .args(["--dev-srs", "--backend", "cpu", "--name", &name])
+                .args(["--keys.dev-srs", "--backend", "cpu", "--name", &name])
                 .arg(format!("--metrics.addr=127.0.0.1:{}", args.status_port as usize + 1 + i));
             if i > 0 {
                 command.args(["--kinds", "chunk"]);

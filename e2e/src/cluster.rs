@@ -44,20 +44,20 @@ pub fn coordinator(
     Process::spawn(
         name,
         Command::new(bin)
-            .args(["run", "--token-file"])
+            .args(["run", "--auth.token-file"])
             .arg(dir.join("token"))
             .arg("--deployment")
             .arg(dir.join("l1.json"))
             .arg("--genesis")
             .arg(dir.join("genesis.json"))
             .args(["--db", db])
-            .arg("--keys-dir")
+            .arg("--keys.dir")
             .arg(keys_dir())
-            .args(["--lease-ttl-ms", "20000", "--poll-ms", "300"])
+            .args(["--jobs.lease-ttl-ms", "20000", "--l1.poll-ms", "300"])
             .arg(format!("--grpc.addr=127.0.0.1:{grpc}"))
             .arg(format!("--http.addr=127.0.0.1:{http}"))
-            .arg(format!("--l1.rpc={}", rig.anvil.endpoint()))
-            .env("ZKR_PROVER_KEY", format!("0x{}", alloy::hex::encode(rig.keys[3].to_bytes())))
+            .arg(format!("--l1.rpc-url={}", rig.anvil.endpoint()))
+            .env("ZKR_COORDINATOR_L1__SIGNER_KEY", format!("0x{}", alloy::hex::encode(rig.keys[3].to_bytes())))
             .env("RUST_LOG", "info,zkevm_hashes=warn"),
     )
 }

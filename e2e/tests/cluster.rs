@@ -61,12 +61,12 @@ fn worker(paths: &Paths, name: &'static str, grpc: u16, kinds: &str) -> Process 
     Process::spawn(
         name,
         Command::new(&paths.prover)
-            .arg(format!("--coordinator=http://127.0.0.1:{grpc}"))
-            .arg("--token-file")
+            .arg(format!("--coordinator.url=http://127.0.0.1:{grpc}"))
+            .arg("--auth.token-file")
             .arg(paths.dir.path().join("token"))
-            .arg("--keys-dir")
+            .arg("--keys.dir")
             .arg(keys_dir())
-            .args(["--dev-srs", "--backend", "cpu", "--name", name])
+            .args(["--keys.dev-srs", "--backend", "cpu", "--name", name])
             .args(if kinds.is_empty() { vec![] } else { vec!["--kinds", kinds] })
             .env("RUST_LOG", "info,zkevm_hashes=warn"),
     )

@@ -16,7 +16,7 @@ use zkr_protos::v1::{self as pb, Stage};
 use zkr_prover::{BatchProver, MsmDevice, ProofTimes, ProverError};
 
 /// Where a worker's proofs are computed: what it registers with and labels its metrics with. The choice a worker
-/// is started with (`--prover.backend auto|gpu|cpu`) is `zkr_kernels::gpu::Backend`; this is what it came to.
+/// is started with (`--backend auto|gpu|cpu`) is `zkr_kernels::gpu::Backend`; this is what it came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// halo2-axiom's prover with the commitments on our MSM's CPU twin.

@@ -31,7 +31,7 @@ pub mod metric_names {
     /// 1 while a job is being proven.
     pub const BUSY: &str = "zkr_prover_busy";
     /// 1, labelled with the `reason` (`GpuError::kind`: `driver_too_old`, `no_device`, `module_load`, `fault`, ...),
-    /// when the worker could not use a GPU it was free to use (`--prover.backend auto` on a machine with a CUDA
+    /// when the worker could not use a GPU it was free to use (`backend = "auto"` on a machine with a CUDA
     /// driver) or lost it to a fault: a fleet of GPU machines quietly proving on the CPU shows on the dashboard.
     pub const GPU_UNUSABLE: &str = "zkr_prover_gpu_unusable";
     /// Every metric the worker exports (the dashboard check reads this list).
@@ -45,7 +45,7 @@ pub struct WorkerConfig {
     pub client: ClientConfig,
     /// The name the operator sees.
     pub name: String,
-    /// The proving backend asked for (`--prover.backend`): `Gpu` refuses to start without a usable GPU, `Auto`
+    /// The proving backend asked for (`backend`, `--backend`): `Gpu` refuses to start without a usable GPU, `Auto`
     /// takes the GPU when there is one and otherwise the CPU.
     pub backend: zkr_kernels::gpu::Backend,
     /// Job kinds to take; empty for all.
@@ -120,11 +120,11 @@ impl Worker {
     ///
     /// # Errors
     ///
-    /// [`WorkerError::Config`] when `--prover.backend gpu` finds no usable GPU (with the reason), or the coordinator's
+    /// [`WorkerError::Config`] when `--backend gpu` finds no usable GPU (with the reason), or the coordinator's
     /// address or credentials cannot be used.
     pub fn new(config: WorkerConfig) -> Result<Self, WorkerError> {
         let device = MsmDevice::select(config.backend)
-            .map_err(|e| WorkerError::Config(format!("--prover.backend {}: {e}", config.backend)))?;
+            .map_err(|e| WorkerError::Config(format!("backend {}: {e}", config.backend)))?;
         let backend = Backend::of(&device);
         tracing::info!(
             target: "prover::worker",
@@ -552,7 +552,7 @@ mod tests {
         }
     }
 
-    /// `--prover.backend gpu` without a usable GPU stops the worker before it registers, with the reason; `auto`
+    /// `--backend gpu` without a usable GPU stops the worker before it registers, with the reason; `auto`
     /// registers as `cpu` there and `cpu` always does. With a GPU, `gpu` and `auto` register as `cuda`.
     #[tokio::test]
     async fn the_registered_backend_is_the_selected_one() {
@@ -565,7 +565,7 @@ mod tests {
                 assert_eq!(auto, Backend::Cuda);
             }
             Err(WorkerError::Config(message)) => {
-                assert!(message.starts_with("--prover.backend gpu: the GPU cannot be used: "), "{message}");
+                assert!(message.starts_with("backend gpu: the GPU cannot be used: "), "{message}");
                 assert_eq!(auto, Backend::Cpu);
             }
             Err(other) => panic!("unexpected error: {other}"),

@@ -14,6 +14,9 @@
 //! [sequencer]
 //! block_time_ms = 250    # a block every interval, empty or not
 //!
+//! [metrics]
+//! addr = "127.0.0.1:9101"                # Prometheus, at /metrics
+//!
 //! [rpc]
 //! addr = "127.0.0.1:8547"                # HTTP and websocket
 //! max_subscriptions_per_connection = 128
@@ -30,7 +33,8 @@
 //! max_batch_age_secs = 60
 //! ```
 //!
-//! Environment variables name a key with `__` between sections: `ZKR_NODE_RPC__ADDR=0.0.0.0:8547`.
+//! Environment variables name a key with `__` between sections: `ZKR_NODE_RPC__ADDR=0.0.0.0:8547`; flags with `.`
+//! (`--rpc.addr`). Flags override the environment, which overrides the file (`zkr_cli::config`).
 
 use std::{
     collections::BTreeMap,
@@ -40,10 +44,6 @@ use std::{
 };
 
 use alloy::primitives::{Address, U256};
-use figment::{
-    Figment,
-    providers::{Env, Format, Serialized, Toml},
-};
 use serde::{Deserialize, Serialize};
 
 use crate::{ChainSpec, ExecutionMode, RpcConfig};
@@ -62,10 +62,24 @@ pub struct NodeConfig {
     pub rpc: RpcConfig,
     /// The L1 to follow for deposits; without it the node runs without a bridge.
     pub l1: Option<L1Section>,
-    /// Address to serve Prometheus metrics on (`/metrics`); none serves no metrics.
-    pub metrics_addr: Option<SocketAddr>,
+    /// Prometheus metrics.
+    pub metrics: MetricsSection,
     /// Commit batches to the Rollup on the `[l1]` chain; without it no batches are sealed.
     pub batcher: Option<BatcherSection>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address to serve Prometheus metrics on (`/metrics`); none serves no metrics.
+    pub addr: Option<SocketAddr>,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self { addr: Some(SocketAddr::from(([127, 0, 0, 1], 9101))) }
+    }
 }
 
 /// `[batcher]`: see [`crate::batcher::BatcherConfig`]. Needs `[l1]`.
@@ -182,7 +196,7 @@ impl Default for NodeConfig {
             sequencer: SequencerSection::default(),
             rpc: RpcConfig::default(),
             l1: None,
-            metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 9101))),
+            metrics: MetricsSection::default(),
             batcher: None,
         }
     }
@@ -211,14 +225,13 @@ impl Default for SequencerSection {
 }
 
 impl NodeConfig {
-    /// Defaults, then the TOML file (if given), then `ZKR_NODE_*` environment variables.
-    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
-        let mut figment = Figment::from(Serialized::defaults(Self::default()));
-        if let Some(file) = file {
-            figment = figment.merge(Toml::file_exact(file));
-        }
-        figment.merge(Env::prefixed("ZKR_NODE_").split("__")).extract().map_err(Box::new)
+    /// Defaults, then the TOML file (if given), then `ZKR_NODE_*` environment variables, then `flags`.
+    pub fn load(file: Option<&Path>, flags: zkr_cli::Overrides) -> Result<Self, zkr_cli::ConfigError> {
+        zkr_cli::load(file, Self::ENV_PREFIX, flags)
     }
+
+    /// The prefix of the node's environment variables.
+    pub const ENV_PREFIX: &str = "ZKR_NODE_";
 
     /// The batch shape: the deployment file's proof shape (with `[l1]`; the default shape without), narrowed by
     /// `[batcher]`'s `chunk_slots` and `chunks_per_batch` where they are set. A setting the deployment's circuits
@@ -341,14 +354,14 @@ mod tests {
              \"0x0000000000000000000000000000000000000001\" = \"0x10\"\n",
         )
         .unwrap();
-        let config = NodeConfig::load(Some(&path)).unwrap();
+        let config = NodeConfig::load(Some(&path), zkr_cli::Overrides::new()).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.block_time(), Duration::from_millis(100));
         assert_eq!(config.chain.chain_id, ChainSpec::dev().chain_id);
         assert_eq!(config.chain_spec().unwrap().genesis_alloc, vec![(Address::with_last_byte(1), U256::from(16))]);
 
         std::fs::write(&path, "[sequencer]\nblock_time = 100\n").unwrap();
-        let err = NodeConfig::load(Some(&path)).unwrap_err();
+        let err = NodeConfig::load(Some(&path), zkr_cli::Overrides::new()).unwrap_err();
         assert!(err.to_string().contains("block_time"), "{err}");
     }
 
@@ -358,17 +371,17 @@ mod tests {
         let path = dir.path().join("node.toml");
         // Without [batcher], blocks are capped at the default shape, so that a batcher added later fits them.
         std::fs::write(&path, "").unwrap();
-        let config = NodeConfig::load(Some(&path)).unwrap();
+        let config = NodeConfig::load(Some(&path), zkr_cli::Overrides::new()).unwrap();
         assert_eq!(config.chain_spec().unwrap().max_block_records, crate::DEFAULT_MAX_BLOCK_RECORDS);
 
         std::fs::write(&path, "[batcher]\nchunk_slots = 16\nchunks_per_batch = 3\n").unwrap();
-        let config = NodeConfig::load(Some(&path)).unwrap();
+        let config = NodeConfig::load(Some(&path), zkr_cli::Overrides::new()).unwrap();
         assert_eq!(config.chain_spec().unwrap().max_block_records, 48);
         assert!(config.batch_limits().is_ok());
 
         // The old codec settings are gone, and shapes the protocol has no circuit for are refused.
         std::fs::write(&path, "[batcher]\ncodec = \"zstd\"\n").unwrap();
-        assert!(NodeConfig::load(Some(&path)).unwrap_err().to_string().contains("codec"));
+        assert!(NodeConfig::load(Some(&path), zkr_cli::Overrides::new()).unwrap_err().to_string().contains("codec"));
         for (slots, chunks) in [(3, 2), (2048, 1), (4, 0)] {
             let limits = crate::batcher::BatchLimits { chunk_slots: slots, chunks_per_batch: chunks };
             assert!(limits.validate().is_err(), "{limits:?}");
@@ -398,7 +411,7 @@ mod tests {
         let load = |batcher: &str| {
             let l1 = format!("[l1]\ndeployment = {:?}\n", deployment.display().to_string());
             std::fs::write(&path, format!("{l1}[batcher]\n{batcher}")).unwrap();
-            NodeConfig::load(Some(&path)).unwrap()
+            NodeConfig::load(Some(&path), zkr_cli::Overrides::new()).unwrap()
         };
 
         // Nothing set: the deployment's shape, and blocks of at most one such batch.

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
+use metrics_exporter_prometheus::{BuildError, Matcher};
 
 /// Transactions accepted into the pool.
 pub const TX_ACCEPTED: &str = "zkr_node_transactions_accepted_total";
@@ -58,17 +58,12 @@ pub const ALL: &[&str] = &[
 
 /// Serves the metrics at `http://addr/metrics`. Must be called inside a tokio runtime.
 pub fn install_prometheus(addr: SocketAddr) -> Result<(), BuildError> {
-    PrometheusBuilder::new()
-        .with_http_listener(addr)
-        .set_buckets_for_metric(
-            Matcher::Suffix("_seconds".into()),
-            &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
-        )?
-        .set_buckets_for_metric(
-            Matcher::Full(BLOCK_TXS.into()),
-            &[0.0, 1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0],
-        )?
-        .install()?;
+    const LATENCY: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+    const TXS: &[f64] = &[0.0, 1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0];
+    zkr_cli::install_metrics(
+        Some(addr),
+        &[(Matcher::Suffix("_seconds".into()), LATENCY), (Matcher::Full(BLOCK_TXS.into()), TXS)],
+    )?;
     describe();
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn read_token(token: Option<&str>, file: Option<&std::path::Path>) -> Result
         (None, Some(path)) => std::fs::read_to_string(path)
             .map(|t| t.trim().to_owned())
             .map_err(|e| format!("reading {}: {e}", path.display())),
-        (None, None) => Err("a token is required (--token, --token-file, ZKR_TOKEN or ZKR_TOKEN_FILE)".into()),
+        (None, None) => Err("a token is required (auth.token or auth.token_file)".into()),
     }
 }
 
@@ -47,14 +47,15 @@ pub mod cli {
 
     use crate::ClientTls;
 
-    /// `--token` / `--token-file` (or `ZKR_TOKEN` / `ZKR_TOKEN_FILE`).
+    /// `--auth.token` / `--auth.token-file` (or `ZKR_TOKEN` / `ZKR_TOKEN_FILE`), for the operator commands; the
+    /// long-running binaries read the same settings from their configuration (`auth.token`, `auth.token_file`).
     #[derive(Debug, Clone, Default, clap::Args)]
     pub struct TokenArgs {
         /// The cluster's bearer token.
-        #[arg(long, env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
+        #[arg(long = "auth.token", env = "ZKR_TOKEN", hide_env_values = true, conflicts_with = "token_file")]
         pub token: Option<String>,
         /// A file holding the cluster's bearer token.
-        #[arg(long, env = "ZKR_TOKEN_FILE")]
+        #[arg(long = "auth.token-file", env = "ZKR_TOKEN_FILE")]
         pub token_file: Option<PathBuf>,
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Every proof is made through [`MsmKzg`] (`zkr_kernels::halo2`): every commitment of the PLONK rounds runs our MSM,
 //! on the GPU with the SRS resident on the device or on its CPU twin, as the [`MsmDevice`] chosen at load time says
-//! (`--prover.backend auto|gpu|cpu`). The proofs are ordinary halo2 KZG proofs: keys, verification, the aggregation
+//! (`--backend auto|gpu|cpu`). The proofs are ordinary halo2 KZG proofs: keys, verification, the aggregation
 //! circuit's view of a chunk proof and the EVM verifier are `zkr-circuits`', over the plain [`ParamsKZG`], and every
 //! proof made here is verified with them before it is returned.
 //!
@@ -51,7 +51,7 @@ pub enum ProverError {
     /// Keys, SRS, the circuit or a proof's check (`zkr_circuits::Error`).
     #[error(transparent)]
     Circuits(#[from] zkr_circuits::Error),
-    /// The GPU backend was asked for (`--prover.backend gpu`) and cannot be used: no driver or device, the kernels
+    /// The GPU backend was asked for (`--backend gpu`) and cannot be used: no driver or device, the kernels
     /// do not load, or the SRS does not fit on the device.
     #[error("the GPU cannot be used: {0}")]
     Backend(#[source] GpuError),
@@ -549,7 +549,7 @@ mod backend_tests {
         assert!(verifier.verify(&snark.instances[0], &longer));
     }
 
-    /// `--prover.backend gpu` without a usable GPU fails at selection, with the reason, before anything is read
+    /// `--backend gpu` without a usable GPU fails at selection, with the reason, before anything is read
     /// from disk; `auto` falls back to the CPU. On a machine with a GPU both select it.
     #[test]
     fn the_gpu_backend_without_a_device_fails_clearly_and_auto_falls_back() {

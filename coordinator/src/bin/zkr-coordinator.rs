@@ -1,7 +1,7 @@
 //! `zkr-coordinator`: the proving coordinator (`run`) and its operator commands (`ctl`).
 //!
 //! ```text
-//! zkr-coordinator run --token-file token --deployment l1.json --genesis genesis.json --keys-dir .zkr/keys
+//! zkr-coordinator run --config coordinator.toml     # or flags: --deployment l1.json --genesis genesis.json ...
 //! zkr-coordinator ctl status | jobs [--state failed] | requeue <JOB> | cancel <JOB> | drain <WORKER>
 //! ```
 
@@ -23,6 +23,7 @@ use zkr_coordinator::{
     BearerAuth, Coordinator, TlsFiles,
     chain::{ChainConfig, lead},
     checker::CircuitChecker,
+    config::CoordinatorConfig,
     metrics,
     store::{Location, Policy, Store},
 };
@@ -47,60 +48,85 @@ enum Command {
     Ctl(CtlArgs),
 }
 
+/// `zkr-coordinator run`: a TOML file, `ZKR_COORDINATOR_*` variables, then these flags (`coordinator::config`).
 #[derive(Debug, Args)]
 struct RunArgs {
-    #[command(flatten)]
-    token: TokenArgs,
-    /// gRPC listen address (workers and operators).
-    #[arg(long = "grpc.addr", default_value = "127.0.0.1:50051")]
-    grpc_addr: SocketAddr,
-    /// HTTP listen address: the status page (`/`), its JSON (`/api/status`) and Prometheus metrics (`/metrics`).
-    /// Read-only and unauthenticated: bind it where only operators reach it.
-    #[arg(long = "http.addr", alias = "metrics.addr", default_value = "127.0.0.1:9102")]
-    http_addr: SocketAddr,
-    /// The store: an SQLite file (one coordinator), or a Postgres URL (`postgres://user:password@host/db`) that
-    /// several coordinators share, each serving workers while one of them follows L1 and finalizes.
-    #[arg(long, env = "ZKR_COORDINATOR_DB", hide_env_values = true, default_value = ".zkr/coordinator.sqlite")]
-    db: Location,
-    /// L1 JSON-RPC endpoint.
-    #[arg(long = "l1.rpc", env = "ZKR_L1_RPC", default_value = "http://127.0.0.1:8545")]
-    l1_rpc: String,
-    /// Confirmations before a committed batch is proven.
-    #[arg(long = "l1.confirmations", default_value_t = 0)]
-    l1_confirmations: u64,
-    /// The deployment file `zkr-deploy` wrote: the Rollup, and the proof shape (chunk slots, circuit sizes, chunks
-    /// per batch) the coordinator, its workers and the node's batcher all use.
+    /// TOML configuration file (see `zkr_coordinator::config`); `ZKR_COORDINATOR_*` variables override it, and the
+    /// flags below override both.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The deployment file `zkr-deploy` wrote: the Rollup, and the proof shape every component uses (`deployment`).
     #[arg(long)]
-    deployment: PathBuf,
-    /// The coordinator's TLS certificate chain (PEM); with `--tls.key`, the gRPC port serves TLS only.
+    deployment: Option<PathBuf>,
+    /// The chain's genesis, JSON of `zkr_protocol::Genesis` (`genesis`).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// The store: an SQLite file, or a Postgres URL several coordinators share (`db`, `ZKR_COORDINATOR_DB`).
+    #[arg(long)]
+    db: Option<String>,
+    /// Folder of the compiled verifying keys (`keys.dir`).
+    #[arg(long = "keys.dir")]
+    keys_dir: Option<PathBuf>,
+    /// A file holding the cluster's bearer token (`auth.token_file`); the token itself is better given as
+    /// `ZKR_COORDINATOR_AUTH__TOKEN`.
+    #[arg(long = "auth.token-file")]
+    token_file: Option<PathBuf>,
+    /// gRPC listen address, workers and operators (`grpc.addr`).
+    #[arg(long = "grpc.addr")]
+    grpc_addr: Option<SocketAddr>,
+    /// HTTP listen address: the status page (`/`), its JSON (`/api/status`), Prometheus metrics (`/metrics`) and
+    /// `/healthz` (`http.addr`). Read-only and unauthenticated: bind it where only operators reach it.
+    #[arg(long = "http.addr")]
+    http_addr: Option<SocketAddr>,
+    /// TLS certificate chain, PEM (`tls.cert`); with `--tls.key`, the gRPC port serves TLS only.
     #[arg(long = "tls.cert", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
-    /// The private key (PEM) of `--tls.cert`.
+    /// The private key of `--tls.cert`, PEM (`tls.key`).
     #[arg(long = "tls.key", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The CA (PEM) that signs the workers' certificates: every gRPC client must present one (mTLS), on top of
-    /// the bearer token.
-    #[arg(long = "tls.client-ca", requires = "tls_cert")]
+    /// The CA that signs the workers' certificates, PEM (`tls.client_ca`): every gRPC client must present one.
+    #[arg(long = "tls.client-ca")]
     tls_client_ca: Option<PathBuf>,
-    /// The private key that sends `finalizeBatch` (a prover role on the Rollup), 0x-hex.
-    #[arg(long, env = "ZKR_PROVER_KEY", hide_env_values = true)]
-    prover_key: String,
-    /// The chain's genesis (JSON of `zkr_protocol::Genesis`: feeRecipient and alloc).
-    #[arg(long)]
-    genesis: PathBuf,
-    /// Folder of the keys: the coordinator reads the compiled verifying keys (`*.protocol`) and the SRS's verifier
-    /// points (`kzg_bn254_verifier.srs`) that key generation writes (`zkr-prove setup`, or a worker's first start).
-    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
-    keys_dir: PathBuf,
-    /// A lease lapses this long after its last heartbeat (ms).
-    #[arg(long, default_value_t = 30_000)]
-    lease_ttl_ms: u64,
-    /// Attempts per job.
-    #[arg(long, default_value_t = 3)]
-    max_attempts: u32,
-    /// How often to poll L1 (ms).
-    #[arg(long, default_value_t = 2_000)]
-    poll_ms: u64,
+    /// L1 JSON-RPC endpoint (`l1.rpc_url`).
+    #[arg(long = "l1.rpc-url")]
+    l1_rpc_url: Option<String>,
+    /// Confirmations before a committed batch is proven (`l1.confirmations`).
+    #[arg(long = "l1.confirmations")]
+    l1_confirmations: Option<u64>,
+    /// How often to poll L1, ms (`l1.poll_ms`).
+    #[arg(long = "l1.poll-ms")]
+    l1_poll_ms: Option<u64>,
+    /// A lease lapses this long after its last heartbeat, ms (`jobs.lease_ttl_ms`).
+    #[arg(long = "jobs.lease-ttl-ms")]
+    lease_ttl_ms: Option<u64>,
+    /// Attempts per job (`jobs.max_attempts`).
+    #[arg(long = "jobs.max-attempts")]
+    max_attempts: Option<u32>,
+}
+
+impl RunArgs {
+    /// The file, the environment and these flags, merged.
+    fn config(&self) -> eyre::Result<CoordinatorConfig> {
+        let flags = zkr_cli::Overrides::new()
+            .set("deployment", self.deployment.clone())
+            .set("genesis", self.genesis.clone())
+            .set("db", self.db.clone())
+            .set("keys.dir", self.keys_dir.clone())
+            .set("auth.token_file", self.token_file.clone())
+            .set("grpc.addr", self.grpc_addr)
+            .set("http.addr", self.http_addr)
+            .set("tls.cert", self.tls_cert.clone())
+            .set("tls.key", self.tls_key.clone())
+            .set("tls.client_ca", self.tls_client_ca.clone())
+            .set("l1.rpc_url", self.l1_rpc_url.clone())
+            .set("l1.confirmations", self.l1_confirmations)
+            .set("l1.poll_ms", self.l1_poll_ms)
+            .set("jobs.lease_ttl_ms", self.lease_ttl_ms)
+            .set("jobs.max_attempts", self.max_attempts);
+        let config = CoordinatorConfig::load(self.config.as_deref(), flags).wrap_err("loading the configuration")?;
+        config.check().map_err(|e| eyre::eyre!(e))?;
+        Ok(config)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +134,7 @@ struct CtlArgs {
     #[command(flatten)]
     token: TokenArgs,
     /// The coordinator's gRPC endpoint (`https://` with TLS).
-    #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
+    #[arg(long = "coordinator.url", default_value = "http://127.0.0.1:50051")]
     coordinator: String,
     #[command(flatten)]
     tls: ClientTlsArgs,
@@ -160,9 +186,7 @@ enum CtlAction {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    zkr_cli::init_tracing("info");
     match Cli::parse().command {
         Command::Run(args) => run(*args).await,
         Command::Ctl(args) => ctl(args).await,
@@ -170,20 +194,28 @@ async fn main() -> eyre::Result<()> {
 }
 
 async fn run(args: RunArgs) -> eyre::Result<()> {
-    let token = args.token.read().map_err(|e| eyre::eyre!(e))?;
-    let deployment = zkr_contracts::Deployment::load(&args.deployment).wrap_err("reading the deployment file")?;
+    let config = args.config()?;
+    let token = config.token().map_err(|e| eyre::eyre!(e))?;
+    let (Some(deployment_file), Some(genesis_file), Some(signer_key)) =
+        (&config.deployment, &config.genesis, &config.l1.signer_key)
+    else {
+        unreachable!("CoordinatorConfig::check requires them");
+    };
+    let deployment = zkr_contracts::Deployment::load(deployment_file).wrap_err("reading the deployment file")?;
     let genesis: zkr_protocol::Genesis = serde_json::from_slice(
-        &std::fs::read(&args.genesis).wrap_err_with(|| format!("reading {}", args.genesis.display()))?,
+        &std::fs::read(genesis_file).wrap_err_with(|| format!("reading {}", genesis_file.display()))?,
     )
     .wrap_err("parsing the genesis file")?;
-    let tls = match (args.tls_cert, args.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: args.tls_client_ca }.load()?),
-        _ => None,
+    let tls = match &config.tls {
+        Some(tls) => {
+            Some(TlsFiles { cert: tls.cert.clone(), key: tls.key.clone(), client_ca: tls.client_ca.clone() }.load()?)
+        }
+        None => None,
     };
-    let signer: PrivateKeySigner = args.prover_key.parse().wrap_err("parsing the prover key")?;
+    let signer: PrivateKeySigner = signer_key.parse().wrap_err("parsing l1.signer_key")?;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
-        .connect_http(args.l1_rpc.parse().wrap_err("parsing --l1.rpc")?)
+        .connect_http(config.l1.rpc_url.parse().wrap_err("parsing l1.rpc_url")?)
         .erased();
     let chain_id = provider.get_chain_id().await.wrap_err("reaching L1")?;
     if chain_id != deployment.chain_id {
@@ -192,7 +224,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
 
     let metrics_handle = metrics::install_prometheus().wrap_err("installing the metrics recorder")?;
     let keys = KeysConfig {
-        dir: args.keys_dir.clone(),
+        dir: config.keys.dir.clone(),
         shape: deployment.shape,
         fee_recipient: genesis.fee_recipient,
         dev_srs: false,
@@ -203,7 +235,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         .wrap_err("loading the verifying keys to check proofs")?;
     tracing::info!(
         target: "coordinator",
-        dir = %args.keys_dir.display(),
+        dir = %config.keys.dir.display(),
         ms = started.elapsed().as_millis() as u64,
         "verifying keys loaded"
     );
@@ -214,8 +246,10 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         aggregation_k: deployment.shape.aggregation_k,
         fee_recipient: genesis.fee_recipient.to_vec(),
     };
-    let policy = Policy { lease_ttl_ms: args.lease_ttl_ms, max_attempts: args.max_attempts, ..Policy::default() };
-    let location = args.db.clone();
+    let policy =
+        Policy { lease_ttl_ms: config.jobs.lease_ttl_ms, max_attempts: config.jobs.max_attempts, ..Policy::default() };
+    let location: Location = config.db.parse()?;
+    let db = location.clone();
     let store = tokio::task::spawn_blocking(move || -> zkr_coordinator::Result<Store> {
         let store = Store::open_at(&location, policy)?;
         // Time spent down does not count against the workers.
@@ -223,16 +257,16 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         Ok(store)
     })
     .await?
-    .wrap_err_with(|| format!("opening the store at {}", args.db))?;
-    tracing::info!(target: "coordinator", db = %args.db, "store open");
+    .wrap_err_with(|| format!("opening the store at {db}"))?;
+    tracing::info!(target: "coordinator", %db, "store open");
     let store = Arc::new(store);
     let coordinator = Arc::new(Coordinator::new(store, Arc::new(CircuitChecker::new(verifier)), setup));
 
     let chain = ChainConfig {
         rollup: deployment.rollup,
         from_block: deployment.deployment_block,
-        confirmations: args.l1_confirmations,
-        poll_interval: Duration::from_millis(args.poll_ms),
+        confirmations: config.l1.confirmations,
+        poll_interval: Duration::from_millis(config.l1.poll_ms),
         genesis,
         chunk_slots: deployment.shape.chunk_slots,
         chunks_per_batch: deployment.shape.chunks_per_batch,
@@ -242,15 +276,19 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     let mut chain_tasks = tokio::spawn(lead(Arc::clone(&coordinator), provider, chain, stop_rx.clone()));
     tokio::spawn(Arc::clone(&coordinator).run_housekeeping());
     let mut http_stop = stop_rx.clone();
-    let (http_addr, mut http) =
-        zkr_coordinator::http::start_http(args.http_addr, Arc::clone(&coordinator), Some(metrics_handle), async move {
+    let (http_addr, mut http) = zkr_coordinator::http::start_http(
+        config.http.addr,
+        Arc::clone(&coordinator),
+        Some(metrics_handle),
+        async move {
             let _ = http_stop.changed().await;
-        })
-        .await
-        .wrap_err_with(|| format!("binding the HTTP address {}", args.http_addr))?;
+        },
+    )
+    .await
+    .wrap_err_with(|| format!("binding the HTTP address {}", config.http.addr))?;
     let mut server_stop = stop_rx.clone();
     let mut server = tokio::spawn(zkr_coordinator::serve(
-        args.grpc_addr,
+        config.grpc.addr,
         coordinator,
         BearerAuth::new([token]),
         tls,
@@ -258,7 +296,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
             let _ = server_stop.changed().await;
         }),
     ));
-    tracing::info!(target: "coordinator", grpc = %args.grpc_addr, status = %format!("http://{http_addr}/"), "coordinator running");
+    tracing::info!(target: "coordinator", grpc = %config.grpc.addr, status = %format!("http://{http_addr}/"), "coordinator running");
 
     let outcome = tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),

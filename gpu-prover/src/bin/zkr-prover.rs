@@ -1,72 +1,86 @@
 //! `zkr-prover`: a prover worker. Connects to the coordinator, proves the jobs it is given, and exposes its metrics.
 //!
 //! ```text
-//! zkr-prover --coordinator http://127.0.0.1:50051 --token-file token --keys-dir .zkr/keys [--dev-srs]
-//!            [--prover.backend auto|gpu|cpu]
+//! zkr-prover --config prover.toml
+//! zkr-prover --coordinator.url http://127.0.0.1:50051 --auth.token-file token --keys.dir .zkr/keys
+//!            [--keys.dev-srs] [--backend auto|gpu|cpu] [--kinds chunk,aggregation] [--metrics.addr 0.0.0.0:9103]
 //! ```
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{
-    Parser, ValueEnum,
-    builder::{PossibleValuesParser, TypedValueParser},
-};
+use clap::Parser;
 use eyre::Context;
 use tokio::sync::watch;
-use zkr_gpu_prover::{ClientConfig, Worker, WorkerConfig};
-use zkr_kernels::gpu::Backend;
-use zkr_protos::{
-    cli::{ClientTlsArgs, TokenArgs},
-    v1::JobKind,
+use zkr_gpu_prover::{
+    Worker,
+    config::{BackendName, KindName, ProverConfig},
 };
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum KindArg {
-    Chunk,
-    Aggregation,
-}
-
+/// A prover worker: a TOML file, `ZKR_PROVER_*` variables, then these flags (`zkr_gpu_prover::config`).
 #[derive(Debug, Parser)]
 #[command(name = "zkr-prover", version, about = "A prover worker of the zkr proving cluster")]
 struct Cli {
-    /// The coordinator's gRPC endpoint.
-    #[arg(long, env = "ZKR_COORDINATOR", default_value = "http://127.0.0.1:50051")]
-    coordinator: String,
-    #[command(flatten)]
-    token: TokenArgs,
-    #[command(flatten)]
-    tls: ClientTlsArgs,
-    /// The name operators see (default: the host name and process id).
+    /// TOML configuration file (see `zkr_gpu_prover::config`); `ZKR_PROVER_*` variables override it, and the flags
+    /// below override both.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The coordinator's gRPC endpoint, `https://` with TLS (`coordinator.url`).
+    #[arg(long = "coordinator.url")]
+    coordinator_url: Option<String>,
+    /// A file holding the cluster's bearer token (`auth.token_file`); the token itself is better given as
+    /// `ZKR_PROVER_AUTH__TOKEN`.
+    #[arg(long = "auth.token-file")]
+    token_file: Option<PathBuf>,
+    /// The CA certificate (PEM) of the coordinator's certificate; implies TLS (`tls.ca`).
+    #[arg(long = "tls.ca")]
+    tls_ca: Option<PathBuf>,
+    /// This worker's certificate (PEM), for a coordinator that requires mTLS (`tls.cert`).
+    #[arg(long = "tls.cert")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls.cert` (`tls.key`).
+    #[arg(long = "tls.key")]
+    tls_key: Option<PathBuf>,
+    /// The name the coordinator's certificate carries, when it is not the URL's host (`tls.domain`).
+    #[arg(long = "tls.domain")]
+    tls_domain: Option<String>,
+    /// The name operators see; default: the host name and process id (`name`).
     #[arg(long)]
     name: Option<String>,
-    /// Where the proofs' commitments run: `gpu` (our CUDA MSM with the SRS resident; the worker does not start
-    /// without a usable GPU), `cpu` (the MSM's CPU twin), or `auto` (the GPU when one works, else the CPU, logging
-    /// why). The worker registers with the backend it uses.
-    #[arg(
-        long = "prover.backend",
-        alias = "backend",
-        env = "ZKR_PROVER_BACKEND",
-        default_value_t = Backend::Auto,
-        value_parser = backend_parser()
-    )]
-    backend: Backend,
-    /// Job kinds to take (default: all).
+    /// Where the proofs' commitments run: `gpu` (the worker does not start without a usable GPU), `cpu`, or `auto`
+    /// (the GPU when one works, else the CPU, logging why) (`backend`).
+    #[arg(long, value_enum)]
+    backend: Option<BackendName>,
+    /// Job kinds to take, comma-separated; default: all (`kinds`).
     #[arg(long, value_enum, value_delimiter = ',')]
-    kinds: Vec<KindArg>,
-    /// Folder of the SRS and keys.
-    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys")]
-    keys_dir: PathBuf,
-    /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
-    #[arg(long)]
+    kinds: Option<Vec<KindName>>,
+    /// Folder of the SRS and keys (`keys.dir`).
+    #[arg(long = "keys.dir")]
+    keys_dir: Option<PathBuf>,
+    /// Generate an INSECURE SRS when none is in the keys folder, development and CI only (`keys.dev_srs`).
+    #[arg(long = "keys.dev-srs")]
     dev_srs: bool,
-    /// Serve Prometheus metrics on this address.
+    /// Serve Prometheus metrics on this address (`metrics.addr`).
     #[arg(long = "metrics.addr")]
     metrics_addr: Option<SocketAddr>,
 }
 
-/// `auto`, `gpu` or `cpu` (listed in `--help`), parsed by the kernels' `Backend`.
-fn backend_parser() -> impl TypedValueParser<Value = Backend> {
-    PossibleValuesParser::new(["auto", "gpu", "cpu"]).try_map(|s| s.parse::<Backend>())
+impl Cli {
+    fn config(&self) -> eyre::Result<ProverConfig> {
+        let flags = zkr_cli::Overrides::new()
+            .set("coordinator.url", self.coordinator_url.clone())
+            .set("auth.token_file", self.token_file.clone())
+            .set("tls.ca", self.tls_ca.clone())
+            .set("tls.cert", self.tls_cert.clone())
+            .set("tls.key", self.tls_key.clone())
+            .set("tls.domain", self.tls_domain.clone())
+            .set("name", self.name.clone())
+            .set("backend", self.backend)
+            .set("kinds", self.kinds.clone())
+            .set("keys.dir", self.keys_dir.clone())
+            .flag("keys.dev_srs", self.dev_srs)
+            .set("metrics.addr", self.metrics_addr);
+        ProverConfig::load(self.config.as_deref(), flags).wrap_err("loading the configuration")
+    }
 }
 
 fn host_name() -> String {
@@ -77,44 +91,25 @@ fn host_name() -> String {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    let cli = Cli::parse();
-    let token = cli.token.read().map_err(|e| eyre::eyre!(e))?;
-    if let Some(addr) = cli.metrics_addr {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .set_buckets_for_metric(
-                metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
-                zkr_protos::PROVING_BUCKETS,
-            )?
-            .install()
-            .wrap_err("starting the metrics endpoint")?;
+    zkr_cli::init_tracing("info");
+    let config = Cli::parse().config()?;
+    if let Some(addr) = config.metrics.addr {
+        zkr_cli::install_metrics(
+            Some(addr),
+            &[(metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()), zkr_protos::PROVING_BUCKETS)],
+        )
+        .wrap_err("starting the metrics endpoint")?;
     }
-    let config = WorkerConfig {
-        client: ClientConfig { endpoint: cli.coordinator, token, tls: cli.tls.into() },
-        name: cli.name.unwrap_or_else(|| format!("{}-{}", host_name(), std::process::id())),
-        backend: cli.backend,
-        kinds: cli
-            .kinds
-            .iter()
-            .map(|k| match k {
-                KindArg::Chunk => JobKind::Chunk,
-                KindArg::Aggregation => JobKind::Aggregation,
-            })
-            .collect(),
-        keys_dir: cli.keys_dir,
-        dev_srs: cli.dev_srs,
-        take_wait: Duration::from_secs(10),
-    };
+    let worker = config
+        .worker(|| format!("{}-{}", host_name(), std::process::id()))
+        .map_err(|e| eyre::eyre!("configuration: {e}"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!(target: "prover::worker", "shutting down: handing the lease back");
         let _ = stop_tx.send(true);
     });
-    Worker::new(config)?.run(stop_rx).await?;
+    Worker::new(worker)?.run(stop_rx).await?;
     Ok(())
 }
 

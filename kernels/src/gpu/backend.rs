@@ -7,7 +7,7 @@ use super::{
     error::{GpuError, Result},
 };
 
-/// Which implementation runs the MSMs and NTTs (`--prover.backend auto|gpu|cpu`).
+/// Which implementation runs the MSMs and NTTs (`--backend auto|gpu|cpu`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
     /// The GPU when a device is present and the kernels load, else the CPU.

@@ -10,19 +10,20 @@ use zkr_node::{Node, NodeConfig, run_sequencer, start_rpc, watch_deposits};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// TOML configuration file (see the zkr-node crate docs); `ZKR_NODE_*` variables override it.
+    /// TOML configuration file (see the zkr-node crate docs); `ZKR_NODE_*` variables override it, and the flags
+    /// below override both.
     #[arg(long, short)]
     config: Option<PathBuf>,
-    /// Database directory (overrides the configuration).
-    #[arg(long = "datadir")]
+    /// Database directory (`data_dir`).
+    #[arg(long = "data-dir", visible_alias = "datadir")]
     data_dir: Option<PathBuf>,
-    /// JSON-RPC listen address (overrides the configuration).
+    /// JSON-RPC listen address, HTTP and websocket (`rpc.addr`).
     #[arg(long = "rpc.addr")]
     rpc_addr: Option<std::net::SocketAddr>,
-    /// Prometheus metrics address (overrides the configuration).
+    /// Prometheus metrics address (`metrics.addr`).
     #[arg(long = "metrics.addr")]
     metrics_addr: Option<std::net::SocketAddr>,
-    /// Milliseconds between blocks (overrides the configuration).
+    /// Milliseconds between blocks (`sequencer.block_time_ms`).
     #[arg(long = "sequencer.block-time-ms")]
     block_time_ms: Option<u64>,
     /// Development chain: funds the 10 accounts of the standard test mnemonic with 10,000 ETH each at genesis (as
@@ -33,13 +34,16 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    zkr_cli::init_tracing("info");
     let args = Args::parse();
-    let mut config = NodeConfig::load(args.config.as_deref()).wrap_err("loading the configuration")?;
+    let flags = zkr_cli::Overrides::new()
+        .set("data_dir", args.data_dir.clone())
+        .set("rpc.addr", args.rpc_addr)
+        .set("metrics.addr", args.metrics_addr)
+        .set("sequencer.block_time_ms", args.block_time_ms);
+    let mut config = NodeConfig::load(args.config.as_deref(), flags).wrap_err("loading the configuration")?;
     let dev_accounts = if args.dev {
-        if config.data_dir == NodeConfig::default().data_dir {
+        if args.data_dir.is_none() && config.data_dir == NodeConfig::default().data_dir {
             config.data_dir = PathBuf::from(".zkr/dev");
         }
         let accounts = zkr_node::dev::dev_accounts(zkr_node::dev::DEV_ACCOUNTS);
@@ -50,19 +54,7 @@ async fn main() -> eyre::Result<()> {
     } else {
         Vec::new()
     };
-    if let Some(dir) = args.data_dir {
-        config.data_dir = dir;
-    }
-    if let Some(addr) = args.rpc_addr {
-        config.rpc.addr = addr;
-    }
-    if let Some(ms) = args.block_time_ms {
-        config.sequencer.block_time_ms = ms;
-    }
-    if let Some(addr) = args.metrics_addr {
-        config.metrics_addr = Some(addr);
-    }
-    if let Some(addr) = config.metrics_addr {
+    if let Some(addr) = config.metrics.addr {
         zkr_node::metrics::install_prometheus(addr).wrap_err("starting the metrics endpoint")?;
         tracing::info!(%addr, "metrics at /metrics");
     }

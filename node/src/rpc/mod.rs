@@ -23,7 +23,7 @@ use alloy::{
 };
 use jsonrpsee::{
     RpcModule,
-    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle, middleware::http::ProxyGetRequestLayer},
     types::{ErrorObject, ErrorObjectOwned, Params},
 };
 use revm::context::TxEnv;
@@ -97,7 +97,13 @@ pub async fn start_rpc(node: Arc<Node>, config: RpcConfig) -> std::io::Result<(S
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .set_id_provider(pubsub::HexIds)
         .build();
-    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    // `GET /healthz` answers the node's health (liveness and readiness probes, the image's health check).
+    let health = ProxyGetRequestLayer::new([("/healthz", "zkr_health")]).expect("the path starts with /");
+    let server = Server::builder()
+        .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(health))
+        .build(config.addr)
+        .await?;
     let addr = server.local_addr()?;
     let filters = Filters::new(Duration::from_secs(config.filter_timeout_secs.max(1)), config.max_filters);
     let rpc = Rpc { node, max_log_blocks: config.max_log_blocks, filters, subscriptions: Default::default() };
@@ -124,6 +130,10 @@ fn module(rpc: Rpc) -> RpcModule<Rpc> {
                 .expect("method names are unique");
         };
     }
+    method!("zkr_health", |rpc: &Rpc, _| -> RpcResult<serde_json::Value> {
+        let head = rpc.node.head();
+        Ok(serde_json::json!({ "head": head.number(), "timestamp": head.header.timestamp }))
+    });
     method!("eth_chainId", |rpc: &Rpc, _| -> RpcResult<U64> { Ok(U64::from(rpc.node.spec().chain_id)) });
     method!("net_version", |rpc: &Rpc, _| -> RpcResult<String> { Ok(rpc.node.spec().chain_id.to_string()) });
     method!("web3_clientVersion", |_: &Rpc, _| -> RpcResult<String> {

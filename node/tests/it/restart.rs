@@ -117,7 +117,7 @@ async fn restart_keeps_every_accepted_transaction(stop: Stop) {
 
     // Queues deeper than the nonce gap, measured from the chain the node stopped at: the case a restore used to drop.
     let deepest = {
-        let spec = zkr_node::NodeConfig::load(Some(&config)).unwrap().chain_spec().unwrap();
+        let spec = zkr_node::NodeConfig::load(Some(&config), zkr_cli::Overrides::new()).unwrap().chain_spec().unwrap();
         let stopped = Node::open(spec, &dir.path().join("db")).unwrap();
         accepted.iter().map(|(sender, hashes)| hashes.len() as u64 - stopped.account(sender).nonce).max().unwrap()
     };
@@ -146,6 +146,9 @@ async fn restart_keeps_every_accepted_transaction(stop: Stop) {
     assert!(metrics.contains("zkr_node_blocks_total"), "{metrics}");
     assert!(metrics.contains("zkr_node_block_production_seconds_bucket{le=\"0.005\"}"), "{metrics}");
     assert!(metrics.contains("zkr_node_head_block"), "{metrics}");
+    // And its health on the JSON-RPC port, which the container probes and the image's health check read.
+    let health = http_get(port, "/healthz");
+    assert!(health.contains("\"head\""), "{health}");
     drop(node);
 }
 

@@ -59,6 +59,20 @@ async fn send_raw_error(url: &str, raw: &[u8]) -> (i64, String) {
     }
 }
 
+/// `GET /healthz` on the JSON-RPC port answers the head (the probes of a deployment); JSON-RPC is unchanged.
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_answers_on_the_rpc_port() {
+    let node = start(&[]).await;
+    let addr: std::net::SocketAddr = node.url.trim_start_matches("http://").parse().unwrap();
+    let (status, body) =
+        tokio::task::spawn_blocking(move || zkr_devtools::http_get(addr, "/healthz").unwrap()).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(health["head"].is_u64(), "{body}");
+    let provider = ProviderBuilder::new().connect_http(node.url.parse().unwrap());
+    assert!(provider.get_block_number().await.unwrap() >= health["head"].as_u64().unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alloy_wallet_sends_a_transfer_and_reads_its_receipt() {
     let alice = key(1);

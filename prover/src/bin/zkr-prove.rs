@@ -1,10 +1,10 @@
 //! `zkr-prove`: proves batches, with the commitments on the GPU (our CUDA MSM, SRS resident) or the CPU.
 //!
 //! ```text
-//! zkr-prove setup [--dev-srs]              # SRS and keys into --keys-dir, and the EVM verifier's Solidity (whole and split)
+//! zkr-prove setup [--keys.dev-srs]         # SRS and keys into --keys.dir, and the EVM verifier's Solidity (whole and split)
 //!           [--deployment l1.json]         # the proof shape from the deployment file (or --chunk-slots, --chunk-k, ...)
 //! zkr-prove batch <BATCH.json> --out <P>   # chunk proofs, aggregation, native verification; stage timings
-//!           [--prover.backend auto|gpu|cpu]  # auto (default): the GPU when one works, else the CPU
+//!           [--backend auto|gpu|cpu]       # auto (default): the GPU when one works, else the CPU
 //! ```
 //!
 //! A batch file is the JSON of the batch's chunk witnesses (`{"chunks": [ChunkWitness, ...]}`), as a prover's
@@ -43,7 +43,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct ProverArgs {
     /// Folder of the SRS and the keys.
-    #[arg(long, env = "ZKR_KEYS_DIR", default_value = ".zkr/keys", global = true)]
+    #[arg(long = "keys.dir", default_value = ".zkr/keys", global = true)]
     keys_dir: PathBuf,
     /// The deployment file (`zkr-deploy` writes it): the proof shape is taken from it. The shape flags below may
     /// restate it; one that differs is refused.
@@ -65,13 +65,12 @@ struct ProverArgs {
     #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
     fee_recipient: Address,
     /// Generate an INSECURE SRS when none is in the keys folder (development and CI only).
-    #[arg(long, global = true)]
+    #[arg(long = "keys.dev-srs", global = true)]
     dev_srs: bool,
     /// Where the proofs' commitments run: `gpu` (fails without a usable GPU), `cpu`, or `auto` (the GPU when one
     /// works, else the CPU, saying why).
     #[arg(
-        long = "prover.backend",
-        env = "ZKR_PROVER_BACKEND",
+        long = "backend",
         default_value_t = Backend::Auto,
         value_parser = backend_parser(),
         global = true
@@ -148,10 +147,7 @@ fn backend_parser() -> impl TypedValueParser<Value = Backend> {
 }
 
 fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    zkr_cli::init_tracing("info");
     let cli = Cli::parse();
     let config = cli.prover.config()?;
     let mut timings: Vec<(String, Duration)> = Vec::new();
