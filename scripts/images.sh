@@ -6,6 +6,8 @@
 #   scripts/images.sh build [--profile release|debug] [--tag TAG] [--archive FILE]
 #       cargo build of the binaries, then the image zkr:TAG (default: the workspace version) in buildah's local
 #       store; --archive also writes it as a docker-archive tarball (`docker load -i FILE`, `podman load -i FILE`).
+#   scripts/images.sh ... --no-build
+#       packs the binaries already in target/<profile> (built by the caller) instead of building them.
 #   scripts/images.sh rootfs [--profile ...] [--tag TAG] DIR
 #       build, then unpack the committed image's layers into DIR: the image's own file system, which
 #       e2e/tests/image.rs runs the binaries from (chroot), as `podman run` cannot run here.
@@ -24,18 +26,20 @@ profile=release
 tag=
 archive=
 dest=
+build=1
 while (($#)); do
   case $1 in
     --profile) profile=$2; shift 2 ;;
     --tag) tag=$2; shift 2 ;;
     --archive) archive=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) dest=$1; shift ;;
   esac
 done
 case $command in
   build | rootfs) ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 [[ $command == rootfs && -z $dest ]] && { echo "rootfs needs a destination folder" >&2; exit 2; }
 
@@ -55,8 +59,16 @@ cargo_profile=$profile
 [[ $profile == debug ]] && cargo_profile=dev
 build_args=()
 for bin in "${binaries[@]}"; do build_args+=(--bin "$bin"); done
-echo "==> cargo build --profile $cargo_profile ${build_args[*]}"
-cargo build --locked --profile "$cargo_profile" "${build_args[@]}"
+if [[ $build == 1 ]]; then
+  echo "==> cargo build --profile $cargo_profile ${build_args[*]}"
+  cargo build --locked --profile "$cargo_profile" "${build_args[@]}"
+else
+  # The caller built them (scripts/test.sh: every target at once). Building only the binaries here would resolve the
+  # dependencies' features without the tests' dev-dependencies and compile some of them a second time.
+  for bin in "${binaries[@]}"; do
+    [[ -x ${CARGO_TARGET_DIR:-$root/target}/$profile/$bin ]] || { echo "--no-build: $bin was not built" >&2; exit 1; }
+  done
+fi
 target=${CARGO_TARGET_DIR:-$root/target}
 bindir=$target/$profile
 

@@ -1,9 +1,13 @@
 //! The proving cluster's real processes in tests: `zkr-coordinator` and `zkr-prover` as children, the files they
 //! read, and gRPC clients that speak to them with the cluster's token.
+//!
+//! The processes run from the workspace's debug binaries, or from the container image's own root file system when
+//! `ZKR_IMAGE_ROOT` names one (`scripts/images.sh rootfs`; `scripts/test.sh` sets it): then each runs under
+//! `chroot` as the image's user, with the image's libraries, and the files it reads lie inside that root.
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
 };
 
 use tonic::{Request, Status, service::interceptor::InterceptedService, transport::Channel};
@@ -22,6 +26,120 @@ pub fn keys_dir() -> PathBuf {
     std::env::var_os("ZKR_E2E_KEYS_DIR").map_or_else(|| workspace_root().join("target/zkr-e2e-keys"), PathBuf::from)
 }
 
+/// The image's user.
+pub const IMAGE_UID: u32 = 10001;
+
+/// Where the cluster's binaries come from: the workspace's debug build, or the image's root file system.
+#[derive(Debug)]
+pub struct Launcher {
+    root: Option<PathBuf>,
+    binaries: Vec<PathBuf>,
+}
+
+impl Launcher {
+    /// The image's root from `ZKR_IMAGE_ROOT` when it is set, else the workspace's `binaries`, built first.
+    pub fn new(binaries: &[&str]) -> eyre::Result<Self> {
+        match std::env::var_os("ZKR_IMAGE_ROOT") {
+            Some(root) => Ok(Self::image(PathBuf::from(root))),
+            None => Ok(Self { root: None, binaries: crate::workspace_binaries(binaries)? }),
+        }
+    }
+
+    /// The image's root file system at `root`.
+    pub fn image(root: PathBuf) -> Self {
+        Self { root: Some(root), binaries: Vec::new() }
+    }
+
+    /// The image's root, when the processes run from it.
+    pub fn image_root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// A command that runs `binary` (`zkr-coordinator`, `zkr-prover`, ...).
+    pub fn command(&self, binary: &str) -> Command {
+        let mut command = match &self.root {
+            Some(root) => {
+                let mut command = Command::new("chroot");
+                command
+                    .arg(format!("--userspec={IMAGE_UID}:{IMAGE_UID}"))
+                    .arg(root)
+                    .arg(format!("/usr/local/bin/{binary}"));
+                command
+            }
+            None => {
+                let path = self.binaries.iter().find(|path| path.ends_with(binary));
+                Command::new(path.unwrap_or_else(|| panic!("{binary} was not built for this test")))
+            }
+        };
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// A fresh folder for the processes' files: a temporary folder, inside the image's root (owned by its user) when
+    /// the processes run from the image. The cached keys are reachable from it ([`WorkDir::keys`]).
+    pub fn work_dir(&self) -> WorkDir {
+        let Some(root) = &self.root else {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a temporary folder: {e}"));
+            let inside = dir.path().to_owned();
+            return WorkDir { dir, inside, keys: keys_dir() };
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("zkr-e2e-")
+            .tempdir_in(root.join("tmp"))
+            .unwrap_or_else(|e| panic!("a folder in the image's /tmp: {e}"));
+        let owned = |path: &Path| {
+            std::os::unix::fs::chown(path, Some(IMAGE_UID), Some(IMAGE_UID))
+                .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+        };
+        owned(dir.path());
+        let inside = Path::new("/").join(dir.path().strip_prefix(root).unwrap_or_else(|e| panic!("{e}")));
+        // The keys are gigabytes: hard links (the image's root is built under target/, beside them), copies elsewhere.
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap_or_else(|e| panic!("creating {}: {e}", keys.display()));
+        owned(&keys);
+        for entry in std::fs::read_dir(keys_dir()).unwrap_or_else(|e| panic!("reading the cached keys: {e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("reading the cached keys: {e}")).path();
+            if path.is_file() {
+                let target = keys.join(path.file_name().unwrap_or_default());
+                std::fs::hard_link(&path, &target)
+                    .or_else(|_| std::fs::copy(&path, &target).map(drop))
+                    .unwrap_or_else(|e| panic!("linking {} into the image's root: {e}", path.display()));
+            }
+        }
+        WorkDir { keys: inside.join("keys"), dir, inside }
+    }
+}
+
+/// A folder the cluster's processes read and write, removed when dropped.
+#[derive(Debug)]
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+    inside: PathBuf,
+    keys: PathBuf,
+}
+
+impl WorkDir {
+    /// The folder as the test sees it.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The folder, as the processes see it.
+    pub fn inside_dir(&self) -> &Path {
+        &self.inside
+    }
+
+    /// `name` in the folder, as the processes see it.
+    pub fn inside(&self, name: &str) -> PathBuf {
+        self.inside.join(name)
+    }
+
+    /// The keys folder, as the processes see it.
+    pub fn keys(&self) -> &Path {
+        &self.keys
+    }
+}
+
 /// Writes what the cluster's processes read into `dir`: `token`, `genesis.json` and the deployment (`l1.json`).
 pub fn write_files(dir: &Path, rig: &Rig) {
     let genesis = serde_json::to_vec(&rig.spec.genesis()).unwrap_or_else(|e| panic!("encoding the genesis: {e}"));
@@ -31,28 +149,29 @@ pub fn write_files(dir: &Path, rig: &Rig) {
 }
 
 /// A coordinator (of the deployment's shape, `ProofShape::CI` for the rig) on `grpc` and `http`, over the
-/// store `db` (an SQLite path or a Postgres URL), with the files [`write_files`] put in `dir`. It finalizes with
-/// anvil's key 3.
+/// store `db` (an SQLite path as the process sees it, or a Postgres URL), with the files [`write_files`] put in
+/// `work`. It finalizes with anvil's key 3.
 pub fn coordinator(
     name: &'static str,
-    bin: &Path,
-    dir: &Path,
+    launcher: &Launcher,
+    work: &WorkDir,
     rig: &Rig,
     (grpc, http): (u16, u16),
     db: &str,
 ) -> Process {
     Process::spawn(
         name,
-        Command::new(bin)
+        launcher
+            .command("zkr-coordinator")
             .args(["run", "--auth.token-file"])
-            .arg(dir.join("token"))
+            .arg(work.inside("token"))
             .arg("--deployment")
-            .arg(dir.join("l1.json"))
+            .arg(work.inside("l1.json"))
             .arg("--genesis")
-            .arg(dir.join("genesis.json"))
+            .arg(work.inside("genesis.json"))
             .args(["--db", db])
             .arg("--keys.dir")
-            .arg(keys_dir())
+            .arg(work.keys())
             .args(["--jobs.lease-ttl-ms", "20000", "--l1.poll-ms", "300"])
             .arg(format!("--grpc.addr=127.0.0.1:{grpc}"))
             .arg(format!("--http.addr=127.0.0.1:{http}"))

@@ -18,7 +18,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::time::Duration;
 
 use alloy::{
     consensus::Transaction as _,
@@ -47,25 +47,26 @@ use zkr_protos::{
 };
 
 struct Paths {
-    coordinator: PathBuf,
-    prover: PathBuf,
-    dir: tempfile::TempDir,
+    launcher: cluster::Launcher,
+    dir: cluster::WorkDir,
 }
 
 fn coordinator(paths: &Paths, rig: &Rig, grpc: u16, http: u16) -> Process {
-    let db = paths.dir.path().join("coordinator.sqlite");
-    cluster::coordinator("coordinator", &paths.coordinator, paths.dir.path(), rig, (grpc, http), db.to_str().unwrap())
+    let db = paths.dir.inside("coordinator.sqlite");
+    cluster::coordinator("coordinator", &paths.launcher, &paths.dir, rig, (grpc, http), db.to_str().unwrap())
 }
 
 fn worker(paths: &Paths, name: &'static str, grpc: u16, kinds: &str) -> Process {
     Process::spawn(
         name,
-        Command::new(&paths.prover)
+        paths
+            .launcher
+            .command("zkr-prover")
             .arg(format!("--coordinator.url=http://127.0.0.1:{grpc}"))
             .arg("--auth.token-file")
-            .arg(paths.dir.path().join("token"))
+            .arg(paths.dir.inside("token"))
             .arg("--keys.dir")
-            .arg(keys_dir())
+            .arg(paths.dir.keys())
             .args(["--keys.dev-srs", "--backend", "cpu", "--name", name])
             .args(if kinds.is_empty() { vec![] } else { vec!["--kinds", kinds] })
             .env("RUST_LOG", "info,zkevm_hashes=warn"),
@@ -125,8 +126,7 @@ fn stored_job(paths: &Paths, id: &str) -> StoredJob {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes() {
-    let [coordinator_bin, prover_bin]: [PathBuf; 2] =
-        zkr_e2e::workspace_binaries(&["zkr-coordinator", "zkr-prover"]).unwrap().try_into().unwrap();
+    let launcher = cluster::Launcher::new(&["zkr-coordinator", "zkr-prover"]).unwrap();
     let spec = ChainSpec::dev();
 
     // The verifier comes from the aggregation keys (cached on disk); the keys are dropped before the cluster starts.
@@ -141,7 +141,10 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let part_codes: Vec<Bytes> =
         parts.sources.iter().map(|(_, s)| zkr_e2e::compile_generated_verifier(s).unwrap()).collect();
     let rig = Rig::start(spec, &part_codes, ProofShape::CI).await.unwrap();
-    let paths = Paths { coordinator: coordinator_bin, prover: prover_bin, dir: tempfile::tempdir().unwrap() };
+    if let Some(root) = launcher.image_root() {
+        eprintln!("the coordinator and the workers run from the image's root file system {}", root.display());
+    }
+    let paths = Paths { dir: launcher.work_dir(), launcher };
     write_files(paths.dir.path(), &rig);
 
     let grpc = free_port();

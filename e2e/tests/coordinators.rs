@@ -17,7 +17,6 @@
 
 use std::{
     net::SocketAddr,
-    path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -70,14 +69,12 @@ async fn the_leader_dies_and_the_other_coordinator_takes_over_on_the_shared_stor
         eprintln!("SKIPPED: no Postgres test server (eval \"$(scripts/postgres.sh start)\" to run it)");
         return;
     };
-    let [coordinator_bin]: [PathBuf; 1] =
-        zkr_e2e::workspace_binaries(&["zkr-coordinator"]).unwrap().try_into().unwrap();
+    let launcher = cluster::Launcher::new(&["zkr-coordinator"]).unwrap();
     let rig = Rig::start(ChainSpec::dev(), &[], ProofShape::CI).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = launcher.work_dir();
     write_files(dir.path(), &rig);
-    let start = |name: &'static str, ports: (u16, u16)| {
-        cluster::coordinator(name, &coordinator_bin, dir.path(), &rig, ports, db.url())
-    };
+    let start =
+        |name: &'static str, ports: (u16, u16)| cluster::coordinator(name, &launcher, &dir, &rig, ports, db.url());
 
     // The first coordinator leads; the second, started once the first is up (so that only one of them makes the
     // keys on a cold cache), stands by.

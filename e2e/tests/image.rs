@@ -15,26 +15,18 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::{
-    os::unix::fs::chown,
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use zkr_circuits::keys::KeysConfig;
 use zkr_e2e::{
     Rig,
-    cluster::{self, Process, free_port, keys_dir, write_files},
+    cluster::{self, Launcher, Process, free_port, keys_dir, write_files},
     wait_for,
 };
 use zkr_node::ChainSpec;
 use zkr_protocol::ProofShape;
 use zkr_protos::v1 as pb;
-
-/// The image's user.
-const UID: u32 = 10001;
 
 /// The image's root file system, or `None` (skipping) where none was made and none is required.
 fn image_root() -> Option<PathBuf> {
@@ -51,67 +43,39 @@ fn image_root() -> Option<PathBuf> {
     }
 }
 
-/// A binary of the image, run from the image's root as the image's user.
-fn in_image(root: &Path, binary: &str) -> Command {
-    let mut command = Command::new("chroot");
-    command.arg(format!("--userspec={UID}:{UID}")).arg(root).arg(format!("/usr/local/bin/{binary}"));
-    command.stdin(Stdio::null());
-    command
-}
-
 /// Whether the image's own health check passes for `url`.
-async fn healthy(root: &Path, url: String) -> Option<()> {
-    let root = root.to_owned();
-    let status =
-        tokio::task::spawn_blocking(move || in_image(&root, "zkr-healthcheck").arg(url).stderr(Stdio::null()).status())
-            .await
-            .ok()?
-            .ok()?;
+async fn healthy(image: &Launcher, url: String) -> Option<()> {
+    let mut command = image.command("zkr-healthcheck");
+    command.arg(url).stderr(Stdio::null());
+    let status = tokio::task::spawn_blocking(move || command.status()).await.ok()?.ok()?;
     status.success().then_some(())
-}
-
-/// Hard-links every file of `from` into `to` (same file system: the keys are gigabytes).
-fn link_files(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    chown(to, Some(UID), Some(UID)).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            let target = to.join(path.file_name().unwrap());
-            std::fs::hard_link(&path, &target).or_else(|_| std::fs::copy(&path, &target).map(drop)).unwrap();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_binary_answers_its_health_check_from_the_images_file_system() {
     let Some(root) = image_root() else { return };
     assert!(root.join("usr/local/bin/zkr-healthcheck").is_file(), "{} is not the image's root", root.display());
+    let image = Launcher::image(root);
     let spec = ChainSpec::dev();
     let keys = KeysConfig { dir: keys_dir(), shape: ProofShape::CI, fee_recipient: spec.fee_recipient, dev_srs: true };
     // Cached in target/zkr-e2e-keys, shared with the cluster test; made here when this test runs first.
     tokio::task::spawn_blocking(move || zkr_circuits::keys::setup(&keys).map(drop)).await.unwrap().unwrap();
     let rig = Rig::start(spec, &[], ProofShape::CI).await.unwrap();
 
-    // The files the binaries read, inside the image's root: /tmp/zkr-image-<pid> as the processes see it.
-    let inside = PathBuf::from(format!("/tmp/zkr-image-{}", std::process::id()));
-    let dir = root.join(inside.strip_prefix("/").unwrap());
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    chown(&dir, Some(UID), Some(UID)).unwrap();
-    write_files(&dir, &rig);
-    link_files(&keys_dir(), &dir.join("keys"));
-    let cleanup = RemoveOnDrop(dir.clone());
+    // The files the binaries read, inside the image's root (the keys linked in).
+    let dir = image.work_dir();
+    write_files(dir.path(), &rig);
+    let inside = dir.inside_dir().to_owned();
 
     let (grpc, http) = (free_port(), free_port());
     std::fs::write(
-        dir.join("coordinator.toml"),
+        dir.path().join("coordinator.toml"),
         format!(
             r#"deployment = "{inside}/l1.json"
 genesis = "{inside}/genesis.json"
 db = "{inside}/coordinator.sqlite"
 [keys]
-dir = "{inside}/keys"
+dir = "{keys}"
 [auth]
 token_file = "{inside}/token"
 [grpc]
@@ -123,20 +87,22 @@ rpc_url = "{l1}"
 poll_ms = 300
 "#,
             inside = inside.display(),
+            keys = dir.keys().display(),
             l1 = rig.anvil.endpoint(),
         ),
     )
     .unwrap();
     let coordinator = Process::spawn(
         "zkr-coordinator (image)",
-        in_image(&root, "zkr-coordinator")
+        image
+            .command("zkr-coordinator")
             .args(["run", "--config"])
             .arg(inside.join("coordinator.toml"))
             .env("ZKR_COORDINATOR_L1__SIGNER_KEY", format!("0x{}", alloy::hex::encode(rig.keys[3].to_bytes())))
             .env("RUST_LOG", "info"),
     );
     wait_for("the coordinator's /healthz from the image", Duration::from_secs(120), || {
-        healthy(&root, format!("http://127.0.0.1:{http}/healthz"))
+        healthy(&image, format!("http://127.0.0.1:{http}/healthz"))
     })
     .await;
     let serving = wait_for("the coordinator's gRPC health", Duration::from_secs(30), || async move {
@@ -149,7 +115,7 @@ poll_ms = 300
 
     let (rpc, node_metrics) = (free_port(), free_port());
     std::fs::write(
-        dir.join("node.toml"),
+        dir.path().join("node.toml"),
         format!(
             "data_dir = \"{inside}/node\"\n[rpc]\naddr = \"127.0.0.1:{rpc}\"\n[metrics]\naddr = \"127.0.0.1:{node_metrics}\"\n",
             inside = inside.display()
@@ -158,16 +124,16 @@ poll_ms = 300
     .unwrap();
     let node = Process::spawn(
         "zkr-node (image)",
-        in_image(&root, "zkr-node").args(["--dev", "--config"]).arg(inside.join("node.toml")).stdout(Stdio::null()),
+        image.command("zkr-node").args(["--dev", "--config"]).arg(inside.join("node.toml")).stdout(Stdio::null()),
     );
     wait_for("the node's /healthz from the image", Duration::from_secs(60), || {
-        healthy(&root, format!("http://127.0.0.1:{rpc}/healthz"))
+        healthy(&image, format!("http://127.0.0.1:{rpc}/healthz"))
     })
     .await;
 
     let prover_metrics = free_port();
     std::fs::write(
-        dir.join("prover.toml"),
+        dir.path().join("prover.toml"),
         format!(
             r#"name = "image-worker"
 backend = "auto"
@@ -177,20 +143,21 @@ url = "http://127.0.0.1:{grpc}"
 [auth]
 token_file = "{inside}/token"
 [keys]
-dir = "{inside}/keys"
+dir = "{keys}"
 [metrics]
 addr = "127.0.0.1:{prover_metrics}"
 "#,
-            inside = inside.display()
+            inside = inside.display(),
+            keys = dir.keys().display()
         ),
     )
     .unwrap();
     let prover = Process::spawn(
         "zkr-prover (image)",
-        in_image(&root, "zkr-prover").arg("--config").arg(inside.join("prover.toml")),
+        image.command("zkr-prover").arg("--config").arg(inside.join("prover.toml")),
     );
     wait_for("the worker's metrics from the image", Duration::from_secs(60), || {
-        healthy(&root, format!("http://127.0.0.1:{prover_metrics}/metrics"))
+        healthy(&image, format!("http://127.0.0.1:{prover_metrics}/metrics"))
     })
     .await;
     // Without a CUDA library in the image, `auto` falls back to the CPU backend and registers as such.
@@ -202,14 +169,4 @@ addr = "127.0.0.1:{prover_metrics}"
     assert_eq!(worker.backend, pb::Backend::Cpu as i32, "{worker:?}");
 
     drop((prover, node, coordinator));
-    drop(cleanup);
-}
-
-/// Removes the test's folder in the image's root when dropped (also when the test fails).
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -15,6 +15,7 @@ use zkr_gpu_prover::{
     Worker,
     config::{BackendName, KindName, ProverConfig},
 };
+use zkr_protos::cli::ClientTlsArgs;
 
 /// A prover worker: a TOML file, `ZKR_PROVER_*` variables, then these flags (`zkr_gpu_prover::config`).
 #[derive(Debug, Parser)]
@@ -31,18 +32,10 @@ struct Cli {
     /// `ZKR_PROVER_AUTH__TOKEN`.
     #[arg(long = "auth.token-file")]
     token_file: Option<PathBuf>,
-    /// The CA certificate (PEM) of the coordinator's certificate; implies TLS (`tls.ca`).
-    #[arg(long = "tls.ca")]
-    tls_ca: Option<PathBuf>,
-    /// This worker's certificate (PEM), for a coordinator that requires mTLS (`tls.cert`).
-    #[arg(long = "tls.cert")]
-    tls_cert: Option<PathBuf>,
-    /// The private key (PEM) of `--tls.cert` (`tls.key`).
-    #[arg(long = "tls.key")]
-    tls_key: Option<PathBuf>,
-    /// The name the coordinator's certificate carries, when it is not the URL's host (`tls.domain`).
-    #[arg(long = "tls.domain")]
-    tls_domain: Option<String>,
+    /// TLS to the coordinator (`tls.ca`, `tls.cert`, `tls.key`, `tls.domain`): the flags `zkr-coordinator ctl`
+    /// takes too.
+    #[command(flatten)]
+    tls: ClientTlsArgs,
     /// The name operators see; default: the host name and process id (`name`).
     #[arg(long)]
     name: Option<String>,
@@ -69,10 +62,10 @@ impl Cli {
         let flags = zkr_cli::Overrides::new()
             .set("coordinator.url", self.coordinator_url.clone())
             .set("auth.token_file", self.token_file.clone())
-            .set("tls.ca", self.tls_ca.clone())
-            .set("tls.cert", self.tls_cert.clone())
-            .set("tls.key", self.tls_key.clone())
-            .set("tls.domain", self.tls_domain.clone())
+            .set("tls.ca", self.tls.tls_ca.clone())
+            .set("tls.cert", self.tls.tls_cert.clone())
+            .set("tls.key", self.tls.tls_key.clone())
+            .set("tls.domain", self.tls.tls_domain.clone())
             .set("name", self.name.clone())
             .set("backend", self.backend)
             .set("kinds", self.kinds.clone())
