@@ -61,11 +61,22 @@ pub struct CoordinatorConfig {
     /// `[http]`.
     pub http: ListenSection,
     /// `[tls]`: without it gRPC is plaintext.
-    pub tls: Option<TlsSection>,
+    pub tls: Option<crate::TlsFiles>,
     /// `[l1]`.
     pub l1: L1Section,
     /// `[jobs]`.
     pub jobs: JobsSection,
+}
+
+/// What [`CoordinatorConfig::check`] found set: the settings without a default.
+#[derive(Debug, Clone, Copy)]
+pub struct Required<'a> {
+    /// `deployment`.
+    pub deployment: &'a Path,
+    /// `genesis`.
+    pub genesis: &'a Path,
+    /// `l1.signer_key`.
+    pub signer_key: &'a str,
 }
 
 /// `[keys]`.
@@ -83,20 +94,6 @@ pub struct KeysSection {
 pub struct ListenSection {
     /// The address.
     pub addr: SocketAddr,
-}
-
-/// `[tls]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    /// The certificate chain (PEM).
-    pub cert: PathBuf,
-    /// Its private key (PEM).
-    pub key: PathBuf,
-    /// The CA (PEM) that signs the workers' certificates: every gRPC client must present one (mTLS), on top of the
-    /// bearer token.
-    #[serde(default)]
-    pub client_ca: Option<PathBuf>,
 }
 
 /// `[l1]`.
@@ -167,8 +164,16 @@ impl CoordinatorConfig {
         zkr_cli::load(file, Self::ENV_PREFIX, flags)
     }
 
-    /// The settings a run cannot do without, named as an operator would set them.
-    pub fn check(&self) -> Result<(), String> {
+    /// The settings a run cannot do without, or all of those missing, named as an operator would set them.
+    pub fn check(&self) -> Result<Required<'_>, String> {
+        match (&self.deployment, &self.genesis, &self.l1.signer_key) {
+            (Some(deployment), Some(genesis), Some(signer_key))
+                if self.auth.token.is_some() || self.auth.token_file.is_some() =>
+            {
+                return Ok(Required { deployment, genesis, signer_key });
+            }
+            _ => {}
+        }
         let mut missing = Vec::new();
         if self.deployment.is_none() {
             missing.push("deployment (--deployment)");
@@ -182,7 +187,7 @@ impl CoordinatorConfig {
         if self.auth.token.is_none() && self.auth.token_file.is_none() {
             missing.push("auth.token or auth.token_file (--auth.token-file, ZKR_COORDINATOR_AUTH__TOKEN)");
         }
-        if missing.is_empty() { Ok(()) } else { Err(format!("missing settings: {}", missing.join(", "))) }
+        Err(format!("missing settings: {}", missing.join(", ")))
     }
 
     /// The bearer token, from `auth.token` or `auth.token_file`.

@@ -61,8 +61,9 @@ impl Interceptor for BearerAuth {
     }
 }
 
-/// The coordinator's TLS files (PEM).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The coordinator's TLS files (PEM): also its configuration's `[tls]` section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsFiles {
     /// The coordinator's certificate chain.
     pub cert: PathBuf,
@@ -70,6 +71,7 @@ pub struct TlsFiles {
     pub key: PathBuf,
     /// The CA that signs the workers' certificates: when set, every connection must present one (mTLS), health
     /// checks included.
+    #[serde(default)]
     pub client_ca: Option<PathBuf>,
 }
 

@@ -123,9 +123,7 @@ impl RunArgs {
             .set("l1.poll_ms", self.l1_poll_ms)
             .set("jobs.lease_ttl_ms", self.lease_ttl_ms)
             .set("jobs.max_attempts", self.max_attempts);
-        let config = CoordinatorConfig::load(self.config.as_deref(), flags).wrap_err("loading the configuration")?;
-        config.check().map_err(|e| eyre::eyre!(e))?;
-        Ok(config)
+        CoordinatorConfig::load(self.config.as_deref(), flags).wrap_err("loading the configuration")
     }
 }
 
@@ -195,24 +193,16 @@ async fn main() -> eyre::Result<()> {
 
 async fn run(args: RunArgs) -> eyre::Result<()> {
     let config = args.config()?;
+    let required = config.check().map_err(|e| eyre::eyre!(e))?;
     let token = config.token().map_err(|e| eyre::eyre!(e))?;
-    let (Some(deployment_file), Some(genesis_file), Some(signer_key)) =
-        (&config.deployment, &config.genesis, &config.l1.signer_key)
-    else {
-        unreachable!("CoordinatorConfig::check requires them");
-    };
+    let (deployment_file, genesis_file) = (required.deployment, required.genesis);
     let deployment = zkr_contracts::Deployment::load(deployment_file).wrap_err("reading the deployment file")?;
     let genesis: zkr_protocol::Genesis = serde_json::from_slice(
         &std::fs::read(genesis_file).wrap_err_with(|| format!("reading {}", genesis_file.display()))?,
     )
     .wrap_err("parsing the genesis file")?;
-    let tls = match &config.tls {
-        Some(tls) => {
-            Some(TlsFiles { cert: tls.cert.clone(), key: tls.key.clone(), client_ca: tls.client_ca.clone() }.load()?)
-        }
-        None => None,
-    };
-    let signer: PrivateKeySigner = signer_key.parse().wrap_err("parsing l1.signer_key")?;
+    let tls = config.tls.as_ref().map(TlsFiles::load).transpose()?;
+    let signer: PrivateKeySigner = required.signer_key.parse().wrap_err("parsing l1.signer_key")?;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(config.l1.rpc_url.parse().wrap_err("parsing l1.rpc_url")?)
