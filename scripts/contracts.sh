@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="${ZKR_TOOLS_DIR:-$root/.tools}"
 committed="$root/contracts/bindings/artifacts"
-contracts=(Rollup Portal BatchVerifier)
+contracts=(Rollup OptimisticRollup Portal BatchVerifier)
 
 [[ -x $tools/bin/forge ]] || { echo "contracts: forge not found in $tools: run scripts/setup.sh" >&2; exit 1; }
 command -v jq >/dev/null || { echo "contracts: jq is required" >&2; exit 1; }

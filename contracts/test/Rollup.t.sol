@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {RollupFixture} from "./utils/RollupFixture.sol";
 import {Rollup, IDepositQueue} from "../src/Rollup.sol";
+import {RollupBase} from "../src/RollupBase.sol";
 import {Portal, IRollupFinality} from "../src/Portal.sol";
 import {Owned} from "../src/access/Owned.sol";
 import {WithdrawalTree} from "./utils/WithdrawalTree.sol";
@@ -44,7 +45,7 @@ contract RollupTest is RollupFixture {
         vm.assertEq(rollup.stateRoots(0), GENESIS_ROOT);
         vm.assertEq(rollup.withdrawalRoots(0), bytes32(0));
 
-        Rollup.Batch memory genesis = rollup.batches(0);
+        RollupBase.Batch memory genesis = rollup.batches(0);
         vm.assertEq(genesis.batchHash, _batchHash(0, bytes32(0), bytes32(0), 0, 0));
         vm.assertEq(genesis.dataHash, bytes32(0));
         vm.assertEq(uint256(genesis.depositStart), 0);
@@ -59,19 +60,19 @@ contract RollupTest is RollupFixture {
         vm.expectEmit(predicted);
         emit Owned.OwnershipTransferred(address(0), owner);
         vm.expectEmit(predicted);
-        emit Rollup.VerifierUpdated(address(0), address(acceptAll));
+        emit RollupBase.VerifierUpdated(address(0), address(acceptAll));
         vm.expectEmit(predicted);
-        emit Rollup.VerifierGasLimitUpdated(0, GAS_LIMIT);
+        emit RollupBase.VerifierGasLimitUpdated(0, GAS_LIMIT);
         vm.expectEmit(predicted);
-        emit Rollup.BatchCommitted(0, genesisHash, bytes32(0), 0, 0, 0);
+        emit RollupBase.BatchCommitted(0, genesisHash, bytes32(0), 0, 0, 0);
         vm.expectEmit(predicted);
-        emit Rollup.BatchFinalized(0, genesisHash, GENESIS_ROOT, bytes32(0));
+        emit RollupBase.BatchFinalized(0, genesisHash, GENESIS_ROOT, bytes32(0));
         new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
     function test_Deploy_RevertsWhenPortalBelongsToAnotherRollup() public {
         Portal p = new Portal(IRollupFinality(bob));
-        vm.expectRevert(abi.encodeWithSelector(Rollup.DepositQueueMismatch.selector, bob));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.DepositQueueMismatch.selector, bob));
         new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
@@ -80,7 +81,7 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < bad.length; ++i) {
             address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
             Portal p = new Portal(IRollupFinality(predicted));
-            vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootOutOfField.selector, bad[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.StateRootOutOfField.selector, bad[i]));
             new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, bad[i]);
         }
         // The largest field element is a valid genesis root.
@@ -104,7 +105,7 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < bad.length; ++i) {
             address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
             Portal p = new Portal(IRollupFinality(predicted));
-            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunksPerBatch.selector, bad[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunksPerBatch.selector, bad[i]));
             new Rollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, bad[i], GENESIS_ROOT);
         }
         // Both ends of the range deploy, and the statement grows with it.
@@ -126,7 +127,7 @@ contract RollupTest is RollupFixture {
     function test_Deploy_RevertsOnVerifierWithoutCode() public {
         address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
         Portal p = new Portal(IRollupFinality(predicted));
-        vm.expectRevert(abi.encodeWithSelector(Rollup.VerifierHasNoCode.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.VerifierHasNoCode.selector, alice));
         new Rollup(owner, IDepositQueue(address(p)), IVerifier(alice), GAS_LIMIT, CHUNKS, GENESIS_ROOT);
     }
 
@@ -135,7 +136,7 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < bad.length; ++i) {
             address predicted = vm.computeCreateAddress(address(this), uint256(vm.getNonce(address(this))) + 1);
             Portal p = new Portal(IRollupFinality(predicted));
-            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidVerifierGasLimit.selector, bad[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidVerifierGasLimit.selector, bad[i]));
             new Rollup(owner, IDepositQueue(address(p)), acceptAll, bad[i], CHUNKS, GENESIS_ROOT);
         }
     }
@@ -152,7 +153,7 @@ contract RollupTest is RollupFixture {
         vm.prank(sequencer);
         r.commitBatch(1, parent, 0, _one(DATA));
         vm.prank(prover);
-        vm.expectRevert(Rollup.VerifierNotSet.selector);
+        vm.expectRevert(RollupBase.VerifierNotSet.selector);
         r.finalizeBatch(1, _stateRoot(1), _chunkHashes(_one(DATA)), _emptyRoots(1), "");
     }
 
@@ -169,13 +170,13 @@ contract RollupTest is RollupFixture {
         bytes32 dataHash = keccak256(abi.encodePacked(keccak256(DATA)));
         bytes32 expected = _batchHash(1, genesisHash, dataHash, 0, 2);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(1, expected, dataHash, 0, 2, 1);
+        emit RollupBase.BatchCommitted(1, expected, dataHash, 0, 2, 1);
         vm.prank(sequencer);
         bytes32 returned = rollup.commitBatch(1, genesisHash, 2, _one(DATA));
 
         vm.assertEq(returned, expected);
         vm.assertEq(rollup.batchHashOf(1, genesisHash, dataHash, 0, 2), expected);
-        Rollup.Batch memory b = rollup.batches(1);
+        RollupBase.Batch memory b = rollup.batches(1);
         vm.assertEq(b.batchHash, expected);
         vm.assertEq(b.dataHash, dataHash);
         vm.assertEq(uint256(b.depositStart), 0);
@@ -190,7 +191,7 @@ contract RollupTest is RollupFixture {
         bytes32 dataHash2 = keccak256(abi.encodePacked(keccak256(hex"ff"), keccak256(hex"eeee")));
         bytes32 expected2 = _batchHash(2, expected, dataHash2, 2, 3);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(2, expected2, dataHash2, 2, 3, 2);
+        emit RollupBase.BatchCommitted(2, expected2, dataHash2, 2, 3, 2);
         vm.prank(sequencer);
         vm.assertEq(rollup.commitBatch(2, expected, 3, chunks2), expected2);
         vm.assertEq(rollup.batches(2).dataHash, dataHash2);
@@ -215,7 +216,7 @@ contract RollupTest is RollupFixture {
             bytes32 parent = rollup.batches(n - 1).batchHash;
             bytes32 expected = _batchHash(n, parent, dataHash, 0, 0);
             vm.expectEmit(address(rollup));
-            emit Rollup.BatchCommitted(n, expected, dataHash, 0, 0, n);
+            emit RollupBase.BatchCommitted(n, expected, dataHash, 0, 0, n);
             (uint64 index, bytes32 batchHash) = _commitChunks(chunks);
             vm.assertEq(uint256(index), n);
             vm.assertEq(batchHash, expected);
@@ -247,7 +248,7 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < counts.length; ++i) {
             bytes[] memory chunks = new bytes[](counts[i]);
             vm.prank(sequencer);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, counts[i], CHUNKS));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunkCount.selector, counts[i], CHUNKS));
             rollup.commitBatch(1, parent, 0, chunks);
         }
         vm.assertEq(uint256(rollup.lastCommittedBatch()), 0);
@@ -258,7 +259,7 @@ contract RollupTest is RollupFixture {
         single.setSequencer(sequencer, true);
         bytes32 singleParent = single.batches(0).batchHash;
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, uint256(2), uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunkCount.selector, uint256(2), uint256(1)));
         single.commitBatch(1, singleParent, 0, _two(DATA, DATA));
         vm.prank(sequencer);
         single.commitBatch(1, singleParent, 0, _one(DATA));
@@ -295,13 +296,13 @@ contract RollupTest is RollupFixture {
         uint64[3] memory bad = [uint64(0), 2, type(uint64).max];
         for (uint256 i; i < bad.length; ++i) {
             vm.prank(sequencer);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(1), bad[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.UnexpectedBatchIndex.selector, uint64(1), bad[i]));
             rollup.commitBatch(bad[i], parent, 0, _one(DATA));
         }
         // Re-committing an index that is already taken is a wrong index too.
         (, bytes32 h1) = _commit(DATA);
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(2), uint64(1)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.UnexpectedBatchIndex.selector, uint64(2), uint64(1)));
         rollup.commitBatch(1, h1, 0, _one(DATA));
     }
 
@@ -309,13 +310,13 @@ contract RollupTest is RollupFixture {
         bytes32 genesisHash = rollup.batches(0).batchHash;
         bytes32 wrong = keccak256("not the parent");
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, genesisHash, wrong));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.ParentBatchHashMismatch.selector, genesisHash, wrong));
         rollup.commitBatch(1, wrong, 0, _one(DATA));
 
         // A grandparent is not the parent either.
         (, bytes32 h1) = _commit(DATA);
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, h1, genesisHash));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.ParentBatchHashMismatch.selector, h1, genesisHash));
         rollup.commitBatch(2, genesisHash, 0, _one(DATA));
     }
 
@@ -324,7 +325,9 @@ contract RollupTest is RollupFixture {
         _deposit(alice, alice, 1 ether);
         bytes32 parent = rollup.batches(0).batchHash;
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidDepositRange.selector, uint64(0), uint64(3), uint64(2)));
+        vm.expectRevert(
+            abi.encodeWithSelector(RollupBase.InvalidDepositRange.selector, uint64(0), uint64(3), uint64(2))
+        );
         rollup.commitBatch(1, parent, 3, _one(DATA));
     }
 
@@ -334,7 +337,9 @@ contract RollupTest is RollupFixture {
         _deposit(alice, alice, 1 ether);
         (, bytes32 h1) = _commit(DATA, 2);
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidDepositRange.selector, uint64(2), uint64(1), uint64(3)));
+        vm.expectRevert(
+            abi.encodeWithSelector(RollupBase.InvalidDepositRange.selector, uint64(2), uint64(1), uint64(3))
+        );
         rollup.commitBatch(2, h1, 1, _one(DATA));
     }
 
@@ -343,7 +348,7 @@ contract RollupTest is RollupFixture {
         vm.prank(owner);
         rollup.setPaused(true);
         vm.prank(sequencer);
-        vm.expectRevert(Rollup.RollupPaused.selector);
+        vm.expectRevert(RollupBase.RollupPaused.selector);
         rollup.commitBatch(1, parent, 0, _one(DATA));
 
         vm.prank(owner);
@@ -363,14 +368,14 @@ contract RollupTest is RollupFixture {
 
         if (chunks.length == 0 || chunks.length > CHUNKS) {
             vm.prank(sequencer);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, chunks.length, CHUNKS));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunkCount.selector, chunks.length, CHUNKS));
             rollup.commitBatch(1, parent, end, chunks);
             return;
         }
         bytes32 dataHash = _dataHash(chunks);
         bytes32 expected = _batchHash(1, parent, dataHash, 0, end);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(1, expected, dataHash, 0, end, chunks.length);
+        emit RollupBase.BatchCommitted(1, expected, dataHash, 0, end, chunks.length);
         vm.prank(sequencer);
         vm.assertEq(rollup.commitBatch(1, parent, end, chunks), expected);
         vm.assertEq(rollup.batches(1).dataHash, dataHash);
@@ -434,10 +439,10 @@ contract RollupTest is RollupFixture {
         otherRoots[0] = withdrawalRoots[0];
         otherRoots[1] = keccak256("other withdrawals");
         vm.prank(prover);
-        vm.expectRevert(Rollup.InvalidProof.selector);
+        vm.expectRevert(RollupBase.InvalidProof.selector);
         rollup.finalizeBatch(2, root2, hashes, otherRoots, proof);
         vm.prank(prover);
-        vm.expectRevert(Rollup.InvalidProof.selector);
+        vm.expectRevert(RollupBase.InvalidProof.selector);
         rollup.finalizeBatch(2, root2, hashes, withdrawalRoots, hex"0123456788");
 
         vm.prank(prover);
@@ -494,7 +499,7 @@ contract RollupTest is RollupFixture {
         vm.assertEq(rollup.batchWithdrawalRoot(chunkRoots), withdrawalRoot);
 
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchFinalized(index, batchHash, stateRoot, withdrawalRoot);
+        emit RollupBase.BatchFinalized(index, batchHash, stateRoot, withdrawalRoot);
         _finalize(index, stateRoot, chunkRoots);
 
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
@@ -534,7 +539,7 @@ contract RollupTest is RollupFixture {
 
         for (uint256 i; i < bad.length; ++i) {
             bytes32 given = keccak256(abi.encodePacked(bad[i]));
-            bytes memory err = abi.encodeWithSelector(Rollup.ChunkDataHashesMismatch.selector, committed, given);
+            bytes memory err = abi.encodeWithSelector(RollupBase.ChunkDataHashesMismatch.selector, committed, given);
             bytes32[] memory roots = _emptyRoots(bad[i].length);
             vm.expectRevert(err);
             rollup.publicInputs(1, _stateRoot(1), bad[i], roots);
@@ -558,7 +563,7 @@ contract RollupTest is RollupFixture {
             bytes32[] memory hashes = new bytes32[](counts[i]);
             bytes32[] memory roots = _emptyRoots(counts[i]);
             vm.prank(prover);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, counts[i], CHUNKS));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunkCount.selector, counts[i], CHUNKS));
             rollup.finalizeBatch(1, _stateRoot(1), hashes, roots, "");
         }
 
@@ -567,7 +572,7 @@ contract RollupTest is RollupFixture {
         for (uint256 i; i < rootCounts.length; ++i) {
             bytes32[] memory roots = _emptyRoots(rootCounts[i]);
             vm.prank(prover);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.ChunkCountMismatch.selector, uint256(2), rootCounts[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.ChunkCountMismatch.selector, uint256(2), rootCounts[i]));
             rollup.finalizeBatch(1, _stateRoot(1), good, roots, "");
         }
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 0);
@@ -602,9 +607,9 @@ contract RollupTest is RollupFixture {
     }
 
     function test_BatchWithdrawalRoot_RevertsOnBadCount() public {
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, uint256(0), CHUNKS));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunkCount.selector, uint256(0), CHUNKS));
         rollup.batchWithdrawalRoot(new bytes32[](0));
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidChunkCount.selector, CHUNKS + 1, CHUNKS));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidChunkCount.selector, CHUNKS + 1, CHUNKS));
         rollup.batchWithdrawalRoot(new bytes32[](CHUNKS + 1));
     }
 
@@ -612,7 +617,7 @@ contract RollupTest is RollupFixture {
         _commit(DATA);
         _commit(DATA);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(1), uint64(2)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.UnexpectedBatchIndex.selector, uint64(1), uint64(2)));
         rollup.finalizeBatch(2, _stateRoot(2), _hashesOf(2), _noWithdrawals(2), "");
     }
 
@@ -621,19 +626,19 @@ contract RollupTest is RollupFixture {
         _commit(DATA);
         _finalize(1, _stateRoot(1));
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(2), uint64(1)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.UnexpectedBatchIndex.selector, uint64(2), uint64(1)));
         rollup.finalizeBatch(1, _stateRoot(99), _hashesOf(1), _noWithdrawals(1), "");
         vm.assertEq(rollup.stateRoots(1), _stateRoot(1));
     }
 
     function test_FinalizeBatch_RevertsBeforeCommit() public {
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(1)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.BatchNotCommitted.selector, uint64(1)));
         rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
 
         // Genesis cannot be finalized again either.
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedBatchIndex.selector, uint64(1), uint64(0)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.UnexpectedBatchIndex.selector, uint64(1), uint64(0)));
         rollup.finalizeBatch(0, _stateRoot(1), _hashesOf(0), _noWithdrawals(0), "");
     }
 
@@ -655,12 +660,12 @@ contract RollupTest is RollupFixture {
     function test_FinalizeBatch_RevertsWhenVerifierUnset() public {
         _commit(DATA);
         vm.expectEmit(address(rollup));
-        emit Rollup.VerifierUpdated(address(acceptAll), address(0));
+        emit RollupBase.VerifierUpdated(address(acceptAll), address(0));
         vm.prank(owner);
         rollup.setVerifier(IVerifier(address(0)));
 
         vm.prank(prover);
-        vm.expectRevert(Rollup.VerifierNotSet.selector);
+        vm.expectRevert(RollupBase.VerifierNotSet.selector);
         rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
@@ -706,7 +711,7 @@ contract RollupTest is RollupFixture {
             try rollup.finalizeBatch{gas: stipend}(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "") {
                 vm.assertTrue(false, "a gas-burning verifier was accepted");
             } catch (bytes memory reason) {
-                vm.assertEq(reason, abi.encodeWithSelector(Rollup.InvalidProof.selector));
+                vm.assertEq(reason, abi.encodeWithSelector(RollupBase.InvalidProof.selector));
             }
             uint256 used = before - gasleft();
             _log("verifier gas limit", limits[i]);
@@ -727,7 +732,7 @@ contract RollupTest is RollupFixture {
             vm.assertTrue(false, "finalized with too little gas");
         } catch (bytes memory reason) {
             (bytes4 selector, uint256 available, uint256 reportedRequired) = _decodeTwoWords(reason);
-            vm.assertTrue(selector == Rollup.InsufficientGasForVerifier.selector, "wrong error");
+            vm.assertTrue(selector == RollupBase.InsufficientGasForVerifier.selector, "wrong error");
             vm.assertEq(reportedRequired, required);
             vm.assertLt(available, required);
         }
@@ -789,12 +794,12 @@ contract RollupTest is RollupFixture {
         (bool finalized, bytes memory reason) = _probe(r, low, hashes, roots);
         vm.assertFalse(finalized);
         vm.assertTrue(
-            _selector(reason) == Rollup.InsufficientGasForVerifier.selector, "low end not refused by the check"
+            _selector(reason) == RollupBase.InsufficientGasForVerifier.selector, "low end not refused by the check"
         );
         while (high - low > 1) {
             uint256 mid = (low + high) / 2;
             (finalized, reason) = _probe(r, mid, hashes, roots);
-            if (!finalized && _selector(reason) == Rollup.InsufficientGasForVerifier.selector) low = mid;
+            if (!finalized && _selector(reason) == RollupBase.InsufficientGasForVerifier.selector) low = mid;
             else high = mid;
         }
         (finalized, reason) = _probe(r, high, hashes, roots);
@@ -837,7 +842,7 @@ contract RollupTest is RollupFixture {
             vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
         } catch (bytes memory reason) {
             vm.assertFalse(
-                keccak256(reason) == keccak256(abi.encodeWithSelector(Rollup.InvalidProof.selector)),
+                keccak256(reason) == keccak256(abi.encodeWithSelector(RollupBase.InvalidProof.selector)),
                 "a valid proof was reported invalid"
             );
         }
@@ -848,7 +853,7 @@ contract RollupTest is RollupFixture {
         bytes32[2] memory bad = [bytes32(FIELD), bytes32(type(uint256).max)];
         for (uint256 i; i < bad.length; ++i) {
             vm.prank(prover);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootOutOfField.selector, bad[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.StateRootOutOfField.selector, bad[i]));
             rollup.finalizeBatch(1, bad[i], _hashesOf(1), _noWithdrawals(1), "");
         }
         _finalize(1, bytes32(FIELD - 1));
@@ -860,19 +865,19 @@ contract RollupTest is RollupFixture {
         vm.prank(owner);
         rollup.setPaused(true);
         vm.prank(prover);
-        vm.expectRevert(Rollup.RollupPaused.selector);
+        vm.expectRevert(RollupBase.RollupPaused.selector);
         rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
     function test_PublicInputs_RevertsForGenesisUncommittedAndOutOfField() public {
         bytes32[] memory hashes = _single(keccak256(DATA));
         bytes32[] memory roots = _emptyRoots(1);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(0)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.BatchNotCommitted.selector, uint64(0)));
         rollup.publicInputs(0, bytes32(0), hashes, roots);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(1)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.BatchNotCommitted.selector, uint64(1)));
         rollup.publicInputs(1, bytes32(0), hashes, roots);
         _commit(DATA);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootOutOfField.selector, bytes32(FIELD)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.StateRootOutOfField.selector, bytes32(FIELD)));
         rollup.publicInputs(1, bytes32(FIELD), hashes, roots);
         vm.assertEq(rollup.publicInputs(1, bytes32(FIELD - 1), hashes, roots).length, 6 + 4 * CHUNKS);
     }
@@ -890,9 +895,9 @@ contract RollupTest is RollupFixture {
         _finalize(1, _stateRoot(1));
 
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchReverted(3, h3);
+        emit RollupBase.BatchReverted(3, h3);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchReverted(2, h2);
+        emit RollupBase.BatchReverted(2, h2);
         vm.prank(owner);
         rollup.revertBatch(2);
 
@@ -900,14 +905,14 @@ contract RollupTest is RollupFixture {
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), 1);
         vm.assertEq(rollup.batches(1).batchHash, h1);
         for (uint64 i = 2; i <= 3; ++i) {
-            Rollup.Batch memory gone = rollup.batches(i);
+            RollupBase.Batch memory gone = rollup.batches(i);
             vm.assertEq(gone.batchHash, bytes32(0));
             vm.assertEq(gone.dataHash, bytes32(0));
             vm.assertEq(uint256(gone.depositEnd), 0);
         }
         // A reverted batch cannot be finalized.
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.BatchNotCommitted.selector, uint64(2)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.BatchNotCommitted.selector, uint64(2)));
         rollup.finalizeBatch(2, _stateRoot(2), _hashesOf(2), _noWithdrawals(2), "");
     }
 
@@ -918,7 +923,7 @@ contract RollupTest is RollupFixture {
         uint64[4] memory bad = [uint64(0), 1, 3, type(uint64).max];
         for (uint256 i; i < bad.length; ++i) {
             vm.prank(owner);
-            vm.expectRevert(abi.encodeWithSelector(Rollup.CannotRevertBatch.selector, bad[i]));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.CannotRevertBatch.selector, bad[i]));
             rollup.revertBatch(bad[i]);
         }
         vm.assertEq(uint256(rollup.lastCommittedBatch()), 2);
@@ -946,21 +951,21 @@ contract RollupTest is RollupFixture {
 
         // The old batch 2's successor cannot be committed at index 2 ...
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, h1, h2));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.ParentBatchHashMismatch.selector, h1, h2));
         rollup.commitBatch(2, h2, 2, _one(hex"03"));
 
         // ... the replacement starts from batch 1's deposit end ...
         bytes memory replacement = hex"0202";
         bytes32 expected = _batchHash(2, h1, _dataHash(_one(replacement)), 1, 1);
         vm.expectEmit(address(rollup));
-        emit Rollup.BatchCommitted(2, expected, _dataHash(_one(replacement)), 1, 1, 1);
+        emit RollupBase.BatchCommitted(2, expected, _dataHash(_one(replacement)), 1, 1, 1);
         (uint64 index, bytes32 h2b) = _commit(replacement, 1);
         vm.assertEq(uint256(index), 2);
         vm.assertEq(h2b, expected);
 
         // ... and the old batch 2's successor cannot land on the replacement either.
         vm.prank(sequencer);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.ParentBatchHashMismatch.selector, h2b, h2));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.ParentBatchHashMismatch.selector, h2b, h2));
         rollup.commitBatch(3, h2, 2, _one(hex"03"));
 
         // The replacement finalizes normally.
@@ -975,7 +980,7 @@ contract RollupTest is RollupFixture {
 
     function test_SetSequencerAndProver_UpdateAndEmit() public {
         vm.expectEmit(address(rollup));
-        emit Rollup.SequencerUpdated(alice, true);
+        emit RollupBase.SequencerUpdated(alice, true);
         vm.prank(owner);
         rollup.setSequencer(alice, true);
         vm.assertTrue(rollup.isSequencer(alice));
@@ -987,7 +992,7 @@ contract RollupTest is RollupFixture {
         vm.assertTrue(rollup.isProver(alice));
 
         vm.expectEmit(address(rollup));
-        emit Rollup.SequencerUpdated(alice, false);
+        emit RollupBase.SequencerUpdated(alice, false);
         vm.prank(owner);
         rollup.setSequencer(alice, false);
         vm.assertFalse(rollup.isSequencer(alice));
@@ -1001,12 +1006,12 @@ contract RollupTest is RollupFixture {
 
     function test_OwnerFunctions_RevertForNonOwner() public {
         bytes[7] memory calls = [
-            abi.encodeCall(Rollup.setSequencer, (alice, true)),
+            abi.encodeCall(RollupBase.setSequencer, (alice, true)),
             abi.encodeCall(Rollup.setProver, (alice, true)),
-            abi.encodeCall(Rollup.setVerifier, (IVerifier(address(acceptAll)))),
-            abi.encodeCall(Rollup.setVerifierGasLimit, (123)),
-            abi.encodeCall(Rollup.setPaused, (true)),
-            abi.encodeCall(Rollup.revertBatch, (1)),
+            abi.encodeCall(RollupBase.setVerifier, (IVerifier(address(acceptAll)))),
+            abi.encodeCall(RollupBase.setVerifierGasLimit, (123)),
+            abi.encodeCall(RollupBase.setPaused, (true)),
+            abi.encodeCall(RollupBase.revertBatch, (1)),
             abi.encodeCall(Owned.transferOwnership, (alice))
         ];
         for (uint256 i; i < calls.length; ++i) {
@@ -1072,7 +1077,7 @@ contract RollupTest is RollupFixture {
     function test_SetVerifier_UpdatesAndEmits() public {
         RejectingVerifier next = new RejectingVerifier();
         vm.expectEmit(address(rollup));
-        emit Rollup.VerifierUpdated(address(acceptAll), address(next));
+        emit RollupBase.VerifierUpdated(address(acceptAll), address(next));
         vm.prank(owner);
         rollup.setVerifier(next);
         vm.assertEq(address(rollup.verifier()), address(next));
@@ -1080,13 +1085,13 @@ contract RollupTest is RollupFixture {
         // The new verifier is the one consulted.
         _commit(DATA);
         vm.prank(prover);
-        vm.expectRevert(Rollup.InvalidProof.selector);
+        vm.expectRevert(RollupBase.InvalidProof.selector);
         rollup.finalizeBatch(1, _stateRoot(1), _hashesOf(1), _noWithdrawals(1), "");
     }
 
     function test_SetVerifier_RevertsForAccountWithoutCode() public {
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.VerifierHasNoCode.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.VerifierHasNoCode.selector, alice));
         rollup.setVerifier(IVerifier(alice));
         vm.assertEq(address(rollup.verifier()), address(acceptAll));
     }
@@ -1096,18 +1101,18 @@ contract RollupTest is RollupFixture {
         vm.assertEq(max, 10_000_000);
 
         vm.startPrank(owner);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidVerifierGasLimit.selector, uint256(0)));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidVerifierGasLimit.selector, uint256(0)));
         rollup.setVerifierGasLimit(0);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidVerifierGasLimit.selector, max + 1));
+        vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidVerifierGasLimit.selector, max + 1));
         rollup.setVerifierGasLimit(max + 1);
 
         vm.expectEmit(address(rollup));
-        emit Rollup.VerifierGasLimitUpdated(GAS_LIMIT, max);
+        emit RollupBase.VerifierGasLimitUpdated(GAS_LIMIT, max);
         rollup.setVerifierGasLimit(max);
         vm.assertEq(rollup.verifierGasLimit(), max);
 
         vm.expectEmit(address(rollup));
-        emit Rollup.VerifierGasLimitUpdated(max, 1);
+        emit RollupBase.VerifierGasLimitUpdated(max, 1);
         rollup.setVerifierGasLimit(1);
         vm.assertEq(rollup.verifierGasLimit(), 1);
         vm.stopPrank();
@@ -1117,7 +1122,7 @@ contract RollupTest is RollupFixture {
         bool valid = limit != 0 && limit <= rollup.MAX_VERIFIER_GAS_LIMIT();
         vm.prank(owner);
         if (!valid) {
-            vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidVerifierGasLimit.selector, limit));
+            vm.expectRevert(abi.encodeWithSelector(RollupBase.InvalidVerifierGasLimit.selector, limit));
             rollup.setVerifierGasLimit(limit);
             vm.assertEq(rollup.verifierGasLimit(), GAS_LIMIT);
         } else {
@@ -1128,7 +1133,7 @@ contract RollupTest is RollupFixture {
 
     function test_SetPaused_UpdatesAndEmits() public {
         vm.expectEmit(address(rollup));
-        emit Rollup.PauseUpdated(true);
+        emit RollupBase.PauseUpdated(true);
         vm.prank(owner);
         rollup.setPaused(true);
         vm.assertTrue(rollup.paused());
@@ -1138,7 +1143,7 @@ contract RollupTest is RollupFixture {
         vm.assertEq(uint256(portal.depositCount()), 1);
 
         vm.expectEmit(address(rollup));
-        emit Rollup.PauseUpdated(false);
+        emit RollupBase.PauseUpdated(false);
         vm.prank(owner);
         rollup.setPaused(false);
         vm.assertFalse(rollup.paused());
@@ -1157,7 +1162,7 @@ contract RollupTest is RollupFixture {
         if (rollup.lastCommittedBatch() == 0) _commit(DATA);
         uint64 before = rollup.lastFinalizedBatch();
         vm.prank(prover);
-        vm.expectRevert(Rollup.InvalidProof.selector);
+        vm.expectRevert(RollupBase.InvalidProof.selector);
         rollup.finalizeBatch(before + 1, _stateRoot(1), _hashesOf(before + 1), _noWithdrawals(before + 1), "");
         vm.assertEq(uint256(rollup.lastFinalizedBatch()), uint256(before));
         vm.assertEq(rollup.stateRoots(before + 1), bytes32(0));

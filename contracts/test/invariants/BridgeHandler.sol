@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {CommonBase} from "../utils/Test.sol";
 import {WithdrawalTree} from "../utils/WithdrawalTree.sol";
 import {Rollup} from "../../src/Rollup.sol";
+import {RollupBase} from "../../src/RollupBase.sol";
 import {Portal} from "../../src/Portal.sol";
 import {Withdrawal} from "../../src/libraries/Withdrawals.sol";
 
@@ -158,7 +159,7 @@ contract BridgeHandler is CommonBase {
         ++commitCalls;
         uint64 parentIndex = rollup.lastCommittedBatch();
         uint64 index = parentIndex + 1;
-        Rollup.Batch memory parent = rollup.batches(parentIndex);
+        RollupBase.Batch memory parent = rollup.batches(parentIndex);
         uint64 end = uint64(bound(depositSeed, parent.depositEnd, portal.depositCount()));
         uint256 chunkCount = 1 + (countSeed >> 8) % rollup.chunksPerBatch();
 

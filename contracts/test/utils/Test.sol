@@ -15,6 +15,7 @@ interface Vm {
     function getNonce(address account) external view returns (uint64 nonce);
     function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function assume(bool condition) external pure;
+    function warp(uint256 newTimestamp) external;
     function toString(uint256 value) external pure returns (string memory stringifiedValue);
 
     // Expectations.
