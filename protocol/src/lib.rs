@@ -26,7 +26,7 @@ pub mod statement;
 pub mod witness;
 
 pub use chunk::{CHUNK_WITHDRAWAL_HEIGHT, ChunkPublicInputs, batch_withdrawal_root, chunk_withdrawal_root};
-pub use deployment::{Deployment, DeploymentError};
+pub use deployment::{Deployment, DeploymentError, DisputeParams, SettlementMode};
 /// Splits a 32-byte value into its high and low 128-bit halves (the public-input form of a hash).
 pub use hashes::split_u256;
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};

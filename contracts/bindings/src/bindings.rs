@@ -25,3 +25,18 @@ alloy::sol!(
     BatchVerifier,
     "artifacts/BatchVerifier.json"
 );
+
+/// The optimistic mode's contract, in a module of its own: its ABI names the shared `RollupBase.Batch` struct too,
+/// which `Rollup`'s bindings above already define.
+pub mod optimistic {
+    alloy::sol!(
+        /// The optimistic mode's settlement contract: commits as `Rollup`, then outputs proposed with a bond,
+        /// challenged within a window, and defended with the batch's validity proof.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        OptimisticRollup,
+        "artifacts/OptimisticRollup.json"
+    );
+}
+
+pub use optimistic::OptimisticRollup;

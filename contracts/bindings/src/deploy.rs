@@ -7,7 +7,7 @@ use alloy::{
     rpc::types::TransactionReceipt,
 };
 
-use crate::{BatchVerifier, Error, Portal, Result, Rollup};
+use crate::{BatchVerifier, Error, OptimisticRollup, Portal, Result, Rollup};
 
 /// Gas the Rollup forwards to the verifier unless configured otherwise. The split generated verifier uses about 1.07M
 /// for 1 chunk per batch (docs/perf.md) and more for more chunks (each adds 4 public inputs and the aggregation
@@ -15,7 +15,7 @@ use crate::{BatchVerifier, Error, Portal, Result, Rollup};
 pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 2_500_000;
 
 pub use zkr_protocol::{
-    deployment::Deployment,
+    deployment::{Deployment, DisputeParams, SettlementMode},
     shape::{MAX_CHUNKS_PER_BATCH, ProofShape},
 };
 
@@ -27,8 +27,14 @@ pub struct DeployConfig {
     pub owner: Option<Address>,
     /// Accounts allowed to commit batches.
     pub sequencers: Vec<Address>,
-    /// Accounts allowed to finalize batches.
+    /// Accounts allowed to finalize batches (ZK mode).
     pub provers: Vec<Address>,
+    /// How batches become final: the contract deployed (`Rollup` or `OptimisticRollup`).
+    pub mode: SettlementMode,
+    /// Accounts allowed to propose outputs (optimistic mode).
+    pub proposers: Vec<Address>,
+    /// The dispute parameters (optimistic mode).
+    pub dispute: DisputeParams,
     /// The batch proof verifier; `None` deploys with finalization disabled until the owner sets one.
     pub verifier: Option<Address>,
     /// Gas forwarded to the verifier.
@@ -42,13 +48,16 @@ pub struct DeployConfig {
 }
 
 impl DeployConfig {
-    /// A configuration with the given genesis state root, no roles, no verifier, the default gas limit and the
-    /// default proof shape.
+    /// A ZK-mode configuration with the given genesis state root, no roles, no verifier, the default gas limit and
+    /// the default proof shape (and the default dispute parameters, should the mode be switched).
     pub fn new(genesis_state_root: B256) -> Self {
         Self {
             owner: None,
             sequencers: Vec::new(),
             provers: Vec::new(),
+            mode: SettlementMode::Zk,
+            proposers: Vec::new(),
+            dispute: DisputeParams::DEFAULT,
             verifier: None,
             verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
             shape: ProofShape::DEFAULT,
@@ -65,6 +74,7 @@ impl DeployConfig {
 pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &DeployConfig) -> Result<Deployment> {
     // Checked before anything is sent: the Rollup's constructor would refuse it after the Portal was deployed.
     config.shape.validate().map_err(Error::InvalidShape)?;
+    let params = dispute_params(&config.dispute)?;
     let chain_id = provider.get_chain_id().await?;
     if let Some(verifier) = config.verifier
         && provider.get_code_at(verifier).await?.is_empty()
@@ -80,22 +90,41 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
     let portal = deployed_at("Portal", &portal_receipt, deployer.create(nonce))?;
     tracing::info!(target: "contracts::deploy", %portal, block = ?portal_receipt.block_number, "Portal deployed");
 
-    let rollup_tx = Rollup::deploy_builder(
-        provider,
-        deployer,
-        portal,
-        config.verifier.unwrap_or_default(),
-        alloy::primitives::U256::from(config.verifier_gas_limit),
-        alloy::primitives::U256::from(config.shape.chunks_per_batch),
-        config.genesis_state_root,
-    )
-    .from(deployer)
-    .nonce(nonce + 1);
-    let rollup_receipt = confirm("deploy Rollup", rollup_tx.send().await?.get_receipt().await?)?;
+    let verifier = config.verifier.unwrap_or_default();
+    let gas_limit = alloy::primitives::U256::from(config.verifier_gas_limit);
+    let chunks = alloy::primitives::U256::from(config.shape.chunks_per_batch);
+    let rollup_receipt = match config.mode {
+        SettlementMode::Zk => {
+            let tx = Rollup::deploy_builder(
+                provider,
+                deployer,
+                portal,
+                verifier,
+                gas_limit,
+                chunks,
+                config.genesis_state_root,
+            );
+            confirm("deploy Rollup", tx.from(deployer).nonce(nonce + 1).send().await?.get_receipt().await?)?
+        }
+        SettlementMode::Optimistic => {
+            let tx = OptimisticRollup::deploy_builder(
+                provider,
+                deployer,
+                portal,
+                verifier,
+                gas_limit,
+                chunks,
+                config.genesis_state_root,
+                params,
+            );
+            confirm("deploy OptimisticRollup", tx.from(deployer).nonce(nonce + 1).send().await?.get_receipt().await?)?
+        }
+    };
     let rollup_address = deployed_at("Rollup", &rollup_receipt, planned_rollup)?;
     tracing::info!(
         target: "contracts::deploy",
         rollup = %rollup_address,
+        mode = %config.mode,
         shape = %config.shape.tag(),
         "Rollup deployed"
     );
@@ -105,9 +134,20 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         let pending = rollup.setSequencer(sequencer, true).from(deployer).send().await?;
         confirm("grant sequencer role", pending.get_receipt().await?)?;
     }
-    for &prover in &config.provers {
-        let pending = rollup.setProver(prover, true).from(deployer).send().await?;
-        confirm("grant prover role", pending.get_receipt().await?)?;
+    match config.mode {
+        SettlementMode::Zk => {
+            for &prover in &config.provers {
+                let pending = rollup.setProver(prover, true).from(deployer).send().await?;
+                confirm("grant prover role", pending.get_receipt().await?)?;
+            }
+        }
+        SettlementMode::Optimistic => {
+            let optimistic = OptimisticRollup::new(rollup_address, provider);
+            for &proposer in &config.proposers {
+                let pending = optimistic.setProposer(proposer, true).from(deployer).send().await?;
+                confirm("grant proposer role", pending.get_receipt().await?)?;
+            }
+        }
     }
     let pending_owner = match config.owner.filter(|owner| *owner != deployer) {
         Some(owner) => {
@@ -126,10 +166,32 @@ pub async fn deploy_l1<P: Provider>(provider: &P, deployer: Address, config: &De
         owner: deployer,
         pending_owner,
         sequencers: config.sequencers.clone(),
-        provers: config.provers.clone(),
+        provers: if config.mode == SettlementMode::Zk { config.provers.clone() } else { Vec::new() },
+        mode: config.mode,
+        proposers: if config.mode == SettlementMode::Optimistic { config.proposers.clone() } else { Vec::new() },
+        dispute: (config.mode == SettlementMode::Optimistic).then_some(config.dispute),
         shape: config.shape,
         genesis_state_root: config.genesis_state_root,
         deployment_block: portal_receipt.block_number.unwrap_or_default(),
+    })
+}
+
+/// The contract's form of `params`, after the checks its constructor makes (so nothing is sent that would revert).
+fn dispute_params(params: &DisputeParams) -> Result<OptimisticRollup::DisputeParams> {
+    const MAX_WINDOW: u64 = 30 * 24 * 3600;
+    for (name, window) in [("challenge window", params.challenge_window), ("proving window", params.proving_window)] {
+        if window == 0 || window > MAX_WINDOW {
+            return Err(Error::InvalidDisputeParams(format!("{name} {window} s is not within 1 s to 30 days")));
+        }
+    }
+    let bond = |name: &str, wei: alloy::primitives::U256| {
+        u128::try_from(wei).map_err(|_| Error::InvalidDisputeParams(format!("{name} {wei} wei does not fit 128 bits")))
+    };
+    Ok(OptimisticRollup::DisputeParams {
+        challengeWindow: params.challenge_window,
+        provingWindow: params.proving_window,
+        proposerBond: bond("proposer bond", params.proposer_bond)?,
+        challengerBond: bond("challenger bond", params.challenger_bond)?,
     })
 }
 
@@ -206,5 +268,20 @@ mod tests {
         let config = DeployConfig::new(B256::ZERO);
         assert_eq!(config.shape, ProofShape::DEFAULT);
         assert_eq!(config.shape.validate(), Ok(()));
+        assert_eq!(config.mode, SettlementMode::Zk);
+    }
+
+    #[test]
+    fn dispute_params_outside_the_contracts_range_are_refused_before_sending() {
+        let ok = dispute_params(&DisputeParams::DEFAULT).unwrap();
+        assert_eq!((ok.challengeWindow, ok.provingWindow), (86_400, 259_200));
+        assert_eq!((ok.proposerBond, ok.challengerBond), (10u128.pow(18), 10u128.pow(17)));
+        for bad in [
+            DisputeParams { challenge_window: 0, ..DisputeParams::DEFAULT },
+            DisputeParams { proving_window: 31 * 24 * 3600, ..DisputeParams::DEFAULT },
+            DisputeParams { proposer_bond: alloy::primitives::U256::MAX, ..DisputeParams::DEFAULT },
+        ] {
+            assert!(matches!(dispute_params(&bad), Err(Error::InvalidDisputeParams(_))), "{bad:?}");
+        }
     }
 }

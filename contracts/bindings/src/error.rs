@@ -56,6 +56,9 @@ pub enum Error {
     /// The configured proof shape is invalid (chunks per batch outside the range the Rollup accepts, among others).
     #[error("invalid proof shape: {0}")]
     InvalidShape(String),
+    /// The optimistic mode's dispute parameters are outside what the contract accepts.
+    #[error("invalid dispute parameters: {0}")]
+    InvalidDisputeParams(String),
     /// The deployment file could not be read or written.
     #[error(transparent)]
     Deployment(#[from] zkr_protocol::DeploymentError),

@@ -18,10 +18,10 @@ mod bindings;
 mod deploy;
 mod error;
 
-pub use bindings::{BatchVerifier, Portal, Rollup};
+pub use bindings::{BatchVerifier, OptimisticRollup, Portal, Rollup};
 pub use deploy::{
-    DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, MAX_CHUNKS_PER_BATCH, MAX_CODE_SIZE, ProofShape,
-    VerifierDeployment, deploy_batch_verifier, deploy_l1,
+    DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, DisputeParams, MAX_CHUNKS_PER_BATCH, MAX_CODE_SIZE,
+    ProofShape, SettlementMode, VerifierDeployment, deploy_batch_verifier, deploy_l1,
 };
 pub use error::{Error, Result};
 pub use zkr_protocol::DeploymentError;

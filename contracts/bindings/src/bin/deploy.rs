@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use alloy::primitives::U256;
 use alloy::{
     primitives::{Address, B256},
     providers::ProviderBuilder,
@@ -11,7 +12,10 @@ use alloy::{
 };
 use clap::Parser;
 use eyre::WrapErr;
-use zkr_contracts::{DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, MAX_CHUNKS_PER_BATCH, ProofShape, deploy_l1};
+use zkr_contracts::{
+    DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, DisputeParams, MAX_CHUNKS_PER_BATCH, ProofShape, SettlementMode,
+    deploy_l1,
+};
 
 /// Deploys the Portal and the Rollup, grants roles, and writes the addresses and deployment block to a JSON file.
 #[derive(Debug, Parser)]
@@ -32,9 +36,28 @@ struct Args {
     /// Account to grant the sequencer role (repeatable).
     #[arg(long = "sequencer")]
     sequencers: Vec<Address>,
-    /// Account to grant the prover role (repeatable).
+    /// How batches become final: `zk` (a validity proof per batch) or `optimistic` (proposed outputs, final after
+    /// a challenge window, disputes settled by a validity proof).
+    #[arg(long, default_value = "zk")]
+    mode: SettlementMode,
+    /// Account to grant the prover role (repeatable; zk mode).
     #[arg(long = "prover")]
     provers: Vec<Address>,
+    /// Account to grant the proposer role (repeatable; optimistic mode).
+    #[arg(long = "proposer")]
+    proposers: Vec<Address>,
+    /// Seconds an output may be challenged after it is proposed (optimistic mode).
+    #[arg(long = "dispute.challenge-window", default_value_t = DisputeParams::DEFAULT.challenge_window)]
+    challenge_window: u64,
+    /// Seconds a challenged output has to be proven (optimistic mode).
+    #[arg(long = "dispute.proving-window", default_value_t = DisputeParams::DEFAULT.proving_window)]
+    proving_window: u64,
+    /// Wei a proposer bonds per output (optimistic mode).
+    #[arg(long = "dispute.proposer-bond", default_value_t = DisputeParams::DEFAULT.proposer_bond)]
+    proposer_bond: U256,
+    /// Wei a challenger bonds per challenge (optimistic mode).
+    #[arg(long = "dispute.challenger-bond", default_value_t = DisputeParams::DEFAULT.challenger_bond)]
+    challenger_bond: U256,
     /// Batch proof verifier contract; without one, batches cannot be finalized until the owner sets it.
     #[arg(long)]
     verifier: Option<Address>,
@@ -74,6 +97,16 @@ async fn main() -> eyre::Result<()> {
     if args.sequencers.is_empty() {
         tracing::warn!("no --sequencer given: nobody can commit batches until the owner grants the role");
     }
+    match args.mode {
+        SettlementMode::Zk if !args.proposers.is_empty() => eyre::bail!("--proposer is for --mode optimistic"),
+        SettlementMode::Optimistic if !args.provers.is_empty() => {
+            eyre::bail!("--prover is for --mode zk: in the optimistic mode anyone may prove a challenged output")
+        }
+        SettlementMode::Optimistic if args.proposers.is_empty() => {
+            tracing::warn!("no --proposer given: nobody can propose outputs until the owner grants the role");
+        }
+        _ => {}
+    }
     if args.verifier.is_none() {
         tracing::warn!("no --verifier given: batches cannot be finalized until the owner sets one");
     }
@@ -81,6 +114,14 @@ async fn main() -> eyre::Result<()> {
         owner: args.owner,
         sequencers: args.sequencers,
         provers: args.provers,
+        mode: args.mode,
+        proposers: args.proposers,
+        dispute: DisputeParams {
+            challenge_window: args.challenge_window,
+            proving_window: args.proving_window,
+            proposer_bond: args.proposer_bond,
+            challenger_bond: args.challenger_bond,
+        },
         verifier: args.verifier,
         verifier_gas_limit: args.verifier_gas_limit,
         shape: ProofShape {

@@ -372,3 +372,68 @@ fn zkr_deploy_command_refuses_chunks_per_batch_out_of_range() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--chunks-per-batch"), "{stderr}");
 }
+
+/// The optimistic mode on a real L1: deployed by `deploy_l1`, committed through the `Rollup` bindings (the two modes
+/// commit alike), an output proposed with its bond, final only once the window has passed, its bond claimable.
+#[tokio::test]
+async fn optimistic_mode_deploys_and_finalizes_an_unchallenged_output_after_its_window() {
+    use zkr_contracts::{DisputeParams, OptimisticRollup, SettlementMode};
+
+    let l1 = L1::start();
+    let mut config = DeployConfig::new(genesis_root());
+    config.mode = SettlementMode::Optimistic;
+    config.sequencers = vec![l1.account(0)];
+    config.proposers = vec![l1.account(1)];
+    config.dispute = DisputeParams { challenge_window: 60, proving_window: 120, ..DisputeParams::DEFAULT };
+    let deployment = deploy_l1(&l1.provider(0), l1.account(0), &config).await.expect("deploys");
+    assert_eq!(deployment.mode, SettlementMode::Optimistic);
+    assert_eq!(deployment.proposers, vec![l1.account(1)]);
+    assert!(deployment.provers.is_empty());
+    assert_eq!(deployment.dispute, Some(config.dispute));
+
+    let proposer = l1.provider(1);
+    let optimistic = OptimisticRollup::new(deployment.rollup, &proposer);
+    // The Rust defaults are the contract's documented ones.
+    assert_eq!(optimistic.DEFAULT_CHALLENGE_WINDOW().call().await.unwrap(), DisputeParams::DEFAULT.challenge_window);
+    assert_eq!(optimistic.DEFAULT_PROVING_WINDOW().call().await.unwrap(), DisputeParams::DEFAULT.proving_window);
+    assert_eq!(
+        U256::from(optimistic.DEFAULT_PROPOSER_BOND().call().await.unwrap()),
+        DisputeParams::DEFAULT.proposer_bond
+    );
+    assert_eq!(
+        U256::from(optimistic.DEFAULT_CHALLENGER_BOND().call().await.unwrap()),
+        DisputeParams::DEFAULT.challenger_bond
+    );
+    assert!(optimistic.isProposer(l1.account(1)).call().await.unwrap());
+
+    let sequencer = l1.provider(0);
+    let rollup = Rollup::new(deployment.rollup, &sequencer);
+    let chunks = vec![Bytes::from_static(b"one chunk")];
+    let receipt = rollup.commitBatch(1, genesis_batch_hash(), 0, chunks).send().await.unwrap().get_receipt().await;
+    assert!(receipt.unwrap().status());
+
+    let root = B256::from(U256::from(7u64));
+    let withdrawal_root = zkr_protocol::batch_withdrawal_root(&[withdrawal_zero_hashes()[10]]);
+    let bond = DisputeParams::DEFAULT.proposer_bond;
+    let receipt = optimistic.proposeOutput(1, root, withdrawal_root).value(bond).send().await.unwrap();
+    let receipt = receipt.get_receipt().await.unwrap();
+    let proposed: OptimisticRollup::OutputProposed = event(&receipt);
+    assert_eq!((proposed.outputId, proposed.batchIndex), (U256::from(1), 1));
+
+    // Within the window: open.
+    let err = optimistic.resolveOutput(U256::from(1)).call().await.unwrap_err();
+    assert!(matches!(
+        err.as_decoded_interface_error::<OptimisticRollup::OptimisticRollupErrors>(),
+        Some(OptimisticRollup::OptimisticRollupErrors::ChallengeWindowOpen(_))
+    ));
+    assert_eq!(rollup.lastFinalizedBatch().call().await.unwrap(), 0);
+
+    // After it: final, and the Portal's view (lastFinalizedBatch, withdrawalRoots) says so.
+    let _: serde_json::Value = proposer.raw_request("evm_increaseTime".into(), (61,)).await.unwrap();
+    let receipt = optimistic.resolveOutput(U256::from(1)).send().await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status());
+    assert_eq!(rollup.lastFinalizedBatch().call().await.unwrap(), 1);
+    assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), root);
+    assert_eq!(rollup.withdrawalRoots(U256::from(1)).call().await.unwrap(), withdrawal_root);
+    assert_eq!(optimistic.credits(l1.account(1)).call().await.unwrap(), bond);
+}
