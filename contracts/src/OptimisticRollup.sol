@@ -79,6 +79,7 @@ contract OptimisticRollup is RollupBase {
     /// @param proposer Who posted it and gets its bond back unless it is lost to a challenge.
     /// @param batchIndex The batch it is the output of.
     /// @param parentId The output of the previous batch it builds on.
+    /// @param proposedAt When it was proposed.
     /// @param challengeDeadline Challenges are accepted before this time.
     /// @param challenger Who challenged it (zero if nobody).
     /// @param challengedAt When it was challenged.
@@ -94,6 +95,7 @@ contract OptimisticRollup is RollupBase {
         address proposer;
         uint64 batchIndex;
         uint256 parentId;
+        uint64 proposedAt;
         uint64 challengeDeadline;
         address challenger;
         uint64 challengedAt;
@@ -240,6 +242,7 @@ contract OptimisticRollup is RollupBase {
         output.proposer = msg.sender;
         output.batchIndex = batchIndex;
         output.parentId = parentId;
+        output.proposedAt = uint64(block.timestamp);
         output.challengeDeadline = deadline;
         output.proposerBond = params.proposerBond;
         output.status = OutputStatus.Proposed;

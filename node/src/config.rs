@@ -31,6 +31,11 @@
 //! # chunks per batch) is the deployment file's proof shape; blocks hold at most one batch's records.
 //! [batcher]
 //! max_batch_age_secs = 60
+//!
+//! # Optimistic deployments only; needs [batcher] (outputs are of the node's own batches). The key is better given
+//! # as ZKR_NODE_PROPOSER__PRIVATE_KEY.
+//! [proposer]
+//! poll_interval_ms = 1000
 //! ```
 //!
 //! Environment variables name a key with `__` between sections: `ZKR_NODE_RPC__ADDR=0.0.0.0:8547`; flags with `.`
@@ -66,6 +71,27 @@ pub struct NodeConfig {
     pub metrics: MetricsSection,
     /// Commit batches to the Rollup on the `[l1]` chain; without it no batches are sealed.
     pub batcher: Option<BatcherSection>,
+    /// Propose the outputs of the committed batches (optimistic deployments).
+    pub proposer: Option<ProposerSection>,
+}
+
+/// `[proposer]`: see [`crate::batcher::ProposerConfig`]. Needs `[l1]` with an optimistic deployment, and `[batcher]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProposerSection {
+    /// Hex private key of an account with the proposer role; better given as `ZKR_NODE_PROPOSER__PRIVATE_KEY`.
+    pub private_key: String,
+    /// Milliseconds between rounds.
+    pub poll_interval_ms: u64,
+    /// Fault injection for devnets and tests: batches whose first output is proposed with a wrong state root (its
+    /// bond is lost to the challenger). Empty in production.
+    pub wrong_root_batches: Vec<u64>,
+}
+
+impl Default for ProposerSection {
+    fn default() -> Self {
+        Self { private_key: String::new(), poll_interval_ms: 1_000, wrong_root_batches: Vec::new() }
+    }
 }
 
 /// `[metrics]`.
@@ -198,6 +224,7 @@ impl Default for NodeConfig {
             l1: None,
             metrics: MetricsSection::default(),
             batcher: None,
+            proposer: None,
         }
     }
 }
@@ -330,6 +357,36 @@ impl NodeConfig {
                 poll_interval: Duration::from_millis(batcher.poll_interval_ms.max(1)),
                 resubmit_after: Duration::from_secs(batcher.resubmit_after_secs),
                 fee_bump_percent: batcher.fee_bump_percent,
+            })
+        })())
+    }
+
+    /// The proposer's settings, if `[proposer]` is configured: it needs `[l1]` naming an optimistic deployment, and
+    /// `[batcher]` (the outputs are of the batches this node commits).
+    pub fn proposer_config(&self) -> Option<Result<crate::batcher::ProposerConfig, String>> {
+        let proposer = self.proposer.as_ref()?;
+        Some((|| {
+            let l1 = self.l1.as_ref().ok_or("[proposer] needs an [l1] section")?;
+            if self.batcher.is_none() {
+                return Err(
+                    "[proposer] needs a [batcher] section: it proposes the outputs of this node's batches".into()
+                );
+            }
+            let deployment = zkr_contracts::Deployment::load(&l1.deployment).map_err(|err| err.to_string())?;
+            if deployment.mode != zkr_contracts::SettlementMode::Optimistic {
+                return Err(format!(
+                    "[proposer] needs an optimistic deployment; {} is a {} deployment",
+                    l1.deployment.display(),
+                    deployment.mode
+                ));
+            }
+            let signer = proposer.private_key.parse().map_err(|_| "[proposer] private_key is not a hex private key")?;
+            Ok(crate::batcher::ProposerConfig {
+                rpc_url: l1.rpc_url.clone(),
+                rollup: deployment.rollup,
+                signer,
+                poll_interval: Duration::from_millis(proposer.poll_interval_ms.max(1)),
+                wrong_root_batches: proposer.wrong_root_batches.iter().copied().collect(),
             })
         })())
     }

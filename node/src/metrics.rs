@@ -38,6 +38,15 @@ pub const BATCH_REORGS: &str = "zkr_node_batch_reorgs_total";
 /// L1 gas used by batch commits.
 pub const L1_GAS: &str = "zkr_node_l1_gas_used_total";
 
+/// Outputs proposed (optimistic mode).
+pub const OUTPUTS_PROPOSED: &str = "zkr_node_outputs_proposed_total";
+/// Outputs that became final, by `proven` (true when a validity proof settled a challenge).
+pub const OUTPUTS_FINALIZED: &str = "zkr_node_outputs_finalized_total";
+/// Outputs this proposer saw lost to a challenge.
+pub const OUTPUTS_LOST: &str = "zkr_node_outputs_lost_total";
+/// Time from an output's proposal to its finality, in L1 time.
+pub const OUTPUT_FINALITY_SECONDS: &str = "zkr_node_output_finality_seconds";
+
 /// Every metric the node exports (the dashboard check reads this list).
 pub const ALL: &[&str] = &[
     TX_ACCEPTED,
@@ -54,15 +63,25 @@ pub const ALL: &[&str] = &[
     BATCHES_COMMITTED,
     BATCH_REORGS,
     L1_GAS,
+    OUTPUTS_PROPOSED,
+    OUTPUTS_FINALIZED,
+    OUTPUTS_LOST,
+    OUTPUT_FINALITY_SECONDS,
 ];
 
 /// Serves the metrics at `http://addr/metrics`. Must be called inside a tokio runtime.
 pub fn install_prometheus(addr: SocketAddr) -> Result<(), BuildError> {
     const LATENCY: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
     const TXS: &[f64] = &[0.0, 1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0];
+    // From a devnet's seconds-long window to the default one-day window plus a three-day proving window.
+    const FINALITY: &[f64] = &[10.0, 30.0, 60.0, 300.0, 3600.0, 21_600.0, 86_400.0, 172_800.0, 345_600.0];
     zkr_cli::install_metrics(
         Some(addr),
-        &[(Matcher::Suffix("_seconds".into()), LATENCY), (Matcher::Full(BLOCK_TXS.into()), TXS)],
+        &[
+            (Matcher::Full(OUTPUT_FINALITY_SECONDS.into()), FINALITY),
+            (Matcher::Full(BLOCK_SECONDS.into()), LATENCY),
+            (Matcher::Full(BLOCK_TXS.into()), TXS),
+        ],
     )?;
     describe();
     Ok(())
@@ -84,4 +103,8 @@ fn describe() {
     describe_counter!(BATCHES_COMMITTED, "Batches seen committed on L1");
     describe_counter!(BATCH_REORGS, "Batch commits dropped by L1 reorgs");
     describe_counter!(L1_GAS, "L1 gas used by batch commits");
+    describe_counter!(OUTPUTS_PROPOSED, "Outputs proposed to the OptimisticRollup");
+    describe_counter!(OUTPUTS_FINALIZED, "Outputs that became final, by whether a validity proof settled them");
+    describe_counter!(OUTPUTS_LOST, "Outputs of this proposer lost to a challenge");
+    describe_histogram!(OUTPUT_FINALITY_SECONDS, metrics::Unit::Seconds, "Time from proposal to finality (L1 time)");
 }

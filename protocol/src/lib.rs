@@ -34,7 +34,12 @@ pub use replay::{Genesis, ReplayError, Replayer};
 pub use shape::ProofShape;
 pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
 
-use alloy_primitives::{Address, address};
+use alloy_primitives::{Address, U256, address};
+
+/// Order of the BN254 scalar field: state roots are Poseidon hashes over it, so every state root (and the Rollup's
+/// `SCALAR_FIELD` check) is below it.
+pub const SCALAR_FIELD_ORDER: U256 =
+    U256::from_limbs([0x43e1_f593_f000_0001, 0x2833_e848_79b9_7091, 0xb850_45b6_8181_585d, 0x3064_4e72_e131_a029]);
 
 /// Value sent to this address leaves L2 as a withdrawal to the sender's own address on L1. Its leaf in the state tree
 /// holds no balance; its nonce counts the withdrawals made so far, which numbers them (the Portal pays each leaf

@@ -40,3 +40,30 @@ pub mod optimistic {
 }
 
 pub use optimistic::OptimisticRollup;
+
+/// Where an optimistic output stands (`OptimisticRollup.OutputStatus`, which the ABI carries as a `uint8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputStatus {
+    /// No such output.
+    None,
+    /// Proposed, within or past its challenge window, not challenged.
+    Proposed,
+    /// Challenged, waiting for a proof or the end of its proving window.
+    Challenged,
+    /// Final.
+    Final,
+    /// Lost to a challenge, or with its parent.
+    Lost,
+}
+
+impl OutputStatus {
+    /// The status of an output as the contract returns it (`outputs(id).status`).
+    pub fn of(raw: u8) -> Option<Self> {
+        [Self::None, Self::Proposed, Self::Challenged, Self::Final, Self::Lost].get(usize::from(raw)).copied()
+    }
+
+    /// Whether the output is settled (final or lost).
+    pub const fn is_settled(self) -> bool {
+        matches!(self, Self::Final | Self::Lost)
+    }
+}

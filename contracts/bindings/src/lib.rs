@@ -18,7 +18,7 @@ mod bindings;
 mod deploy;
 mod error;
 
-pub use bindings::{BatchVerifier, OptimisticRollup, Portal, Rollup};
+pub use bindings::{BatchVerifier, OptimisticRollup, OutputStatus, Portal, Rollup};
 pub use deploy::{
     DEFAULT_VERIFIER_GAS_LIMIT, DeployConfig, Deployment, DisputeParams, MAX_CHUNKS_PER_BATCH, MAX_CODE_SIZE,
     ProofShape, SettlementMode, VerifierDeployment, deploy_batch_verifier, deploy_l1,

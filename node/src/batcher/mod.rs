@@ -23,14 +23,19 @@
 //! hash chain values at both ends) and what a withdrawer needs (each chunk's withdrawal leaves, from which
 //! `rollup_getWithdrawalProof` answers with the Portal's leaf index and proof). [`decode_batch`] goes the other way,
 //! from a batch's chunks back to the records of each block.
+//!
+//! In the optimistic mode, [`run_proposer`] posts each committed batch's output (state root, withdrawal root) to the
+//! `OptimisticRollup` with a bond and resolves outputs whose challenge windows ended.
 
 mod batch;
+mod proposer;
 mod records;
 mod submitter;
 
 pub use batch::{
     BatchError, BatchLimits, BatchRecord, DEFAULT_CHUNK_SLOTS, DEFAULT_CHUNKS_PER_BATCH, Sealer, seal_batches,
 };
+pub use proposer::{ProposerConfig, ProposerError, run_proposer};
 pub use records::{
     BatchDecodeError, BlockRecords, RecordConversionError, SlotRecord, block_records, decode_batch, deposit_record,
     transfer_envelope, transfer_record,

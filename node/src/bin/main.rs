@@ -91,6 +91,20 @@ async fn main() -> eyre::Result<()> {
         }
         None => None,
     };
+    let proposer = match config.proposer_config() {
+        Some(proposer) => {
+            let proposer = proposer.map_err(|err| eyre::eyre!(err))?;
+            tracing::info!(rollup = %proposer.rollup, proposer = %proposer.signer.address(), "proposing outputs (optimistic mode)");
+            Some(tokio::spawn(zkr_node::batcher::run_proposer(node.clone(), proposer, shutdown_rx.clone())))
+        }
+        None => None,
+    };
+    let proposer = async move {
+        match proposer {
+            Some(handle) => handle.await.map_err(eyre::Report::from)?.map_err(eyre::Report::from),
+            None => std::future::pending().await,
+        }
+    };
     let batcher = async move {
         match batcher {
             Some(handle) => handle.await.map_err(eyre::Report::from)?.map_err(eyre::Report::from),
@@ -106,6 +120,10 @@ async fn main() -> eyre::Result<()> {
         }
         result = batcher => {
             // The batcher only stops on its own on a conflicting batch on L1 or a storage failure.
+            result?;
+        }
+        result = proposer => {
+            // The proposer only stops on its own on a storage failure.
             result?;
         }
     }

@@ -1,0 +1,270 @@
+//! The optimistic mode's proposer: posts each committed batch's output (its state root and withdrawal root) to the
+//! `OptimisticRollup` with the proposer bond, resolves outputs whose windows have ended so finality follows them
+//! without anyone else's help, and claims the bonds it is owed.
+//!
+//! The proposer is stateless across restarts: every round reads where the contract stands (`nextOutputBatch`,
+//! `lastFinalizedBatch`, the next output's status) and acts on it, so a restarted node, or an output lost to a
+//! challenge (proposals resume at its batch), needs nothing remembered. Defending a challenged output is the proving
+//! cluster's job: the coordinator proves challenged batches and sends `proveOutput`.
+//!
+//! Outputs come from the node's own sealed batches ([`BatchRecord`]: the state root after the batch and the root of
+//! its withdrawal tree), the same values the batch proof would prove.
+
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    network::EthereumWallet,
+    primitives::{Address, B256, TxHash, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use tokio::sync::watch;
+use zkr_contracts::{
+    OptimisticRollup::{self, OptimisticRollupInstance},
+    OutputStatus,
+};
+
+use super::BatchRecord;
+use crate::{Node, StoreError};
+
+/// Proposer settings.
+#[derive(Debug, Clone)]
+pub struct ProposerConfig {
+    /// L1 JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The `OptimisticRollup` contract.
+    pub rollup: Address,
+    /// Key of an account with the proposer role (best not the batcher's, so their transactions never queue behind
+    /// each other).
+    pub signer: PrivateKeySigner,
+    /// Time between rounds.
+    pub poll_interval: Duration,
+    /// Fault injection for devnets and tests: batches whose first output this proposer posts with a wrong state
+    /// root, so the challenge, the failed defence and the slashing can be watched. Never set it in production: the
+    /// bond is lost.
+    pub wrong_root_batches: BTreeSet<u64>,
+}
+
+/// Proposer errors that stop it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposerError {
+    /// The node's storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The L1 endpoint URL is invalid.
+    #[error("invalid L1 RPC URL {0}")]
+    Url(String),
+}
+
+/// Proposes, resolves and claims until `shutdown` turns true. L1 errors are logged and retried.
+pub async fn run_proposer(
+    node: Arc<Node>,
+    config: ProposerConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ProposerError> {
+    let url = config.rpc_url.parse().map_err(|_| ProposerError::Url(config.rpc_url.clone()))?;
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(config.signer.clone())).connect_http(url).erased();
+    let mut proposer = Proposer { node, config, provider, pending: None, faulted: BTreeSet::new(), finalized: None };
+    loop {
+        match proposer.round().await {
+            Ok(()) => {}
+            Err(Round::Fatal(err)) => return Err(err),
+            Err(Round::L1(err)) => tracing::warn!(target: "node::proposer", %err, "L1 round failed; retrying"),
+        }
+        if crate::sequencer::wait_or_stop(proposer.config.poll_interval, &mut shutdown).await {
+            return Ok(());
+        }
+    }
+}
+
+enum Round {
+    Fatal(ProposerError),
+    L1(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Round
+where
+    E: Into<alloy::contract::Error>,
+{
+    fn from(err: E) -> Self {
+        Self::L1(err.to_string())
+    }
+}
+
+fn l1(err: impl std::fmt::Display) -> Round {
+    Round::L1(err.to_string())
+}
+
+struct Proposer {
+    node: Arc<Node>,
+    config: ProposerConfig,
+    provider: DynProvider,
+    /// The transaction in flight and what it does: one at a time, so rounds never race their own nonces.
+    pending: Option<(TxHash, String)>,
+    /// Batches a wrong root was injected for already (each gets one).
+    faulted: BTreeSet<u64>,
+    /// `lastFinalizedBatch` at the previous round, to count and time what finalized since.
+    finalized: Option<u64>,
+}
+
+impl Proposer {
+    async fn round(&mut self) -> Result<(), Round> {
+        if !self.settle_pending().await? {
+            return Ok(());
+        }
+        let provider = self.provider.clone();
+        let rollup = OptimisticRollup::new(self.config.rollup, &provider);
+        let next = rollup.nextOutputBatch().call().await?;
+        let committed = rollup.lastCommittedBatch().call().await?;
+        let finalized = rollup.lastFinalizedBatch().call().await?;
+        self.observe_finality(&rollup, finalized).await?;
+
+        if finalized + 1 < next && self.resolve(&rollup, finalized + 1).await? {
+            return Ok(());
+        }
+        if next <= committed && self.propose(&rollup, next).await? {
+            return Ok(());
+        }
+        let credit = rollup.credits(self.config.signer.address()).call().await?;
+        if !credit.is_zero() {
+            let pending = rollup.claimCredit().send().await?;
+            tracing::info!(target: "node::proposer", wei = %credit, tx = %pending.tx_hash(), "claiming returned bonds");
+            self.pending = Some((*pending.tx_hash(), "claim credit".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether no transaction is in flight any more (the previous one was mined, failed or dropped).
+    async fn settle_pending(&mut self) -> Result<bool, Round> {
+        let Some((tx, what)) = &self.pending else { return Ok(true) };
+        match self.provider.get_transaction_receipt(*tx).await.map_err(l1)? {
+            Some(receipt) => {
+                if !receipt.status() {
+                    // Someone else got there first (another resolver), or the contract moved on: the next round reads
+                    // where it stands.
+                    tracing::warn!(target: "node::proposer", %tx, what, "transaction reverted");
+                }
+                self.pending = None;
+                Ok(true)
+            }
+            None if self.provider.get_transaction_by_hash(*tx).await.map_err(l1)?.is_some() => Ok(false),
+            None => {
+                tracing::warn!(target: "node::proposer", %tx, what, "transaction dropped; the next round decides again");
+                self.pending = None;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Counts and times the outputs that became final since the last round.
+    async fn observe_finality(
+        &mut self,
+        rollup: &OptimisticRollupInstance<&DynProvider>,
+        finalized: u64,
+    ) -> Result<(), Round> {
+        let previous = self.finalized.replace(finalized);
+        let Some(previous) = previous else { return Ok(()) };
+        for batch in previous + 1..=finalized {
+            let output = rollup.outputs(rollup.outputOf(batch).call().await?).call().await?;
+            let seconds = output.settledAt.saturating_sub(output.proposedAt) as f64;
+            metrics::counter!(crate::metrics::OUTPUTS_FINALIZED, "proven" => output.proven.to_string()).increment(1);
+            metrics::histogram!(crate::metrics::OUTPUT_FINALITY_SECONDS).record(seconds);
+            tracing::info!(target: "node::proposer", batch, proven = output.proven, seconds, "output final");
+        }
+        Ok(())
+    }
+
+    /// Resolves the output of `batch` (the next to finalize) when its window has ended: final when unchallenged,
+    /// lost when challenged and its proving window ran out (the proposals then resume at `batch`). Returns whether a
+    /// transaction was sent.
+    async fn resolve(&mut self, rollup: &OptimisticRollupInstance<&DynProvider>, batch: u64) -> Result<bool, Round> {
+        let id = rollup.outputOf(batch).call().await?;
+        let output = rollup.outputs(id).call().await?;
+        let now = self.l1_time().await?;
+        let status = OutputStatus::of(output.status.into());
+        let ready = match status {
+            Some(OutputStatus::Proposed) => now >= output.challengeDeadline,
+            Some(OutputStatus::Challenged) => {
+                let deadline = rollup.provingDeadline(id).call().await?;
+                !deadline.is_zero() && U256::from(now) > deadline
+            }
+            _ => false,
+        };
+        if !ready {
+            return Ok(false);
+        }
+        let lost = status == Some(OutputStatus::Challenged);
+        let pending = rollup.resolveOutput(id).send().await?;
+        tracing::info!(target: "node::proposer", batch, output = %id, lost, tx = %pending.tx_hash(), "resolving output");
+        if lost {
+            metrics::counter!(crate::metrics::OUTPUTS_LOST).increment(1);
+        }
+        self.pending = Some((*pending.tx_hash(), format!("resolve output {id}")));
+        Ok(true)
+    }
+
+    /// Proposes the output of `batch` from the node's sealed batch. Returns whether a transaction was sent.
+    async fn propose(&mut self, rollup: &OptimisticRollupInstance<&DynProvider>, batch: u64) -> Result<bool, Round> {
+        let Some(record) = self.node.store().batch::<BatchRecord>(batch).map_err(|e| Round::Fatal(e.into()))? else {
+            // Committed by another sequencer, or this node's database is behind L1: nothing of ours to propose.
+            return Ok(false);
+        };
+        let onchain = rollup.batches(batch).call().await?.batchHash;
+        if onchain != record.batch_hash {
+            tracing::warn!(target: "node::proposer", batch, %onchain, ours = %record.batch_hash, "L1 holds another batch at this index; not proposing");
+            return Ok(false);
+        }
+        let mut state_root = record.new_state_root;
+        let wrong = self.config.wrong_root_batches.contains(&batch) && self.faulted.insert(batch);
+        if wrong {
+            state_root = wrong_root(state_root);
+            tracing::warn!(target: "node::proposer", batch, %state_root, "fault injection: proposing a wrong state root");
+        }
+        let bond = rollup.disputeParams().call().await?.proposerBond;
+        let pending =
+            rollup.proposeOutput(batch, state_root, record.withdrawal_root).value(U256::from(bond)).send().await?;
+        tracing::info!(
+            target: "node::proposer",
+            batch,
+            %state_root,
+            withdrawal_root = %record.withdrawal_root,
+            tx = %pending.tx_hash(),
+            "output proposed"
+        );
+        metrics::counter!(crate::metrics::OUTPUTS_PROPOSED).increment(1);
+        self.pending = Some((*pending.tx_hash(), format!("propose batch {batch}")));
+        Ok(true)
+    }
+
+    async fn l1_time(&self) -> Result<u64, Round> {
+        let block = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(l1)?;
+        block.map(|b| b.header.timestamp).ok_or_else(|| Round::L1("L1 has no latest block".into()))
+    }
+}
+
+/// A state root that differs from `root` and is still a field element (so the contract takes it).
+fn wrong_root(root: B256) -> B256 {
+    B256::from((U256::from_be_bytes(root.0) + U256::from(1)) % zkr_protocol::SCALAR_FIELD_ORDER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_root_differs_and_stays_in_the_field() {
+        let field = zkr_protocol::SCALAR_FIELD_ORDER;
+        assert_eq!(
+            field,
+            U256::from_str_radix("21888242871839275222246405745257275088548364400416034343698204186575808495617", 10)
+                .unwrap()
+        );
+        for root in [B256::ZERO, B256::from(field >> 1), B256::from(field - U256::from(1))] {
+            let wrong = wrong_root(root);
+            assert_ne!(wrong, root);
+            assert!(U256::from_be_bytes(wrong.0) < field);
+        }
+    }
+}
