@@ -5,7 +5,8 @@
 //!   (`zkr_protocol::Replayer`, from genesis), and creates the batch's chunk jobs. It trusts neither the node nor
 //!   the sequencer: only what L1 holds.
 //! - The finalizer sends `finalizeBatch` for the lowest proven batch, strictly in order, watches the transaction,
-//!   sends it again when it reverts or disappears (a reorg), and notices finalizations that a reorg undid.
+//!   sends it again when it reverts or disappears (a reorg), and notices finalizations that a reorg undid. In the
+//!   optimistic mode [`crate::disputes`] takes its place, and the follower holds each batch's jobs until needed.
 //!
 //! Both are restart-safe: the follower rebuilds its replica from the batches in the store, and the finalizer starts
 //! from what the Rollup says.
@@ -24,11 +25,13 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use zkr_contracts::Rollup;
-use zkr_protocol::{Genesis, Replayer};
+use zkr_protocol::{Genesis, Replayer, SettlementMode};
 use zkr_protos::v1 as pb;
 
 use crate::{
-    Coordinator, metrics,
+    Coordinator,
+    disputes::{self, DisputeRoles},
+    metrics,
     service::now_ms,
     store::{Leader, Store},
 };
@@ -52,6 +55,13 @@ pub struct ChainConfig {
     pub chunks_per_batch: usize,
     /// The most blocks one `eth_getLogs` call spans.
     pub max_block_range: u64,
+    /// How batches become final (the deployment's): in the optimistic mode batches are proven only when their
+    /// output is disputed ([`crate::disputes`]) instead of all finalized with a proof.
+    pub mode: SettlementMode,
+    /// The optimistic mode's roles of this coordinator.
+    pub disputes: DisputeRoles,
+    /// The L1 account the provider signs with (it sends finalizations, or challenges and defences).
+    pub account: Address,
 }
 
 /// What the store keeps of a batch for finalization (the `meta` of [`crate::store::BatchRecord`], JSON).
@@ -156,7 +166,20 @@ async fn lead_while_held(
 ) -> Leading {
     let (stop, stopped) = watch::channel(false);
     let mut follower = tokio::spawn(follow(Arc::clone(coordinator), provider.clone(), config.clone(), stopped.clone()));
-    let mut finalizer = tokio::spawn(finalize(Arc::clone(coordinator), provider.clone(), config.clone(), stopped));
+    let mut finalizer = match config.mode {
+        SettlementMode::Zk => {
+            tokio::spawn(finalize(Arc::clone(coordinator), provider.clone(), config.clone(), stopped))
+        }
+        SettlementMode::Optimistic => tokio::spawn(disputes::run(
+            Arc::clone(coordinator),
+            provider.clone(),
+            config.rollup,
+            config.account,
+            config.disputes,
+            config.poll_interval,
+            stopped,
+        )),
+    };
     let joined = |done: Result<Result<(), ChainError>, tokio::task::JoinError>| {
         done.map_err(|e| ChainError::Store(crate::Error::Task(e.to_string()))).and_then(|r| r)
     };
@@ -224,7 +247,8 @@ pub async fn follow(
     }
 }
 
-enum FollowError {
+/// A round's failure: L1 (retried next round) or for good.
+pub(crate) enum FollowError {
     L1(String),
     Fatal(ChainError),
 }
@@ -310,6 +334,12 @@ async fn follow_once(
         if next <= finalized {
             // Finalized before this coordinator saw it: kept only so the replica can be rebuilt.
             coordinator.with_store(move |store| store.add_finalized_batch(next, &meta_json, now_ms())).await?;
+        } else if config.mode == SettlementMode::Optimistic {
+            // Proven only if its output is disputed (or sampled): see `crate::disputes`.
+            let inputs: Vec<Vec<u8>> = witnesses.iter().map(|w| serde_json::to_vec(w).unwrap_or_default()).collect();
+            let jobs = inputs.len();
+            coordinator.with_store(move |store| store.add_held_batch(next, &meta_json, inputs, now_ms())).await?;
+            tracing::info!(target: "coordinator::chain", index = next, jobs, %new_state_root, "batch committed; chunk jobs held until disputed");
         } else {
             let inputs: Vec<Vec<u8>> = witnesses.iter().map(|w| serde_json::to_vec(w).unwrap_or_default()).collect();
             let jobs = inputs.len();
@@ -472,7 +502,7 @@ pub fn rollup_proof_bytes(proof: &pb::BatchProof) -> Vec<u8> {
     out
 }
 
-async fn wait_or_stop(period: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+pub(crate) async fn wait_or_stop(period: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(period) => *shutdown.borrow(),
         _ = shutdown.changed() => true,

@@ -31,6 +31,11 @@
 //! [jobs]
 //! lease_ttl_ms = 30000
 //! max_attempts = 3
+//!
+//! [optimistic]                             # only read when the deployment is optimistic
+//! challenge = true                         # challenge outputs that differ from the replica's (bonds from signer_key)
+//! defend = true                            # prove right outputs that were challenged
+//! prove_every = 0                          # also prove every n-th batch unchallenged (0: never)
 //! ```
 
 use std::{
@@ -66,6 +71,33 @@ pub struct CoordinatorConfig {
     pub l1: L1Section,
     /// `[jobs]`.
     pub jobs: JobsSection,
+    /// `[optimistic]`: the dispute game's roles, for optimistic deployments.
+    pub optimistic: OptimisticSection,
+}
+
+/// `[optimistic]`: see [`crate::disputes::DisputeRoles`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimisticSection {
+    /// Challenge outputs that differ from the replica's (the bonds come from `l1.signer_key`'s account).
+    pub challenge: bool,
+    /// Prove right outputs that someone challenged.
+    pub defend: bool,
+    /// Prove every n-th batch's output even unchallenged, finalizing it at once (0: never).
+    pub prove_every: u64,
+}
+
+impl Default for OptimisticSection {
+    fn default() -> Self {
+        let roles = crate::disputes::DisputeRoles::default();
+        Self { challenge: roles.challenge, defend: roles.defend, prove_every: roles.prove_every }
+    }
+}
+
+impl From<OptimisticSection> for crate::disputes::DisputeRoles {
+    fn from(section: OptimisticSection) -> Self {
+        Self { challenge: section.challenge, defend: section.defend, prove_every: section.prove_every }
+    }
 }
 
 /// What [`CoordinatorConfig::check`] found set: the settings without a default.
@@ -106,7 +138,8 @@ pub struct L1Section {
     pub confirmations: u64,
     /// How often to poll L1 (ms).
     pub poll_ms: u64,
-    /// The private key that sends `finalizeBatch` (a prover role on the Rollup), 0x-hex.
+    /// The private key that sends `finalizeBatch` (a prover role on the Rollup), or in the optimistic mode the
+    /// challenges (with their bonds) and defences, 0x-hex.
     pub signer_key: Option<String>,
 }
 
@@ -133,6 +166,7 @@ impl Default for CoordinatorConfig {
             tls: None,
             l1: L1Section::default(),
             jobs: JobsSection::default(),
+            optimistic: OptimisticSection::default(),
         }
     }
 }

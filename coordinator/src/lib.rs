@@ -17,6 +17,7 @@
 pub mod chain;
 pub mod checker;
 pub mod config;
+pub mod disputes;
 mod error;
 pub mod http;
 pub mod metrics;

@@ -38,6 +38,10 @@ pub const BATCHES_FINALIZED: &str = "zkr_coordinator_batches_finalized_total";
 pub const L1_GAS: &str = "zkr_coordinator_l1_gas_used_total";
 /// 1 while this coordinator leads (follows L1 and finalizes), 0 while it stands by.
 pub const LEADER: &str = "zkr_coordinator_leader";
+/// Optimistic mode: challenges this coordinator sent against outputs that differ from its replica's.
+pub const OUTPUTS_CHALLENGED: &str = "zkr_coordinator_outputs_challenged_total";
+/// Optimistic mode: proofs this coordinator sent to defend (or, sampled, to finalize early) right outputs.
+pub const OUTPUTS_DEFENDED: &str = "zkr_coordinator_outputs_defended_total";
 
 /// Every metric name this crate exports (the dashboard check reads this list).
 pub const ALL: &[&str] = &[
@@ -56,6 +60,8 @@ pub const ALL: &[&str] = &[
     BATCHES_FINALIZED,
     L1_GAS,
     LEADER,
+    OUTPUTS_CHALLENGED,
+    OUTPUTS_DEFENDED,
 ];
 
 pub use zkr_protos::PROVING_BUCKETS;
@@ -88,6 +94,8 @@ fn describe() {
     describe_counter!(STALE_SUBMISSIONS, "Submissions quoting a lease that was no longer current");
     describe_counter!(BATCHES_FINALIZED, "Batches finalized on L1");
     describe_counter!(L1_GAS, "L1 gas used by finalization transactions");
+    describe_counter!(OUTPUTS_CHALLENGED, "Challenges sent against outputs that differ from the replica's");
+    describe_counter!(OUTPUTS_DEFENDED, "Proofs sent to defend right outputs (or to finalize sampled ones early)");
     describe_gauge!(LEADER, "1 while this coordinator follows L1 and finalizes, 0 while another one does");
 }
 

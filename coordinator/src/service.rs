@@ -227,6 +227,7 @@ const fn state_to_pb(state: JobState) -> pb::JobState {
         JobState::Done => pb::JobState::Done,
         JobState::Failed => pb::JobState::Failed,
         JobState::Cancelled => pb::JobState::Cancelled,
+        JobState::Held => pb::JobState::Held,
     }
 }
 
@@ -535,6 +536,7 @@ impl Operator for Coordinator {
             pb::JobState::Done => Some(JobState::Done),
             pb::JobState::Failed => Some(JobState::Failed),
             pb::JobState::Cancelled => Some(JobState::Cancelled),
+            pb::JobState::Held => Some(JobState::Held),
         };
         let limit = if req.limit == 0 { 100 } else { req.limit.min(MAX_LIST) };
         let jobs = self.blocking(move |store| store.list_jobs(state, req.batch_index, limit)).await?;

@@ -127,6 +127,7 @@ impl Snapshot {
             done: self.count(JobState::Done),
             failed: self.count(JobState::Failed),
             cancelled: self.count(JobState::Cancelled),
+            held: self.count(JobState::Held),
             workers: self.workers.iter().map(|w| worker_info(&w.record, w.jobs.clone())).collect(),
             batches: self
                 .batches

@@ -28,6 +28,7 @@ alloy::sol!(
 
 /// The optimistic mode's contract, in a module of its own: its ABI names the shared `RollupBase.Batch` struct too,
 /// which `Rollup`'s bindings above already define.
+#[allow(clippy::too_many_arguments)] // the generated constructor takes the contract's seven arguments and the provider
 pub mod optimistic {
     alloy::sol!(
         /// The optimistic mode's settlement contract: commits as `Rollup`, then outputs proposed with a bond,

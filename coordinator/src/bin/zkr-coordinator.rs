@@ -203,6 +203,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
     .wrap_err("parsing the genesis file")?;
     let tls = config.tls.as_ref().map(TlsFiles::load).transpose()?;
     let signer: PrivateKeySigner = required.signer_key.parse().wrap_err("parsing l1.signer_key")?;
+    let account = signer.address();
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(config.l1.rpc_url.parse().wrap_err("parsing l1.rpc_url")?)
@@ -261,7 +262,11 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         chunk_slots: deployment.shape.chunk_slots,
         chunks_per_batch: deployment.shape.chunks_per_batch,
         max_block_range: 10_000,
+        mode: deployment.mode,
+        disputes: config.optimistic.into(),
+        account,
     };
+    tracing::info!(target: "coordinator", mode = %deployment.mode, %account, "settlement");
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut chain_tasks = tokio::spawn(lead(Arc::clone(&coordinator), provider, chain, stop_rx.clone()));
     tokio::spawn(Arc::clone(&coordinator).run_housekeeping());

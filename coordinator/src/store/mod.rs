@@ -82,11 +82,13 @@ pub enum JobState {
     Failed,
     /// Stopped by an operator.
     Cancelled,
+    /// Optimistic mode: waiting for its batch's output to be challenged (or sampled) before it is proven.
+    Held,
 }
 
 impl JobState {
     /// Every state, in display order.
-    pub const ALL: [Self; 5] = [Self::Queued, Self::Leased, Self::Done, Self::Failed, Self::Cancelled];
+    pub const ALL: [Self; 6] = [Self::Queued, Self::Leased, Self::Done, Self::Failed, Self::Cancelled, Self::Held];
 
     /// The label used in the database, metrics and logs.
     pub const fn as_str(self) -> &'static str {
@@ -96,6 +98,7 @@ impl JobState {
             Self::Done => "done",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Held => "held",
         }
     }
 
@@ -506,20 +509,60 @@ impl Store {
     /// Records a committed batch and creates its chunk jobs; both are ignored if the batch is already known.
     /// Returns whether the batch was new.
     pub fn add_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64) -> Result<bool> {
+        self.insert_batch(index, meta, chunk_inputs, now, false)
+    }
+
+    /// Records a committed batch whose proof is not wanted yet (optimistic mode): its chunk jobs are created held,
+    /// and no worker takes them until [`Store::release_batch`]. Returns whether the batch was new.
+    pub fn add_held_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64) -> Result<bool> {
+        self.insert_batch(index, meta, chunk_inputs, now, true)
+    }
+
+    fn insert_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64, held: bool) -> Result<bool> {
+        let (batch_state, job_state) = if held { ("held", JobState::Held) } else { ("proving", JobState::Queued) };
         self.write(|tx| {
             let inserted = tx.execute(
-                "INSERT INTO batches (batch_index, state, chunks, meta, committed_ms) VALUES ($1, 'proving', $2, $3, $4)
+                "INSERT INTO batches (batch_index, state, chunks, meta, committed_ms) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT DO NOTHING",
-                args![index, chunk_inputs.len() as u64, meta, now],
+                args![index, batch_state, chunk_inputs.len() as u64, meta, now],
             )?;
             if inserted == 0 {
                 return Ok(false);
             }
             for (chunk, input) in chunk_inputs.iter().enumerate() {
                 let chunk = chunk as u32;
-                Self::insert_job(tx, &chunk_job_id(index, chunk), JobKind::Chunk, index, chunk, input, now)?;
+                let id = chunk_job_id(index, chunk);
+                Self::insert_job_in(tx, &id, JobKind::Chunk, index, chunk, input, now, job_state)?;
             }
             Ok(true)
+        })
+    }
+
+    /// Queues the held jobs of `index` for proving (its output was challenged, or sampled). Returns whether there
+    /// were any: false when the batch is not held (proving, proven, finalized or unknown).
+    pub fn release_batch(&self, index: u64, now: u64) -> Result<bool> {
+        self.write(|tx| {
+            let released = tx.execute(
+                "UPDATE batches SET state = 'proving' WHERE batch_index = $1 AND state = 'held'",
+                args![index],
+            )?;
+            tx.execute(
+                "UPDATE jobs SET state = 'queued', updated_ms = $2 WHERE batch_index = $1 AND state = 'held'",
+                args![index, now],
+            )?;
+            Ok(released == 1)
+        })
+    }
+
+    /// Marks a held batch finalized without a proof (its output's challenge window ended) and drops its held jobs.
+    pub fn finalize_held_batch(&self, index: u64, now: u64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE batches SET state = 'finalized', finalized_ms = $2 WHERE batch_index = $1 AND state = 'held'",
+                args![index, now],
+            )?;
+            tx.execute("DELETE FROM jobs WHERE batch_index = $1 AND state = 'held'", args![index])?;
+            Ok(())
         })
     }
 
@@ -544,10 +587,24 @@ impl Store {
         input: &[u8],
         now: u64,
     ) -> Result<()> {
+        Self::insert_job_in(tx, id, kind, batch_index, chunk_index, input, now, JobState::Queued)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_job_in(
+        tx: &mut dyn Tx,
+        id: &str,
+        kind: JobKind,
+        batch_index: u64,
+        chunk_index: u32,
+        input: &[u8],
+        now: u64,
+        state: JobState,
+    ) -> Result<()> {
         tx.execute(
             "INSERT INTO jobs (id, kind, batch_index, chunk_index, state, input, created_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, 'queued', $5, $6, $6) ON CONFLICT DO NOTHING",
-            args![id, kind.code(), batch_index, chunk_index, input, now],
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+            args![id, kind.code(), batch_index, chunk_index, state.as_str(), input, now],
         )?;
         Ok(())
     }

@@ -258,6 +258,42 @@ fn state_survives_a_restart(open: &dyn Fn() -> Store) {
     assert_eq!(agg.inputs, vec![b"proof 0".to_vec(), b"proof".to_vec()]);
 }
 
+/// Optimistic mode: a held batch's jobs wait until it is released (its output disputed), then prove as usual; a held
+/// batch finalized by its window loses its jobs.
+fn held_batches_are_proven_only_once_released(store: &Store) {
+    let inputs = |index: u64| (0..2).map(|c| format!("witness {index}/{c}").into_bytes()).collect::<Vec<_>>();
+    assert!(store.add_held_batch(1, b"meta", inputs(1), 0).unwrap());
+    assert!(store.add_held_batch(2, b"meta", inputs(2), 0).unwrap());
+    assert!(!store.add_held_batch(2, b"meta", inputs(2), 0).unwrap(), "added once");
+    let w = worker(store, "w", 0);
+    assert!(store.take_job(&w, 1).unwrap().is_none(), "held jobs are not leased");
+    assert_eq!(store.batch(2).unwrap().unwrap().state, "held");
+    assert_eq!(store.list_jobs(Some(JobState::Held), None, 10).unwrap().len(), 4);
+
+    // Batch 2's output is challenged: its jobs queue, and it proves like any batch.
+    assert!(store.release_batch(2, 5).unwrap());
+    assert!(!store.release_batch(2, 6).unwrap(), "released once");
+    assert!(!store.release_batch(9, 6).unwrap(), "unknown batch");
+    assert_eq!(store.batch(2).unwrap().unwrap().state, "proving");
+    let a = store.take_job(&w, 7).unwrap().unwrap();
+    let b = store.take_job(&w, 7).unwrap().unwrap();
+    assert_eq!((a.job_id.as_str(), b.job_id.as_str()), ("b2-c0", "b2-c1"));
+    assert!(store.take_job(&w, 7).unwrap().is_none(), "batch 1 is still held");
+    store.accept(&a.job_id, a.lease_id, b"proof 0", 8).unwrap();
+    store.accept(&b.job_id, b.lease_id, b"proof 1", 8).unwrap();
+    let agg = store.take_job(&w, 9).unwrap().unwrap();
+    store.accept(&agg.job_id, agg.lease_id, b"batch proof", 10).unwrap();
+    assert_eq!(store.batch_proof(2).unwrap().as_deref(), Some(b"batch proof".as_slice()));
+
+    // Batch 1's window ended unchallenged: final without a proof, its jobs gone.
+    store.finalize_held_batch(1, 11).unwrap();
+    let one = store.batch(1).unwrap().unwrap();
+    assert_eq!((one.state.as_str(), one.finalized_ms), ("finalized", 11));
+    assert!(store.list_jobs(None, Some(1), 10).unwrap().is_empty());
+    assert!(!store.release_batch(1, 12).unwrap(), "a finalized batch is not proven");
+    assert!(store.take_job(&w, 12).unwrap().is_none());
+}
+
 #[test]
 fn backoff_doubles_up_to_the_cap() {
     let p = policy();
@@ -317,4 +353,5 @@ on_both_backends!(
     workers_take_only_the_kinds_they_announce,
     drained_workers_finish_but_take_nothing_new,
     operators_cannot_requeue_or_cancel_done_jobs,
+    held_batches_are_proven_only_once_released,
 );

@@ -183,7 +183,7 @@ impl Proposer {
         let id = rollup.outputOf(batch).call().await?;
         let output = rollup.outputs(id).call().await?;
         let now = self.l1_time().await?;
-        let status = OutputStatus::of(output.status.into());
+        let status = OutputStatus::of(output.status);
         let ready = match status {
             Some(OutputStatus::Proposed) => now >= output.challengeDeadline,
             Some(OutputStatus::Challenged) => {
