@@ -18,11 +18,14 @@ use alloy::{
 };
 use clap::Parser;
 use eyre::{WrapErr, eyre};
-use zkr_contracts::{DeployConfig, Deployment, Portal, Rollup, deploy_batch_verifier, deploy_l1};
+use zkr_contracts::{
+    DeployConfig, Deployment, DisputeParams, OptimisticRollup, Portal, Rollup, SettlementMode, deploy_batch_verifier,
+    deploy_l1,
+};
 use zkr_devtools::Anvil;
 use zkr_node::{
     L1Config, Node, NodeConfig, RpcConfig,
-    batcher::{BatchLimits, BatcherConfig, run_batcher},
+    batcher::{BatchLimits, BatcherConfig, ProposerConfig, run_batcher, run_proposer},
     run_sequencer, start_rpc, watch_deposits,
 };
 use zkr_protocol::ProofShape;
@@ -94,6 +97,20 @@ struct Args {
     /// Stop (exit 0) once this many batches are finalized on L1; 0 runs until Ctrl-C.
     #[arg(long, default_value_t = 0)]
     exit_after_finalized: u64,
+    /// How batches become final: `zk` (each with a validity proof) or `optimistic` (outputs proposed with a bond,
+    /// final after the challenge window; a challenged output is settled by a validity proof from the cluster).
+    #[arg(long, default_value = "zk")]
+    mode: SettlementMode,
+    /// Optimistic mode: seconds an output may be challenged.
+    #[arg(long = "dispute.challenge-window-secs", default_value_t = 30)]
+    challenge_window_secs: u64,
+    /// Optimistic mode: seconds a challenged output has to be proven (a batch proof takes minutes on the CPU).
+    #[arg(long = "dispute.proving-window-secs", default_value_t = 1800)]
+    proving_window_secs: u64,
+    /// Optimistic mode: the proposer posts a wrong state root for this batch (once), so the challenge, the failed
+    /// defence and the slashing can be watched; the proposer then posts the right one.
+    #[arg(long = "wrong-root-at")]
+    wrong_root_at: Option<u64>,
 }
 
 #[tokio::main]
@@ -147,12 +164,28 @@ async fn main() -> eyre::Result<()> {
     let mut genesis = spec.genesis_state()?;
     let genesis_root = B256::from(zkr_state::field::fr_to_b256(&genesis.root()?));
 
-    // anvil's first development account deploys and sequences; the fourth is the coordinator's prover key.
+    // anvil's first development account deploys and sequences; the fourth is the coordinator's key (the prover in
+    // the ZK mode, the challenger and defender in the optimistic mode); the third proposes outputs.
     let prover = keys.get(3).ok_or_else(|| eyre!("anvil printed fewer than 4 development keys"))?.clone();
+    let proposer = keys[2].clone();
+    if args.mode == SettlementMode::Zk && args.wrong_root_at.is_some() {
+        return Err(eyre!("--wrong-root-at is for --mode optimistic"));
+    }
     let mut deploy = DeployConfig::new(genesis_root);
     deploy.shape = shape;
+    deploy.mode = args.mode;
     deploy.sequencers = vec![operator.address()];
-    deploy.provers = vec![operator.address(), prover.address()];
+    match args.mode {
+        SettlementMode::Zk => deploy.provers = vec![operator.address(), prover.address()],
+        SettlementMode::Optimistic => {
+            deploy.proposers = vec![proposer.address()];
+            deploy.dispute = DisputeParams {
+                challenge_window: args.challenge_window_secs,
+                proving_window: args.proving_window_secs,
+                ..DisputeParams::DEFAULT
+            };
+        }
+    }
     if args.workers > 0 {
         let (keys_dir, fee_recipient) = (args.keys_dir.clone(), spec.fee_recipient);
         let parts =
@@ -196,6 +229,16 @@ async fn main() -> eyre::Result<()> {
         fee_bump_percent: 15,
     };
     tokio::spawn(run_batcher(node.clone(), batcher, shutdown_rx.clone()));
+    if args.mode == SettlementMode::Optimistic {
+        let proposer = ProposerConfig {
+            rpc_url: anvil.endpoint().to_string(),
+            rollup: deployment.rollup,
+            signer: proposer.clone(),
+            poll_interval: Duration::from_millis(500),
+            wrong_root_batches: args.wrong_root_at.into_iter().collect(),
+        };
+        tokio::spawn(run_proposer(node.clone(), proposer, shutdown_rx.clone()));
+    }
     let sequencer =
         tokio::spawn(run_sequencer(node.clone(), Duration::from_millis(args.l2_block_time_ms), shutdown_rx));
 
@@ -301,6 +344,7 @@ async fn main() -> eyre::Result<()> {
     };
 
     let rollup = Rollup::new(deployment.rollup, l1(&operator));
+    let mut disputes = (args.mode == SettlementMode::Optimistic).then(|| DisputeLog::new(deployment.rollup, l1_block));
     let started = std::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
     // A line when something changed, and at least every 30 s.
@@ -326,8 +370,18 @@ async fn main() -> eyre::Result<()> {
         let committed = rollup.lastCommittedBatch().call().await.unwrap_or_default();
         let finalized = rollup.lastFinalizedBatch().call().await.unwrap_or_default();
         let cluster = if processes.is_empty() { String::new() } else { progress(args.status_port).await };
+        let outputs = match &mut disputes {
+            Some(log) => {
+                let provider = l1(&operator);
+                log.print_new(&provider, started).await;
+                let optimistic = OptimisticRollup::new(deployment.rollup, &provider);
+                let next = optimistic.nextOutputBatch().call().await.unwrap_or_default();
+                format!(", outputs proposed {:>3}", next.saturating_sub(1))
+            }
+            None => String::new(),
+        };
         let line = format!(
-            "L2 block {:>4} | batches committed {committed:>3}, finalized {finalized:>3}{cluster}",
+            "L2 block {:>4} | batches committed {committed:>3}{outputs}, finalized {finalized:>3}{cluster}",
             node.head().header.number
         );
         if line != last_line || last_print.elapsed() >= Duration::from_secs(30) {
@@ -335,7 +389,10 @@ async fn main() -> eyre::Result<()> {
             (last_line, last_print) = (line, std::time::Instant::now());
         }
         if args.exit_after_finalized > 0 && finalized >= args.exit_after_finalized {
-            println!("{finalized} batches finalized on L1 with real proofs");
+            match args.mode {
+                SettlementMode::Zk => println!("{finalized} batches finalized on L1 with real proofs"),
+                SettlementMode::Optimistic => println!("{finalized} outputs final on L1"),
+            }
             break Ok(());
         }
     };
@@ -354,6 +411,60 @@ async fn main() -> eyre::Result<()> {
     let _ = rpc_handle.stop();
     drop(anvil);
     outcome
+}
+
+/// Prints the optimistic dispute game's events as they happen: proposals, challenges, proofs, losses and payouts.
+struct DisputeLog {
+    rollup: alloy::primitives::Address,
+    from_block: u64,
+}
+
+impl DisputeLog {
+    const fn new(rollup: alloy::primitives::Address, from_block: u64) -> Self {
+        Self { rollup, from_block }
+    }
+
+    async fn print_new(&mut self, provider: &impl Provider, started: std::time::Instant) {
+        use OptimisticRollup::{Credited, OutputChallenged, OutputFinalized, OutputLost, OutputProposed, OutputProven};
+        let Ok(head) = provider.get_block_number().await else { return };
+        if head < self.from_block {
+            return;
+        }
+        let filter = alloy::rpc::types::Filter::new().address(self.rollup).from_block(self.from_block).to_block(head);
+        let Ok(logs) = provider.get_logs(&filter).await else { return };
+        self.from_block = head + 1;
+        let eth = |wei: U256| format!("{:.3} ETH", f64::from(wei) / 1e18);
+        for log in logs {
+            let at = format!("[{:>5}s]", started.elapsed().as_secs());
+            let line = if let Ok(e) = log.log_decode::<OutputProposed>() {
+                let e = e.inner.data;
+                format!("output {} of batch {} proposed: state root {}", e.outputId, e.batchIndex, e.stateRoot)
+            } else if let Ok(e) = log.log_decode::<OutputChallenged>() {
+                let e = e.inner.data;
+                format!("output {} of batch {} CHALLENGED by {}", e.outputId, e.batchIndex, e.challenger)
+            } else if let Ok(e) = log.log_decode::<OutputProven>() {
+                let e = e.inner.data;
+                format!("output {} of batch {} defended with a validity proof", e.outputId, e.batchIndex)
+            } else if let Ok(e) = log.log_decode::<OutputFinalized>() {
+                let e = e.inner.data;
+                format!(
+                    "output {} of batch {} final{}",
+                    e.outputId,
+                    e.batchIndex,
+                    if e.proven { " (proven)" } else { "" }
+                )
+            } else if let Ok(e) = log.log_decode::<OutputLost>() {
+                let e = e.inner.data;
+                format!("output {} of batch {} LOST: deleted, proposals resume at its batch", e.outputId, e.batchIndex)
+            } else if let Ok(e) = log.log_decode::<Credited>() {
+                let e = e.inner.data;
+                format!("{} is owed {} of bonds", e.account, eth(e.amount))
+            } else {
+                continue;
+            };
+            println!("{at} {line}");
+        }
+    }
 }
 
 /// One line of the cluster's state from the coordinator's `/api/status`.
@@ -436,7 +547,23 @@ fn print_summary(
     println!("  L2 RPC            {l2} (chain id {})", zkr_node::ChainSpec::dev().chain_id);
     println!("  Rollup            {}", deployment.rollup);
     println!("  Portal            {}", deployment.portal);
-    println!("  operator          {} (sequencer, prover, owner)", deployment.owner);
+    match deployment.dispute {
+        None => println!("  operator          {} (sequencer, prover, owner)", deployment.owner),
+        Some(dispute) => {
+            println!(
+                "  mode              optimistic: outputs final after a {} s challenge window",
+                dispute.challenge_window
+            );
+            println!(
+                "                    a challenged output has {} s to be proven by the cluster",
+                dispute.proving_window
+            );
+            println!("  operator          {} (sequencer, owner)", deployment.owner);
+            for proposer in &deployment.proposers {
+                println!("  proposer          {proposer}");
+            }
+        }
+    }
     match deployment.verifier {
         Some(verifier) => println!("  verifier          {verifier}"),
         None => println!("  verifier          none yet: batches commit but cannot be finalized"),
