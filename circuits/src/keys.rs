@@ -53,7 +53,7 @@ use crate::{
     chunk::CHUNK_CIRCUIT_REVISION,
     error::{io_err, write_atomically},
     progress::{self, Model},
-    srs::{deciding_key_of, downsized, load_srs},
+    srs::{deciding_key_of, downsized_in, load_srs},
     verifier::{BatchProof, DecidingKey, Verifier, evm_verifier_source, verify_batch_proof, verify_chunk_proof},
 };
 
@@ -121,7 +121,7 @@ pub fn setup(config: &KeysConfig) -> Result<Verifier, Error> {
     if !files.iter().all(|f| f.is_file()) {
         let shape = config.shape;
         let agg_srs = load_srs(&config.dir, shape.aggregation_k, config.dev_srs)?;
-        let chunk_srs = downsized(&agg_srs, shape.chunk_k);
+        let chunk_srs = downsized_in(&config.dir, &agg_srs, shape.chunk_k);
         let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, names.chunk_params.clone())?;
         AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, shape.chunks_per_batch)?;
     }

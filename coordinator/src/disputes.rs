@@ -310,8 +310,11 @@ impl Arbiter {
         Ok(())
     }
 
+    /// The time the next L1 block will about have: the latest block's, or this machine's clock if later.
     async fn l1_time(&self) -> Result<u64, FollowError> {
         let block = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(l1)?;
-        block.map(|b| b.header.timestamp).ok_or_else(|| FollowError::L1("L1 has no latest block".into()))
+        let latest =
+            block.map(|b| b.header.timestamp).ok_or_else(|| FollowError::L1("L1 has no latest block".into()))?;
+        Ok(latest.max(now_ms() / 1000))
     }
 }

@@ -4,7 +4,7 @@
 pub mod cluster;
 mod rig;
 
-pub use rig::{ETH, GWEI, Rig, signed_transfer, wait_for};
+pub use rig::{ETH, GWEI, Rig, Settlement, signed_transfer, wait_for};
 
 use std::process::Command;
 

@@ -11,7 +11,8 @@ use alloy::{
 };
 use eyre::Context;
 use zkr_contracts::{
-    DeployConfig, Deployment, MAX_CODE_SIZE, Portal, ProofShape, VerifierDeployment, deploy_batch_verifier, deploy_l1,
+    DeployConfig, Deployment, DisputeParams, MAX_CODE_SIZE, Portal, ProofShape, SettlementMode, VerifierDeployment,
+    deploy_batch_verifier, deploy_l1,
 };
 use zkr_devtools::{Anvil, AnvilInstance};
 use zkr_node::{ChainSpec, L1Config, Node, RpcConfig, run_sequencer, start_rpc, watch_deposits};
@@ -25,8 +26,9 @@ pub use zkr_node::dev::{GWEI, signed_transfer};
 pub struct Rig {
     /// The L1.
     pub anvil: AnvilInstance,
-    /// anvil's funded keys: 0 operator (sequencer), 1 depositor, 2 withdrawal payer, 3 prover, 4 a second prover (for
-    /// tests that send `finalizeBatch` themselves beside a prover that holds key 3).
+    /// anvil's funded keys: 0 operator (sequencer), 1 depositor, 2 withdrawal payer, 3 prover (in the optimistic
+    /// mode: the coordinator's challenger and defender), 4 a second prover (for tests that send `finalizeBatch`
+    /// themselves beside a prover that holds key 3), 5 free (a griefer), 6 the optimistic mode's proposer.
     pub keys: Vec<PrivateKeySigner>,
     /// The chain spec the node runs.
     pub spec: ChainSpec,
@@ -44,13 +46,39 @@ pub struct Rig {
     _rpc: Box<dyn std::any::Any + Send + Sync>,
 }
 
+/// How the rig's batches become final.
+#[derive(Debug, Clone, Default)]
+pub enum Settlement {
+    /// The ZK mode: the Rollup, finalized with a proof per batch.
+    #[default]
+    Zk,
+    /// The optimistic mode: the OptimisticRollup, and the node's proposer (key 6) posting outputs.
+    Optimistic {
+        /// The dispute parameters.
+        dispute: DisputeParams,
+        /// Batches whose first output the proposer posts with a wrong state root.
+        wrong_root_batches: Vec<u64>,
+    },
+}
+
 impl Rig {
     /// Starts anvil (mainnet code size limit), deploys the split verifier from `verifier_parts` (creation code) and the
     /// L1 contracts, and starts a node whose batcher commits chunks of `chunk_slots` records, `chunks_per_batch` per
     /// batch. The prover role goes to keys 3 and 4. With no `verifier_parts` the Rollup is deployed without a
     /// verifier, as an operator may before the keys exist: batches are committed, and finalization is refused until
     /// the owner sets one (for tests that never finalize, and need no aggregation keys).
-    pub async fn start(mut spec: ChainSpec, verifier_parts: &[Bytes], shape: ProofShape) -> eyre::Result<Self> {
+    pub async fn start(spec: ChainSpec, verifier_parts: &[Bytes], shape: ProofShape) -> eyre::Result<Self> {
+        Self::start_with(spec, verifier_parts, shape, Settlement::Zk).await
+    }
+
+    /// [`Rig::start`] in the given settlement mode. In the optimistic mode the proposer role goes to key 6, and the
+    /// node runs its proposer.
+    pub async fn start_with(
+        mut spec: ChainSpec,
+        verifier_parts: &[Bytes],
+        shape: ProofShape,
+        settlement: Settlement,
+    ) -> eyre::Result<Self> {
         spec.fit_blocks_to(shape.into());
         let anvil = Anvil::new().spawn()?;
         let keys: Vec<PrivateKeySigner> =
@@ -72,7 +100,14 @@ impl Rig {
         let node = Arc::new(Node::open(spec.clone(), dir.path())?);
         let mut deploy = DeployConfig::new(node.head().header.state_root);
         deploy.sequencers = vec![operator.address()];
-        deploy.provers = vec![keys[3].address(), keys[4].address()];
+        match &settlement {
+            Settlement::Zk => deploy.provers = vec![keys[3].address(), keys[4].address()],
+            Settlement::Optimistic { dispute, .. } => {
+                deploy.mode = SettlementMode::Optimistic;
+                deploy.proposers = vec![keys[6].address()];
+                deploy.dispute = *dispute;
+            }
+        }
         deploy.verifier = verifier.as_ref().map(|v| v.verifier);
         deploy.shape = shape;
         // A fresh provider: deploy_l1 sets nonces itself, which a provider's nonce cache would not know.
@@ -101,7 +136,17 @@ impl Rig {
             resubmit_after: Duration::from_secs(10),
             fee_bump_percent: 15,
         };
-        tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, stop));
+        tokio::spawn(zkr_node::batcher::run_batcher(node.clone(), batcher, stop.clone()));
+        if let Settlement::Optimistic { wrong_root_batches, .. } = settlement {
+            let proposer = zkr_node::batcher::ProposerConfig {
+                rpc_url: anvil.endpoint().to_string(),
+                rollup: deployment.rollup,
+                signer: keys[6].clone(),
+                poll_interval: Duration::from_millis(200),
+                wrong_root_batches: wrong_root_batches.into_iter().collect(),
+            };
+            tokio::spawn(zkr_node::batcher::run_proposer(node.clone(), proposer, stop));
+        }
         Ok(Self {
             anvil,
             keys,

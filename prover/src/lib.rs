@@ -36,7 +36,7 @@ use zkr_circuits::{
     chunk::public_inputs,
     keys::{AggregationKeys, ChunkKeys, KeysConfig},
     progress::{self, Model},
-    srs::{downsized, load_srs},
+    srs::{downsized_in, load_srs},
     verifier::BatchProof,
 };
 use zkr_kernels::{
@@ -338,7 +338,7 @@ impl BatchProver {
     pub fn load_on(config: &KeysConfig, device: MsmDevice) -> Result<Self, ProverError> {
         config.validate()?;
         let agg_srs = load_srs(&config.dir, config.shape.aggregation_k, config.dev_srs)?;
-        let chunk_srs = downsized(&agg_srs, config.shape.chunk_k);
+        let chunk_srs = downsized_in(&config.dir, &agg_srs, config.shape.chunk_k);
         // Before key generation, so that a GPU that cannot hold the SRS fails the load at once.
         let (device, agg_params, chunk_params) = device.wrap(agg_srs, chunk_srs)?;
         let params = config.chunk_params()?;

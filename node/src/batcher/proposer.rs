@@ -66,7 +66,15 @@ pub async fn run_proposer(
     let url = config.rpc_url.parse().map_err(|_| ProposerError::Url(config.rpc_url.clone()))?;
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(config.signer.clone())).connect_http(url).erased();
-    let mut proposer = Proposer { node, config, provider, pending: None, faulted: BTreeSet::new(), finalized: None };
+    let mut proposer = Proposer {
+        node,
+        config,
+        provider,
+        pending: None,
+        faulted: BTreeSet::new(),
+        finalized: None,
+        orphan_scan: None,
+    };
     loop {
         match proposer.round().await {
             Ok(()) => {}
@@ -107,6 +115,8 @@ struct Proposer {
     faulted: BTreeSet<u64>,
     /// `lastFinalizedBatch` at the previous round, to count and time what finalized since.
     finalized: Option<u64>,
+    /// The next output id to look at for outputs orphaned by a lost ancestor (their bonds come back when resolved).
+    orphan_scan: Option<U256>,
 }
 
 impl Proposer {
@@ -125,6 +135,9 @@ impl Proposer {
             return Ok(());
         }
         if next <= committed && self.propose(&rollup, next).await? {
+            return Ok(());
+        }
+        if self.resolve_orphans(&rollup, finalized).await? {
             return Ok(());
         }
         let credit = rollup.credits(self.config.signer.address()).call().await?;
@@ -205,6 +218,44 @@ impl Proposer {
         Ok(true)
     }
 
+    /// Resolves this proposer's outputs that fell with a lost ancestor, so their bonds come back: scans a few output
+    /// ids a round, from the output of the last final batch on. Returns whether a transaction was sent.
+    async fn resolve_orphans(
+        &mut self,
+        rollup: &OptimisticRollupInstance<&DynProvider>,
+        finalized: u64,
+    ) -> Result<bool, Round> {
+        const PER_ROUND: u64 = 16;
+        let count = rollup.outputCount().call().await?;
+        let start = match self.orphan_scan {
+            Some(id) => id,
+            None => rollup.outputOf(finalized).call().await?.max(U256::from(1)),
+        };
+        let mut id = start;
+        let me = self.config.signer.address();
+        while id < count && id < start + U256::from(PER_ROUND) {
+            let output = rollup.outputs(id).call().await?;
+            let status = OutputStatus::of(output.status);
+            if status.is_some_and(|s| !s.is_settled()) {
+                let parent = rollup.outputs(output.parentId).call().await?;
+                if OutputStatus::of(parent.status) != Some(OutputStatus::Lost) {
+                    // Open on a live parent: it may still finalize; look again from here next round.
+                    break;
+                }
+                if output.proposer == me {
+                    let pending = rollup.resolveOutput(id).send().await?;
+                    tracing::info!(target: "node::proposer", output = %id, batch = output.batchIndex, tx = %pending.tx_hash(), "resolving an output orphaned by a lost ancestor");
+                    self.pending = Some((*pending.tx_hash(), format!("resolve orphaned output {id}")));
+                    self.orphan_scan = Some(id + U256::from(1));
+                    return Ok(true);
+                }
+            }
+            id += U256::from(1);
+        }
+        self.orphan_scan = Some(id);
+        Ok(false)
+    }
+
     /// Proposes the output of `batch` from the node's sealed batch. Returns whether a transaction was sent.
     async fn propose(&mut self, rollup: &OptimisticRollupInstance<&DynProvider>, batch: u64) -> Result<bool, Round> {
         let Some(record) = self.node.store().batch::<BatchRecord>(batch).map_err(|e| Round::Fatal(e.into()))? else {
@@ -238,10 +289,17 @@ impl Proposer {
         Ok(true)
     }
 
+    /// The time the next L1 block will about have: the latest block's, or this machine's clock if later (an L1
+    /// that mines only on transactions has no block to read the time from until one is sent).
     async fn l1_time(&self) -> Result<u64, Round> {
         let block = self.provider.get_block_by_number(BlockNumberOrTag::Latest).await.map_err(l1)?;
-        block.map(|b| b.header.timestamp).ok_or_else(|| Round::L1("L1 has no latest block".into()))
+        let latest = block.map(|b| b.header.timestamp).ok_or_else(|| Round::L1("L1 has no latest block".into()))?;
+        Ok(latest.max(unix_now()))
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// A state root that differs from `root` and is still a field element (so the contract takes it).
