@@ -12,9 +12,22 @@ use alloy::primitives::Bytes;
 use eyre::{Context, bail};
 use zkr_devtools::Tools;
 
-/// Compiles the generated halo2 verifier (which pins solc 0.8.19) and returns its creation bytecode.
+/// Compiles the generated halo2 verifier (which pins solc 0.8.19) and returns its creation bytecode. The bytecode is
+/// cached beside the keys ([`cluster::keys_dir`]), named by the source's hash: solc-js takes tens of seconds per part,
+/// and every end-to-end test deploys the same verifier.
 pub fn compile_generated_verifier(source: &str) -> eyre::Result<Bytes> {
-    Ok(Tools::from_env().compile_solc_0_8_19(source)?.into())
+    let dir = cluster::keys_dir().join("compiled-verifiers");
+    let path = dir.join(format!("{}.bin", alloy::hex::encode(&alloy::primitives::keccak256(source)[..12])));
+    if let Ok(code) = std::fs::read(&path) {
+        return Ok(code.into());
+    }
+    let code = Tools::from_env().compile_solc_0_8_19(source)?;
+    std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+    // Written aside and renamed, so a test running beside this one never reads half a file.
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&partial, &code).wrap_err_with(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, &path).wrap_err_with(|| format!("writing {}", path.display()))?;
+    Ok(code.into())
 }
 
 /// Builds the workspace binaries `bins` (debug profile) and returns their paths, in order. End-to-end tests run the
