@@ -73,38 +73,39 @@ contract OptimisticRollup is RollupBase {
         uint128 challengerBond;
     }
 
-    /// @notice A proposed output.
+    /// @notice A proposed output. Packed into six storage slots, five of them written by a proposal (each slot is
+    ///         22k gas the proposer pays per batch).
     /// @param stateRoot State root after the batch.
     /// @param withdrawalRoot Root of the batch's withdrawal tree (see `batchWithdrawalRoot`).
     /// @param proposer Who posted it and gets its bond back unless it is lost to a challenge.
     /// @param batchIndex The batch it is the output of.
+    /// @param status Where it stands.
+    /// @param proven Whether it was finalized by a validity proof.
     /// @param parentId The output of the previous batch it builds on.
     /// @param proposedAt When it was proposed.
     /// @param challengeDeadline Challenges are accepted before this time.
+    /// @param settledAt When it became final or lost.
     /// @param challenger Who challenged it (zero if nobody).
     /// @param challengedAt When it was challenged.
-    /// @param provingWindow The proving window in force when it was challenged.
-    /// @param settledAt When it became final or lost.
+    /// @param provingWindow The proving window in force when it was challenged (at most MAX_WINDOW).
     /// @param proposerBond The proposer's bond, held until it settles.
     /// @param challengerBond The challenger's bond, held until it settles.
-    /// @param status Where it stands.
-    /// @param proven Whether it was finalized by a validity proof.
     struct Output {
         bytes32 stateRoot;
         bytes32 withdrawalRoot;
         address proposer;
         uint64 batchIndex;
-        uint256 parentId;
-        uint64 proposedAt;
-        uint64 challengeDeadline;
-        address challenger;
-        uint64 challengedAt;
-        uint64 provingWindow;
-        uint64 settledAt;
-        uint128 proposerBond;
-        uint128 challengerBond;
         OutputStatus status;
         bool proven;
+        uint64 parentId;
+        uint64 proposedAt;
+        uint64 challengeDeadline;
+        uint64 settledAt;
+        address challenger;
+        uint64 challengedAt;
+        uint32 provingWindow;
+        uint128 proposerBond;
+        uint128 challengerBond;
     }
 
     /// @notice The dispute parameters for new proposals and challenges.
@@ -234,7 +235,7 @@ contract OptimisticRollup is RollupBase {
         if (msg.value != params.proposerBond) revert IncorrectBond(params.proposerBond, msg.value);
 
         outputId = outputCount++;
-        uint256 parentId = _current[batchIndex - 1];
+        uint64 parentId = uint64(_current[batchIndex - 1]);
         uint64 deadline = uint64(block.timestamp) + params.challengeWindow;
         Output storage output = _outputs[outputId];
         output.stateRoot = stateRoot;
@@ -270,7 +271,7 @@ contract OptimisticRollup is RollupBase {
 
         output.challenger = msg.sender;
         output.challengedAt = uint64(block.timestamp);
-        output.provingWindow = params.provingWindow;
+        output.provingWindow = uint32(params.provingWindow);
         output.challengerBond = params.challengerBond;
         output.status = OutputStatus.Challenged;
         lockedBonds += params.challengerBond;

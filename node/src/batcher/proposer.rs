@@ -237,7 +237,7 @@ impl Proposer {
             let output = rollup.outputs(id).call().await?;
             let status = OutputStatus::of(output.status);
             if status.is_some_and(|s| !s.is_settled()) {
-                let parent = rollup.outputs(output.parentId).call().await?;
+                let parent = rollup.outputs(U256::from(output.parentId)).call().await?;
                 if OutputStatus::of(parent.status) != Some(OutputStatus::Lost) {
                     // Open on a live parent: it may still finalize; look again from here next round.
                     break;
