@@ -25,7 +25,7 @@ use prost::Message;
 use tokio::sync::watch;
 use zkr_contracts::{
     OptimisticRollup::{self, OptimisticRollupInstance},
-    OutputStatus,
+    OutputStatus, Sent, sent_status,
 };
 use zkr_protos::v1 as pb;
 
@@ -167,24 +167,22 @@ impl Arbiter {
     /// Whether no transaction is in flight any more.
     async fn settle_pending(&mut self) -> Result<bool, FollowError> {
         let Some((tx, what)) = &self.pending else { return Ok(true) };
-        match self.provider.get_transaction_receipt(*tx).await.map_err(l1)? {
-            Some(receipt) => {
+        match sent_status(&self.provider, *tx).await.map_err(l1)? {
+            Sent::Pending => return Ok(false),
+            Sent::Mined(receipt) => {
                 ::metrics::counter!(metrics::L1_GAS).increment(receipt.gas_used);
                 if receipt.status() {
                     tracing::info!(target: "coordinator::disputes", %tx, what, "mined");
                 } else {
                     tracing::warn!(target: "coordinator::disputes", %tx, what, "reverted; the next round decides again");
                 }
-                self.pending = None;
-                Ok(true)
             }
-            None if self.provider.get_transaction_by_hash(*tx).await.map_err(l1)?.is_some() => Ok(false),
-            None => {
+            Sent::Dropped => {
                 tracing::warn!(target: "coordinator::disputes", %tx, what, "dropped; the next round decides again");
-                self.pending = None;
-                Ok(true)
             }
         }
+        self.pending = None;
+        Ok(true)
     }
 
     async fn send<P: Provider, C: alloy::sol_types::SolCall>(

@@ -7,6 +7,7 @@ use alloy::{
     network::EthereumWallet,
     primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use eyre::Context;
@@ -176,6 +177,33 @@ impl Rig {
             (!self.node.account(&to).balance.is_zero()).then_some(())
         })
         .await;
+    }
+
+    /// Waits until the node reports the withdrawal made by L2 transaction `tx` as final, then has the Portal pay it
+    /// from batch `batch` (sent by key 2, the withdrawal payer), and returns the receipt.
+    pub async fn pay_withdrawal(&self, tx: alloy::primitives::B256, batch: u64) -> TransactionReceipt {
+        let l2 = alloy::rpc::client::RpcClient::new_http(
+            format!("http://{}", self.rpc_addr).parse().unwrap_or_else(|e| panic!("the node's URL: {e}")),
+        );
+        let proof: zkr_node::WithdrawalProof = wait_for("the withdrawal final", Duration::from_secs(60), || async {
+            let found: zkr_node::WithdrawalProof = l2.request("rollup_getWithdrawalProof", (tx,)).await.ok()?;
+            (found.status == zkr_node::Status::Finalized).then_some(found)
+        })
+        .await;
+        let withdrawal = Portal::Withdrawal {
+            nonce: proof.withdrawal.nonce,
+            from: proof.withdrawal.from,
+            to: proof.withdrawal.to,
+            value: proof.withdrawal.value,
+        };
+        Portal::new(self.deployment.portal, self.l1(&self.keys[2]))
+            .finalizeWithdrawal(batch, withdrawal, U256::from(proof.leaf_index), proof.proof)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sending the withdrawal: {e}"))
+            .get_receipt()
+            .await
+            .unwrap_or_else(|e| panic!("the withdrawal's receipt: {e}"))
     }
 
     /// A provider that signs with `signer`.

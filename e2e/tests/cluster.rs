@@ -33,7 +33,7 @@ use prost::Message as _;
 use tonic::{Code, Request, Status, service::interceptor::InterceptedService};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use zkr_circuits::keys::KeysConfig;
-use zkr_contracts::{Portal, Rollup};
+use zkr_contracts::Rollup;
 use zkr_e2e::{
     ETH, Rig,
     cluster::{self, Authed, Process, TOKEN, channel, free_port, job, keys_dir, operator, rogue, write_files},
@@ -371,29 +371,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     assert!(receipt.gas_used < 2_500_000, "the refused proof burned {} gas", receipt.gas_used);
 
     // The Portal pays alice's withdrawal against batch 1's finalized root.
-    let proof: zkr_node::WithdrawalProof = wait_for("withdrawal final", Duration::from_secs(60), || async {
-        let found: zkr_node::WithdrawalProof = client.request("rollup_getWithdrawalProof", (withdrawal,)).await.ok()?;
-        (found.status == zkr_node::Status::Finalized).then_some(found)
-    })
-    .await;
-    let paid = Portal::new(rig.deployment.portal, rig.l1(&rig.keys[2]))
-        .finalizeWithdrawal(
-            1,
-            Portal::Withdrawal {
-                nonce: proof.withdrawal.nonce,
-                from: proof.withdrawal.from,
-                to: proof.withdrawal.to,
-                value: proof.withdrawal.value,
-            },
-            U256::from(proof.leaf_index),
-            proof.proof,
-        )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let paid = rig.pay_withdrawal(withdrawal, 1).await;
     assert!(paid.status());
     assert_eq!(l1.get_balance(alice.address()).await.unwrap(), U256::from(2 * ETH));
     drop(survivor);

@@ -492,4 +492,53 @@ mod tests {
         std::fs::write(&deployment, "{}").unwrap();
         assert!(load("").batch_limits().is_err());
     }
+
+    #[test]
+    fn the_proposer_needs_an_optimistic_deployment_and_the_batcher() {
+        let dir = tempfile::tempdir().unwrap();
+        let deployment = dir.path().join("l1.json");
+        let write = |mode: zkr_protocol::SettlementMode| {
+            zkr_contracts::Deployment {
+                chain_id: 31337,
+                rollup: Address::repeat_byte(1),
+                portal: Address::repeat_byte(2),
+                verifier: None,
+                owner: Address::repeat_byte(3),
+                pending_owner: None,
+                sequencers: vec![],
+                provers: vec![],
+                mode,
+                proposers: vec![Address::repeat_byte(4)],
+                dispute: None,
+                shape: zkr_protocol::ProofShape::CI,
+                genesis_state_root: alloy::primitives::B256::ZERO,
+                deployment_block: 1,
+            }
+            .save(&deployment)
+            .unwrap();
+        };
+        let path = dir.path().join("node.toml");
+        let key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+        let load = |sections: &str| {
+            let l1 = format!("[l1]\ndeployment = {:?}\n", deployment.display().to_string());
+            std::fs::write(&path, format!("{l1}{sections}")).unwrap();
+            // An empty [proposer] table, as the Helm chart renders it: the key comes from the flags here (the
+            // environment in a pod), and everything else from the defaults.
+            let flags = zkr_cli::Overrides::new().set("proposer.private_key", Some(key.to_owned()));
+            NodeConfig::load(Some(&path), flags).unwrap()
+        };
+
+        write(zkr_protocol::SettlementMode::Optimistic);
+        let proposer = load("[batcher]\n[proposer]\n").proposer_config().unwrap().unwrap();
+        assert_eq!(proposer.rollup, Address::repeat_byte(1));
+        assert_eq!(proposer.poll_interval, Duration::from_secs(1));
+        assert!(proposer.wrong_root_batches.is_empty());
+        assert!(load("[batcher]\n").proposer_config().is_some(), "the key alone turns it on");
+        let err = load("[proposer]\n").proposer_config().unwrap().unwrap_err();
+        assert!(err.contains("needs a [batcher]"), "{err}");
+
+        write(zkr_protocol::SettlementMode::Zk);
+        let err = load("[batcher]\n[proposer]\n").proposer_config().unwrap().unwrap_err();
+        assert!(err.contains("needs an optimistic deployment") && err.contains("a zk deployment"), "{err}");
+    }
 }

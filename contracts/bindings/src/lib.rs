@@ -17,6 +17,7 @@
 mod bindings;
 mod deploy;
 mod error;
+mod tx;
 
 pub use bindings::{BatchVerifier, OptimisticRollup, OutputStatus, Portal, Rollup};
 pub use deploy::{
@@ -24,4 +25,5 @@ pub use deploy::{
     ProofShape, SettlementMode, VerifierDeployment, deploy_batch_verifier, deploy_l1,
 };
 pub use error::{Error, Result};
+pub use tx::{Sent, sent_status};
 pub use zkr_protocol::DeploymentError;

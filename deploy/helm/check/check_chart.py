@@ -230,6 +230,7 @@ ALLOWED_TOML = {
         "deployment": str, "genesis": str, "db": str, "keys.dir": str, "auth.token_file": str, "grpc.addr": str,
         "http.addr": str, "tls.cert": str, "tls.key": str, "tls.client_ca": str, "l1.rpc_url": str,
         "l1.confirmations": int, "l1.poll_ms": int, "jobs.lease_ttl_ms": int, "jobs.max_attempts": int,
+        "optimistic.challenge": bool, "optimistic.defend": bool, "optimistic.prove_every": int,
     },
     "prover.toml": {
         "name": str, "backend": str, "kinds": list, "coordinator.url": str, "auth.token_file": str, "tls.ca": str,
@@ -242,11 +243,16 @@ ALLOWED_TOML = {
         "l1.rpc_url": str, "l1.deployment": str, "batcher.max_batch_age_secs": int,
     },
 }
+# Tables the binaries read that may be empty (all their settings from defaults and the environment).
+EMPTY_TABLES = {"node.toml": {"proposer"}}
+EMPTY_TABLES_ANY = set().union(*EMPTY_TABLES.values())
 
 
 def flatten(table, prefix=""):
     for key, value in table.items():
         path = f"{prefix}{key}"
+        if isinstance(value, dict) and not value and path in EMPTY_TABLES_ANY:
+            continue
         if isinstance(value, dict) and path != "chain.genesis_alloc":
             yield from flatten(value, path + ".")
         elif path == "chain.genesis_alloc":
@@ -396,7 +402,8 @@ def check_common(case, objects, values):
 
     # Secrets never reach a ConfigMap.
     secrets = [values["auth"]["token"], values["coordinator"]["l1"]["signerKey"],
-               values["node"]["batcher"]["privateKey"], values["coordinator"]["database"]["postgres"]["url"]]
+               values["node"]["batcher"]["privateKey"], values["node"]["proposer"]["privateKey"],
+               values["coordinator"]["database"]["postgres"]["url"]]
     for cm in find(objects, "ConfigMap"):
         text = json.dumps(cm.get("data", {}))
         for secret in filter(None, secrets):
@@ -523,7 +530,7 @@ def check_secret_ref(case, objects, values, where, name, key):
         check(secret and key in secret[0].get("data", {}), f"{where}: the chart's Secret has no key {key}")
     else:
         existing = {values["auth"]["existingSecret"], values["coordinator"]["l1"]["existingSecret"],
-                    values["node"]["batcher"]["existingSecret"],
+                    values["node"]["batcher"]["existingSecret"], values["node"]["proposer"]["existingSecret"],
                     values["coordinator"]["database"]["postgres"]["existingSecret"], values["tls"]["existingSecret"],
                     values["tls"]["mtls"]["clientSecret"]}
         check(name in existing - {""}, f"{where}: Secret {name} is neither the chart's nor one the values name")
@@ -564,6 +571,10 @@ def check_coordinator(case, objects, values):
                           "/etc/zkr/l1.json"], f"{case}: key generation command {cmd}")
         check(("--keys.dev-srs" in cmd) == values["devSrs"], f"{case}: --keys.dev-srs only with devSrs")
     toml = tomllib.loads(one(objects, "ConfigMap", f"{RELEASE}-zkr-coordinator", case)["data"]["coordinator.toml"])
+    optimistic = c["optimistic"]
+    check(toml.get("optimistic") == {"challenge": optimistic["challenge"], "defend": optimistic["defend"],
+                                     "prove_every": optimistic["proveEvery"]},
+          f"{case}: [optimistic] renders the coordinator's dispute roles")
     tls = values["tls"]
     check(("tls" in toml) == tls["enabled"], f"{case}: [tls] exactly with TLS")
     check(("client_ca" in toml.get("tls", {})) == (tls["enabled"] and tls["mtls"]["enabled"]),
@@ -604,6 +615,13 @@ def check_node(case, objects, values):
           f"{case}: node.toml chain settings")
     check(toml["chain"].get("genesis_alloc", {}) == chain["genesisAlloc"], f"{case}: node.toml genesis_alloc")
     check(("batcher" in toml) == values["node"]["batcher"]["enabled"], f"{case}: [batcher] exactly with the batcher")
+    proposer = values["node"]["proposer"]["enabled"]
+    check(("ZKR_NODE_PROPOSER__PRIVATE_KEY" in env) == proposer,
+          f"{case}: the proposer key reaches the node as env exactly with the proposer")
+    check(("proposer" in toml) == proposer, f"{case}: [proposer] exactly with the proposer")
+    if proposer:
+        mode = json.loads(values["l1"]["deployment"]).get("mode", "zk")
+        check(mode == "optimistic", f"{case}: the proposer runs against an optimistic deployment, not {mode}")
 
 
 # --- Values: the schema, its refusals, the required values ----------------------------------------------------------
@@ -684,6 +702,9 @@ def check_schema_and_required():
         (["-f", minimal, "--set", "auth.token="], "auth.existingSecret (or auth.token) is required"),
         (["-f", minimal, "--set", "coordinator.l1.signerKey="], "coordinator.l1.existingSecret"),
         (["-f", minimal, "--set", "node.batcher.privateKey="], "node.batcher.existingSecret"),
+        (["-f", minimal, "--set", "node.proposer.enabled=true"], "node.proposer.existingSecret"),
+        (["-f", minimal, "--set", "node.proposer.enabled=true", "--set", "node.batcher.enabled=false"],
+         "node.proposer needs node.batcher"),
         (["-f", minimal, "--set", "genesis="], "genesis is required"),
         (["-f", minimal, "--set", "tls.enabled=true"], "tls.existingSecret is required"),
         (["-f", minimal, "--set", "coordinator.database.type=postgres"], "coordinator.database.postgres"),
@@ -749,6 +770,11 @@ def main():
         check(ha["coordinator"]["replicas"] >= 2 and ha["coordinator"]["database"]["type"] == "postgres"
               and ha["coordinator"]["database"]["postgres"]["existingSecret"],
               "values-ha.yaml must run several coordinators on Postgres from a Secret")
+    optimistic = merged_values("-f", str(chart / "ci" / "values-optimistic.yaml"))
+    if optimistic:
+        check(optimistic["node"]["proposer"]["enabled"] and optimistic["node"]["proposer"]["existingSecret"]
+              and json.loads(optimistic["l1"]["deployment"]).get("mode") == "optimistic",
+              "values-optimistic.yaml must run the proposer, its key from a Secret, on an optimistic deployment")
 
     check_schema_and_required()
     check_values_comments()

@@ -22,7 +22,7 @@ use alloy::{
 use tokio::sync::watch;
 use zkr_contracts::{
     OptimisticRollup::{self, OptimisticRollupInstance},
-    OutputStatus,
+    OutputStatus, Sent, sent_status,
 };
 
 use super::BatchRecord;
@@ -152,23 +152,20 @@ impl Proposer {
     /// Whether no transaction is in flight any more (the previous one was mined, failed or dropped).
     async fn settle_pending(&mut self) -> Result<bool, Round> {
         let Some((tx, what)) = &self.pending else { return Ok(true) };
-        match self.provider.get_transaction_receipt(*tx).await.map_err(l1)? {
-            Some(receipt) => {
-                if !receipt.status() {
-                    // Someone else got there first (another resolver), or the contract moved on: the next round reads
-                    // where it stands.
-                    tracing::warn!(target: "node::proposer", %tx, what, "transaction reverted");
-                }
-                self.pending = None;
-                Ok(true)
+        match sent_status(&self.provider, *tx).await.map_err(l1)? {
+            Sent::Pending => return Ok(false),
+            // Someone else got there first (another resolver), or the contract moved on: the next round reads
+            // where it stands.
+            Sent::Mined(receipt) if !receipt.status() => {
+                tracing::warn!(target: "node::proposer", %tx, what, "transaction reverted");
             }
-            None if self.provider.get_transaction_by_hash(*tx).await.map_err(l1)?.is_some() => Ok(false),
-            None => {
+            Sent::Mined(_) => {}
+            Sent::Dropped => {
                 tracing::warn!(target: "node::proposer", %tx, what, "transaction dropped; the next round decides again");
-                self.pending = None;
-                Ok(true)
             }
         }
+        self.pending = None;
+        Ok(true)
     }
 
     /// Counts and times the outputs that became final since the last round.

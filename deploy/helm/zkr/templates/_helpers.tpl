@@ -153,6 +153,15 @@ imagePullSecrets:
 {{- if $b.existingSecret }}{{ $b.existingSecretKey }}{{ else }}node-batcher-key{{ end }}
 {{- end }}
 
+{{- define "zkr.proposer.secret" -}}
+{{- $p := .Values.node.proposer }}
+{{- if $p.existingSecret }}{{ $p.existingSecret }}{{ else }}{{ include "zkr.secretName" . }}{{ end }}
+{{- end }}
+{{- define "zkr.proposer.key" -}}
+{{- $p := .Values.node.proposer }}
+{{- if $p.existingSecret }}{{ $p.existingSecretKey }}{{ else }}node-proposer-key{{ end }}
+{{- end }}
+
 {{- define "zkr.postgres.secret" -}}
 {{- $p := .Values.coordinator.database.postgres }}
 {{- if $p.existingSecret }}{{ $p.existingSecret }}{{ else }}{{ include "zkr.secretName" . }}{{ end }}
@@ -325,6 +334,14 @@ validate.yaml) so that a missing value is named before anything else fails on it
 {{- if and $v.node.enabled $v.node.batcher.enabled }}
 {{- if not (or $v.node.batcher.privateKey $v.node.batcher.existingSecret) }}
 {{- fail "node.batcher.existingSecret (or node.batcher.privateKey) is required with the batcher: an account with the sequencer role" }}
+{{- end }}
+{{- end }}
+{{- if and $v.node.enabled $v.node.proposer.enabled }}
+{{- if not $v.node.batcher.enabled }}
+{{- fail "node.proposer needs node.batcher: the proposer posts the outputs of the node's own batches" }}
+{{- end }}
+{{- if not (or $v.node.proposer.privateKey $v.node.proposer.existingSecret) }}
+{{- fail "node.proposer.existingSecret (or node.proposer.privateKey) is required with the proposer: an account with the proposer role" }}
 {{- end }}
 {{- end }}
 {{- if and $pools (not $v.coordinator.enabled) }}
