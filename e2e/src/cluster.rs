@@ -26,6 +26,30 @@ pub fn keys_dir() -> PathBuf {
     std::env::var_os("ZKR_E2E_KEYS_DIR").map_or_else(|| workspace_root().join("target/zkr-e2e-keys"), PathBuf::from)
 }
 
+/// The creation code of the batch verifier's parts for `ProofShape::CI` and `spec`'s fee recipient: the keys made (or
+/// read from [`keys_dir`]), the EVM verifier generated from the aggregation key, split to fit mainnet's code size limit
+/// and compiled (cached, [`crate::compile_generated_verifier`]). The keys are dropped before this returns.
+pub async fn ci_verifier_parts(spec: &zkr_node::ChainSpec) -> Vec<alloy::primitives::Bytes> {
+    let config = zkr_circuits::keys::KeysConfig {
+        dir: keys_dir(),
+        shape: zkr_protocol::ProofShape::CI,
+        fee_recipient: spec.fee_recipient,
+        dev_srs: true,
+    };
+    let source = tokio::task::spawn_blocking(move || {
+        let verifier = zkr_circuits::keys::setup(&config).unwrap_or_else(|e| panic!("the CI keys: {e}"));
+        verifier.batch.evm_verifier_source().unwrap_or_else(|e| panic!("the generated verifier: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("key setup: {e}"));
+    let parts = zkr_circuits::evm::split_verifier_default(&source).unwrap_or_else(|e| panic!("splitting: {e}"));
+    parts
+        .sources
+        .iter()
+        .map(|(_, part)| crate::compile_generated_verifier(part).unwrap_or_else(|e| panic!("compiling: {e}")))
+        .collect()
+}
+
 /// The image's user.
 pub const IMAGE_UID: u32 = 10001;
 

@@ -32,11 +32,10 @@ use alloy::{
 use prost::Message as _;
 use tonic::{Code, Request, Status, service::interceptor::InterceptedService};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use zkr_circuits::keys::KeysConfig;
 use zkr_contracts::Rollup;
 use zkr_e2e::{
     ETH, Rig,
-    cluster::{self, Authed, Process, TOKEN, channel, free_port, job, keys_dir, operator, rogue, write_files},
+    cluster::{self, Authed, Process, TOKEN, channel, free_port, job, operator, rogue, write_files},
     signed_transfer, wait_for,
 };
 use zkr_node::ChainSpec;
@@ -130,16 +129,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let spec = ChainSpec::dev();
 
     // The verifier comes from the aggregation keys (cached on disk); the keys are dropped before the cluster starts.
-    let config =
-        KeysConfig { dir: keys_dir(), shape: ProofShape::CI, fee_recipient: spec.fee_recipient, dev_srs: true };
-    let source = tokio::task::spawn_blocking(move || {
-        zkr_circuits::keys::setup(&config).unwrap().batch.evm_verifier_source().unwrap()
-    })
-    .await
-    .unwrap();
-    let parts = zkr_circuits::evm::split_verifier_default(&source).unwrap();
-    let part_codes: Vec<Bytes> =
-        parts.sources.iter().map(|(_, s)| zkr_e2e::compile_generated_verifier(s).unwrap()).collect();
+    let part_codes = cluster::ci_verifier_parts(&spec).await;
     let rig = Rig::start(spec, &part_codes, ProofShape::CI).await.unwrap();
     if let Some(root) = launcher.image_root() {
         eprintln!("the coordinator and the workers run from the image's root file system {}", root.display());

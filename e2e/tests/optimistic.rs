@@ -20,17 +20,16 @@
 use std::time::Duration;
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider},
     rpc::types::Filter,
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use zkr_circuits::keys::KeysConfig;
 use zkr_contracts::{DisputeParams, OptimisticRollup, OutputStatus};
 use zkr_e2e::{
     ETH, Rig, Settlement,
-    cluster::{self, Process, free_port, keys_dir, write_files},
+    cluster::{self, Process, free_port, write_files},
     signed_transfer, wait_for,
 };
 use zkr_node::ChainSpec;
@@ -101,16 +100,7 @@ fn status(output: &OptimisticRollup::Output) -> Option<OutputStatus> {
 async fn outputs_finalize_wrong_ones_are_slashed_griefers_lose_and_a_restarted_challenger_still_challenges() {
     let launcher = cluster::Launcher::new(&["zkr-coordinator", "zkr-prover"]).unwrap();
     let spec = ChainSpec::dev();
-    let config =
-        KeysConfig { dir: keys_dir(), shape: ProofShape::CI, fee_recipient: spec.fee_recipient, dev_srs: true };
-    let source = tokio::task::spawn_blocking(move || {
-        zkr_circuits::keys::setup(&config).unwrap().batch.evm_verifier_source().unwrap()
-    })
-    .await
-    .unwrap();
-    let parts = zkr_circuits::evm::split_verifier_default(&source).unwrap();
-    let part_codes: Vec<Bytes> =
-        parts.sources.iter().map(|(_, s)| zkr_e2e::compile_generated_verifier(s).unwrap()).collect();
+    let part_codes = cluster::ci_verifier_parts(&spec).await;
     let dispute =
         DisputeParams { challenge_window: CHALLENGE_WINDOW, proving_window: PROVING_WINDOW, ..DisputeParams::DEFAULT };
     // Batch 1: a deposit and a withdrawal; batch 2 and batch 4 get a wrong state root first.
