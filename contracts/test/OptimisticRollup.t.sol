@@ -39,10 +39,9 @@ contract OptimisticRollupTest is OptimisticFixture {
             OptimisticRollup.DisputeParams memory params = _params();
             if (i % 2 == 0) params.challengeWindow = bad[i];
             else params.provingWindow = bad[i];
-            (Portal p, address predicted) = _deployPortal();
+            (Portal p,) = _deployPortal();
             vm.expectRevert(OptimisticRollup.InvalidDisputeParams.selector);
             new OptimisticRollup(owner, IDepositQueue(address(p)), acceptAll, GAS_LIMIT, CHUNKS, GENESIS_ROOT, params);
-            predicted;
         }
     }
 

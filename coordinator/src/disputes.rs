@@ -211,7 +211,8 @@ impl Arbiter {
         let withdrawal_root = zkr_protocol::batch_withdrawal_root(&meta.chunk_withdrawal_roots);
         let right = output.stateRoot == meta.new_state_root && output.withdrawalRoot == withdrawal_root;
         if !right {
-            tracing::warn!(
+            // Every round until the output settles: at debug; the challenge itself is logged as a warning.
+            tracing::debug!(
                 target: "coordinator::disputes",
                 batch,
                 proposed = %output.stateRoot,
@@ -232,7 +233,7 @@ impl Arbiter {
     ) -> Result<(), FollowError> {
         let bond = rollup.disputeParams().call().await?.challengerBond;
         ::metrics::counter!(metrics::OUTPUTS_CHALLENGED).increment(1);
-        tracing::warn!(target: "coordinator::disputes", batch, output = %id, bond, "challenging a wrong output");
+        tracing::warn!(target: "coordinator::disputes", batch, output = %id, bond, "challenging an output that differs from the replica's");
         self.send(rollup.challengeOutput(id).value(U256::from(bond)), format!("challenge output {id} of batch {batch}"))
             .await
     }

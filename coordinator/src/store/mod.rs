@@ -532,7 +532,7 @@ impl Store {
             for (chunk, input) in chunk_inputs.iter().enumerate() {
                 let chunk = chunk as u32;
                 let id = chunk_job_id(index, chunk);
-                Self::insert_job_in(tx, &id, JobKind::Chunk, index, chunk, input, now, job_state)?;
+                Self::insert_job(tx, &id, JobKind::Chunk, index, chunk, input, now, job_state)?;
             }
             Ok(true)
         })
@@ -578,20 +578,8 @@ impl Store {
         })
     }
 
-    fn insert_job(
-        tx: &mut dyn Tx,
-        id: &str,
-        kind: JobKind,
-        batch_index: u64,
-        chunk_index: u32,
-        input: &[u8],
-        now: u64,
-    ) -> Result<()> {
-        Self::insert_job_in(tx, id, kind, batch_index, chunk_index, input, now, JobState::Queued)
-    }
-
     #[allow(clippy::too_many_arguments)]
-    fn insert_job_in(
+    fn insert_job(
         tx: &mut dyn Tx,
         id: &str,
         kind: JobKind,
@@ -924,7 +912,16 @@ impl Store {
                         .u64(0)?;
                     if done == chunks {
                         let id = aggregation_job_id(job.batch_index);
-                        Self::insert_job(tx, &id, JobKind::Aggregation, job.batch_index, 0, &[], now)?;
+                        Self::insert_job(
+                            tx,
+                            &id,
+                            JobKind::Aggregation,
+                            job.batch_index,
+                            0,
+                            &[],
+                            now,
+                            JobState::Queued,
+                        )?;
                     }
                 }
                 JobKind::Aggregation => {
