@@ -1,10 +1,12 @@
-//! The batch proof's EVM verifier, split into contracts that each fit Ethereum's code size limit.
+//! The batch proof's EVM verifier, in as few contracts as fit Ethereum's code size limit: one for a thin final layer,
+//! split for a wide one.
 //!
 //! snark-verifier generates one contract whose runtime code is straight-line Yul: about 2,600 top-level statements
 //! that read the calldata (public inputs, then the proof), keep every intermediate value at a fixed memory address,
-//! AND each check into one `success` flag, and end with the pairing check. At our aggregation circuit's width the
-//! runtime code is 45 KB for one chunk per batch and 78 KB for two, above the 24,576-byte limit (EIP-170), and the
-//! Yul optimizer cannot shrink it (solc runs out of memory on it).
+//! AND each check into one `success` flag, and end with the pairing check. Its size follows the aggregation circuit's
+//! width: at k = 20 (a wide circuit) the runtime code is 36 KB for one chunk per batch, above the 24,576-byte limit
+//! (EIP-170), while the thin circuit of k = 22 makes 20 KB, one contract (docs/perf.md). The Yul optimizer cannot
+//! shrink it (solc runs out of memory on it). [`compile_to_fit`] finds the fewest parts that fit.
 //!
 //! Because the program is straight-line and its only state is memory plus three variables, it splits at any
 //! top-level statement boundary:
@@ -110,6 +112,33 @@ pub fn split_verifier(source: &str, parts: usize) -> Result<VerifierParts, Split
         })
         .collect();
     Ok(VerifierParts { sources })
+}
+
+/// Ethereum's limit on a contract's runtime code (EIP-170).
+pub const MAX_CODE_SIZE: usize = 24_576;
+
+/// Source bytes per part of the first split [`compile_to_fit`] tries: the generated Yul compiles to about 0.23
+/// bytes of code per byte of source (the thin final layer's 86,645 bytes to 20,059), so 100,000 bytes is about the
+/// most one contract holds.
+pub const FIT_PART_SOURCE_BYTES: usize = 100_000;
+
+/// Compiles `source` with `compile` (which returns creation code) in the fewest parts whose code each fits
+/// [`MAX_CODE_SIZE`], trying from [`FIT_PART_SOURCE_BYTES`] a part upwards: one contract when the whole verifier fits
+/// (a thin final layer), more for a wide aggregation circuit. The check is on the creation code, which is the runtime
+/// code plus a few bytes of constructor, so a part accepted here always deploys.
+pub fn compile_to_fit<E: From<SplitError>>(
+    source: &str,
+    mut compile: impl FnMut(&str) -> Result<Vec<u8>, E>,
+) -> Result<Vec<Vec<u8>>, E> {
+    let mut parts = source.len().div_ceil(FIT_PART_SOURCE_BYTES).max(1);
+    loop {
+        let split = split_verifier(source, parts)?;
+        let codes = split.sources.iter().map(|(_, part)| compile(part)).collect::<Result<Vec<_>, _>>()?;
+        if codes.iter().all(|code| code.len() <= MAX_CODE_SIZE) {
+            return Ok(codes);
+        }
+        parts += 1;
+    }
 }
 
 /// Splits `source` into as many parts as [`DEFAULT_PART_SOURCE_BYTES`] asks for.
@@ -282,6 +311,36 @@ success := and(eq(mload(0x100), mload(0xe0)), success)
             }
             assert_eq!(seen, parsed.body.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn compiles_in_the_fewest_parts_that_fit() {
+        // A stand-in compiler whose code is `factor` bytes per byte of the verifier's own statements in a part (the
+        // repeated prologue and the memory image copy are free): one part when the whole fits, else the fewest parts
+        // whose every piece fits, trying fewer parts first.
+        let statements = |part: &str| {
+            let parsed = parse(part).unwrap();
+            let own = if part.contains("image_len") { &parsed.body[1..] } else { &parsed.body[..] };
+            own.iter().map(|s| s.len()).sum::<usize>()
+        };
+        let fit = |factor: usize| {
+            let mut compiled = 0;
+            let codes = compile_to_fit::<SplitError>(SOURCE, |part| {
+                compiled += 1;
+                Ok(vec![0; statements(part) * factor])
+            })
+            .unwrap();
+            assert!(codes.iter().all(|code| code.len() <= MAX_CODE_SIZE));
+            (codes.len(), compiled)
+        };
+        assert_eq!(fit(1), (1, 1));
+        let whole = statements(SOURCE);
+        assert_eq!(fit(MAX_CODE_SIZE / whole + 1), (2, 3), "the whole does not fit, two halves do");
+        // Nothing fits: the split runs out of statements and says so.
+        assert!(matches!(
+            compile_to_fit::<SplitError>(SOURCE, |_| Ok(vec![0; MAX_CODE_SIZE + 1])),
+            Err(SplitError::TooManyParts { .. })
+        ));
     }
 
     #[test]

@@ -45,7 +45,7 @@ use snark_verifier_sdk::{
 use zkr_protocol::{
     ProofShape,
     chunk::CHUNK_PUBLIC_INPUTS,
-    statement::{ACCUMULATOR_LIMBS, CHAINED, batch_statement, batch_statement_len},
+    statement::{ACCUMULATOR_LIMBS, CHUNK_STATEMENT, STATEMENT_CHAINED, batch_statement_len, merged_statement},
 };
 
 use crate::{
@@ -54,7 +54,10 @@ use crate::{
     error::{io_err, write_atomically},
     progress::{self, Model},
     srs::{deciding_key_of, downsized_in, load_srs},
-    verifier::{BatchProof, DecidingKey, Verifier, evm_verifier_source, verify_batch_proof, verify_chunk_proof},
+    verifier::{
+        BatchProof, DecidingKey, Verifier, evm_verifier_source, verify_batch_proof, verify_chunk_proof,
+        verify_layer_proof,
+    },
 };
 
 /// Where keys live and which circuits they are for: the cluster's setup, as every prover and verifier is configured.
@@ -93,7 +96,7 @@ impl KeysConfig {
     pub(crate) fn key_names(&self) -> Result<KeyNames, Error> {
         self.validate()?;
         let params = self.chunk_params()?;
-        let aggregation = aggregation_keys_name(self.shape.aggregation_k, self.shape.chunks_per_batch, &params);
+        let aggregation = chunk_aggregation_keys_name(self.shape.aggregation_k, self.shape.chunks_per_batch, &params);
         Ok(KeyNames { chunk: chunk_keys_name(&params), aggregation, chunk_params: params })
     }
 }
@@ -138,13 +141,21 @@ pub(crate) fn chunk_keys_name(params: &ChunkCircuitParams) -> String {
     )
 }
 
-/// The file name (without extension) of the aggregation circuit's keys over `chunks` proofs of the chunk circuit
-/// with `chunk`.
-pub(crate) fn aggregation_keys_name(k: u32, chunks: usize, chunk: &ChunkCircuitParams) -> String {
-    let chunk = hex_prefix(&serde_json::to_vec(chunk).unwrap_or_default());
-    format!("aggregation_k{k}_n{chunks}_r{CHUNK_CIRCUIT_REVISION}_{chunk}")
+/// The file name (without extension) of the aggregation circuit's keys over `inputs` proofs of `inner`: over chunk
+/// proofs, named by the chunk circuit's revision and parameters; over a layer, by the layer's keys' name.
+pub(crate) fn aggregation_keys_name(k: u32, inputs: usize, inner: &Inner<'_>) -> String {
+    match inner {
+        Inner::Chunks(keys) => chunk_aggregation_keys_name(k, inputs, keys.params()),
+        Inner::Layer(keys) => format!("aggregation_k{k}_n{inputs}_of_{}", hex_prefix(keys.name.as_bytes())),
+    }
 }
 
+/// The file name (without extension) of the aggregation circuit's keys over `inputs` chunk proofs of the chunk
+/// circuit with `chunk`.
+pub(crate) fn chunk_aggregation_keys_name(k: u32, inputs: usize, chunk: &ChunkCircuitParams) -> String {
+    let chunk = hex_prefix(&serde_json::to_vec(chunk).unwrap_or_default());
+    format!("aggregation_k{k}_n{inputs}_r{CHUNK_CIRCUIT_REVISION}_{chunk}")
+}
 fn hex_prefix(bytes: &[u8]) -> String {
     let digest = alloy_primitives::keccak256(bytes);
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()
@@ -289,15 +300,94 @@ fn read_meta<M: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Resul
     serde_json::from_slice(bytes).map_err(|e| io_err(format!("reading {}", path.display()))(io::Error::other(e)))
 }
 
-/// The aggregation of `chunks` chunk proofs into one batch proof, verifiable on the EVM.
+/// The proofs an aggregation circuit verifies: chunk proofs, or the proofs of an aggregation layer below it (a tree).
+#[derive(Debug, Clone, Copy)]
+pub enum Inner<'a> {
+    /// Chunk proofs of these keys.
+    Chunks(&'a ChunkKeys),
+    /// Proofs of this aggregation layer (each covering [`AggregationKeys::chunks`] chunks, with a Poseidon transcript:
+    /// [`AggregationKeys::verify_layer`]).
+    Layer(&'a AggregationKeys),
+}
+
+impl Inner<'_> {
+    fn kind(&self) -> InnerKind {
+        match self {
+            Self::Chunks(_) => InnerKind::Chunk,
+            Self::Layer(keys) => InnerKind::Layer { chunks: keys.chunks() },
+        }
+    }
+
+    fn vk(&self) -> &VerifyingKey<G1Affine> {
+        match self {
+            Self::Chunks(keys) => keys.vk(),
+            Self::Layer(keys) => keys.vk(),
+        }
+    }
+}
+
+/// What an aggregation circuit verifies, as its key metadata records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InnerKind {
+    /// Chunk proofs: public inputs in the chunk layout (`zkr_protocol::statement::chunk`).
+    Chunk,
+    /// Proofs of a layer below: the accumulator, then the statement of the `chunks` chunks each covers.
+    Layer {
+        /// Chunks each inner proof covers.
+        chunks: usize,
+    },
+}
+
+impl InnerKind {
+    /// Chunks one inner proof covers.
+    pub const fn chunks(&self) -> usize {
+        match self {
+            Self::Chunk => 1,
+            Self::Layer { chunks } => *chunks,
+        }
+    }
+
+    /// Public inputs of one inner proof.
+    pub const fn num_instance(&self) -> usize {
+        match self {
+            Self::Chunk => CHUNK_PUBLIC_INPUTS,
+            Self::Layer { chunks } => ACCUMULATOR_LIMBS + batch_statement_len(*chunks),
+        }
+    }
+
+    /// Where the accumulator of an inner proof sits among its public inputs (none for chunk proofs).
+    fn accumulator_indices(&self) -> Option<Vec<(usize, usize)>> {
+        match self {
+            Self::Chunk => None,
+            Self::Layer { .. } => AggregationCircuit::accumulator_indices(),
+        }
+    }
+
+    /// Indices, among an inner proof's public inputs, of the words of the statement of the range it covers.
+    fn statement(&self) -> Vec<usize> {
+        match self {
+            Self::Chunk => CHUNK_STATEMENT.to_vec(),
+            Self::Layer { chunks } => (ACCUMULATOR_LIMBS..ACCUMULATOR_LIMBS + batch_statement_len(*chunks)).collect(),
+        }
+    }
+}
+
+/// The aggregation of `inputs` proofs of an inner circuit (chunk proofs, or an aggregation layer's) into one proof
+/// of the range of chunks they cover.
 ///
-/// The circuit verifies each chunk proof against the chunk circuit's verifying key (a constant of the circuit, so only
-/// proofs of that circuit are accepted), chains them (each chunk starts from the state root and deposit hash the
-/// previous one ended with), and exposes, after the accumulator, the batch's public inputs in the layout the Rollup
-/// contract builds (`zkr_protocol::statement`).
+/// The circuit verifies each inner proof against the inner circuit's verifying key (a constant of the circuit, so
+/// only proofs of that circuit are accepted), folds their accumulators into its own when they carry one, chains them
+/// (each range starts from the state root and deposit hash the previous one ended with), and exposes, after the
+/// accumulator, the statement of the whole range in the layout the Rollup contract builds
+/// (`zkr_protocol::statement`). The last layer's proofs are made with the EVM's keccak transcript
+/// ([`BatchProof`], checked by [`AggregationKeys::verify`]); a layer below proves with the Poseidon transcript, which
+/// the layer above verifies in-circuit ([`AggregationKeys::verify_layer`]).
 #[derive(Debug)]
 pub struct AggregationKeys {
-    chunks: usize,
+    name: String,
+    inner: InnerKind,
+    inputs: usize,
     config: AggregationConfigParams,
     break_points: MultiPhaseThreadBreakPoints,
     pk: ProvingKey<G1Affine>,
@@ -305,8 +395,8 @@ pub struct AggregationKeys {
     dk: DecidingKey,
 }
 
-/// The aggregation circuit's verifying key compiled for snark-verifier, with its accumulator (the EVM verifier's
-/// view).
+/// The aggregation circuit's verifying key compiled for snark-verifier, with its accumulator (the view of the EVM
+/// verifier and of a layer above).
 fn aggregation_protocol(srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, chunks: usize) -> PlonkProtocol<G1Affine> {
     compile(
         srs,
@@ -320,9 +410,17 @@ fn aggregation_protocol(srs: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, chu
 /// What key generation fixes besides the aggregation circuit's keys: written next to them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AggregationKeyMeta {
-    pub(crate) chunks: usize,
+    /// Inner proofs per proof (named `chunks` before layers, when every input was a chunk proof).
+    #[serde(alias = "chunks")]
+    pub(crate) inputs: usize,
+    #[serde(default = "chunk_inner")]
+    pub(crate) inner: InnerKind,
     pub(crate) config: AggregationConfigParams,
     pub(crate) break_points: MultiPhaseThreadBreakPoints,
+}
+
+const fn chunk_inner() -> InnerKind {
+    InnerKind::Chunk
 }
 
 impl AggregationKeys {
@@ -334,17 +432,45 @@ impl AggregationKeys {
         chunk_keys: &ChunkKeys,
         chunks: usize,
     ) -> Result<Self, Error> {
+        Self::generate_over(agg_srs, chunk_srs, Inner::Chunks(chunk_keys), chunks)
+    }
+
+    /// Generates the keys of the aggregation of `inputs` proofs of `inner` (made with `inner_srs`), on `agg_srs`.
+    pub fn generate_over(
+        agg_srs: &ParamsKZG<Bn256>,
+        inner_srs: &ParamsKZG<Bn256>,
+        inner: Inner<'_>,
+        inputs: usize,
+    ) -> Result<Self, Error> {
         let k = agg_srs.k();
-        let dummy: Vec<Snark> = (0..chunks)
-            .map(|_| gen_dummy_snark_from_vk::<SHPLONK>(chunk_srs, chunk_keys.vk(), vec![CHUNK_PUBLIC_INPUTS], None))
+        let kind = inner.kind();
+        let dummy: Vec<Snark> = (0..inputs)
+            .map(|_| {
+                gen_dummy_snark_from_vk::<SHPLONK>(
+                    inner_srs,
+                    inner.vk(),
+                    vec![kind.num_instance()],
+                    kind.accumulator_indices(),
+                )
+            })
             .collect();
         let config = AggregationConfigParams { degree: k, lookup_bits: k as usize - 1, ..Default::default() };
-        let mut circuit = aggregation_circuit(CircuitBuilderStage::Keygen, config, chunk_srs, dummy)?;
+        let mut circuit = aggregation_circuit(CircuitBuilderStage::Keygen, config, inner_srs, kind, dummy)?;
         let config = circuit.calculate_params(Some(20));
         let vk = keygen_vk(agg_srs, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
         let pk = keygen_pk(agg_srs, vk, &circuit).map_err(|e| Error::Halo2(format!("{e:?}")))?;
+        let chunks = kind.chunks() * inputs;
         let protocol = aggregation_protocol(agg_srs, pk.get_vk(), chunks);
-        Ok(Self { chunks, config, break_points: circuit.break_points(), pk, protocol, dk: deciding_key_of(agg_srs) })
+        Ok(Self {
+            name: aggregation_keys_name(k, inputs, &inner),
+            inner: kind,
+            inputs,
+            config,
+            break_points: circuit.break_points(),
+            pk,
+            protocol,
+            dk: deciding_key_of(agg_srs),
+        })
     }
 
     /// Loads the keys from `dir` or generates and saves them.
@@ -355,29 +481,72 @@ impl AggregationKeys {
         chunk_keys: &ChunkKeys,
         chunks: usize,
     ) -> Result<Self, Error> {
-        let name = aggregation_keys_name(agg_srs.k(), chunks, chunk_keys.params());
+        Self::load_or_generate_over(dir, agg_srs, chunk_srs, Inner::Chunks(chunk_keys), chunks)
+    }
+
+    /// Loads the keys of the aggregation of `inputs` proofs of `inner` from `dir`, or generates and saves them.
+    pub fn load_or_generate_over(
+        dir: &Path,
+        agg_srs: &ParamsKZG<Bn256>,
+        inner_srs: &ParamsKZG<Bn256>,
+        inner: Inner<'_>,
+        inputs: usize,
+    ) -> Result<Self, Error> {
+        let name = aggregation_keys_name(agg_srs.k(), inputs, &inner);
+        let chunks = inner.kind().chunks() * inputs;
         let (meta, pk, protocol) = cached_keys::<AggregationCircuit, AggregationKeyMeta>(
             dir,
             &name,
             |meta| meta.config,
             || {
-                let model = Model::AggregationKeys(chunks).estimate(agg_srs.k());
+                let model = Model::AggregationKeys(inputs).estimate(agg_srs.k());
                 let stage = progress::start(dir, &format!("{name}_keys"), model, true);
-                let keys = Self::generate(agg_srs, chunk_srs, chunk_keys, chunks)?;
+                let keys = Self::generate_over(agg_srs, inner_srs, inner, inputs)?;
                 stage.finish();
-                let meta =
-                    AggregationKeyMeta { chunks: keys.chunks, config: keys.config, break_points: keys.break_points };
+                let meta = AggregationKeyMeta {
+                    inputs: keys.inputs,
+                    inner: keys.inner,
+                    config: keys.config,
+                    break_points: keys.break_points,
+                };
                 Ok((meta, keys.pk))
             },
             |vk| aggregation_protocol(agg_srs, vk, chunks),
         )?;
+        if meta.inputs != inputs || meta.inner != inner.kind() {
+            return Err(Error::Aggregation(format!("{name}.json describes another aggregation")));
+        }
         let dk = deciding_key_of(agg_srs);
-        Ok(Self { chunks: meta.chunks, config: meta.config, break_points: meta.break_points, pk, protocol, dk })
+        Ok(Self {
+            name,
+            inner: meta.inner,
+            inputs: meta.inputs,
+            config: meta.config,
+            break_points: meta.break_points,
+            pk,
+            protocol,
+            dk,
+        })
     }
 
-    /// Number of chunk proofs per batch proof.
+    /// The aggregation circuit's configuration (its columns), as key generation fixed it.
+    pub const fn config(&self) -> &AggregationConfigParams {
+        &self.config
+    }
+
+    /// Inner proofs per proof.
+    pub const fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Chunks one proof covers: the chunk proofs per batch proof for the last layer.
     pub const fn chunks(&self) -> usize {
-        self.chunks
+        self.inner.chunks() * self.inputs
+    }
+
+    /// What the circuit verifies.
+    pub const fn inner(&self) -> InnerKind {
+        self.inner
     }
 
     /// The proving key.
@@ -390,30 +559,45 @@ impl AggregationKeys {
         self.pk.get_vk()
     }
 
-    /// The aggregation circuit over exactly [`AggregationKeys::chunks`] chunk proofs, in batch order, laid out as
-    /// key generation fixed it, ready to prove: consecutive chunks must chain. `chunk_srs` is the chunk proofs' SRS.
+    /// The proof system's description of the circuit, accumulator included, for a layer above and for verifiers.
+    pub const fn protocol(&self) -> &PlonkProtocol<G1Affine> {
+        &self.protocol
+    }
+
+    /// The aggregation circuit over exactly [`AggregationKeys::inputs`] inner proofs, in batch order, laid out as
+    /// key generation fixed it, ready to prove: consecutive ranges must chain. `inner_srs` is the inner proofs' SRS.
     pub fn prover_circuit(
         &self,
-        chunk_srs: &ParamsKZG<Bn256>,
+        inner_srs: &ParamsKZG<Bn256>,
         snarks: Vec<Snark>,
     ) -> Result<AggregationCircuit, Error> {
-        if snarks.len() != self.chunks {
-            return Err(Error::Aggregation(format!("{} chunk proofs for {} slots", snarks.len(), self.chunks)));
+        if snarks.len() != self.inputs {
+            return Err(Error::Aggregation(format!("{} inner proofs for {} slots", snarks.len(), self.inputs)));
+        }
+        let statement = self.inner.statement();
+        if snarks.iter().any(|s| s.instances.len() != 1 || s.instances[0].len() != self.inner.num_instance()) {
+            return Err(Error::Aggregation("an inner proof with the wrong number of public inputs".into()));
         }
         for pair in snarks.windows(2) {
             let (a, b) = (&pair[0].instances[0], &pair[1].instances[0]);
-            if CHAINED.iter().any(|&(this, next)| a.get(this) != b.get(next)) {
-                return Err(Error::Aggregation("consecutive chunks do not chain".into()));
+            if STATEMENT_CHAINED.iter().any(|&(this, next)| a[statement[this]] != b[statement[next]]) {
+                return Err(Error::Aggregation("consecutive ranges do not chain".into()));
             }
         }
-        let mut circuit = aggregation_circuit(CircuitBuilderStage::Prover, self.config, chunk_srs, snarks)?;
+        let mut circuit = aggregation_circuit(CircuitBuilderStage::Prover, self.config, inner_srs, self.inner, snarks)?;
         circuit.set_break_points(self.break_points.clone());
         Ok(circuit)
     }
 
-    /// Verifies a batch proof natively (`crate::verifier`: the same check as the EVM verifier).
+    /// Verifies a batch proof (the last layer's, keccak transcript) natively (`crate::verifier`: the same check as
+    /// the EVM verifier).
     pub fn verify(&self, proof: &BatchProof) -> bool {
         verify_batch_proof(&self.dk, &self.protocol, proof)
+    }
+
+    /// Verifies a proof of this layer made for the layer above (Poseidon transcript) natively.
+    pub fn verify_layer(&self, snark: &Snark) -> bool {
+        snark.instances.len() == 1 && verify_layer_proof(&self.dk, &self.protocol, &snark.instances[0], snark.proof())
     }
 
     /// Solidity source of the EVM verifier of this aggregation circuit (snark-verifier's generator).
@@ -422,28 +606,33 @@ impl AggregationKeys {
     }
 }
 
-/// The aggregation circuit over `snarks` with the chaining constraints and the batch's public inputs.
+/// The aggregation circuit over `snarks` (proofs of `inner`) with the chaining constraints and the covered range's
+/// statement as public inputs.
 fn aggregation_circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
-    chunk_srs: &ParamsKZG<Bn256>,
+    inner_srs: &ParamsKZG<Bn256>,
+    inner: InnerKind,
     snarks: Vec<Snark>,
 ) -> Result<AggregationCircuit, Error> {
     if snarks.is_empty() {
-        return Err(Error::Aggregation("no chunk proofs".into()));
+        return Err(Error::Aggregation("no inner proofs".into()));
     }
-    let mut circuit = AggregationCircuit::new::<SHPLONK>(stage, config, chunk_srs, snarks, VerifierUniversality::None);
-    let chunks: Vec<_> = circuit.previous_instances().clone();
-    if chunks.iter().any(|c| c.len() != CHUNK_PUBLIC_INPUTS) {
-        return Err(Error::Aggregation("a chunk proof with the wrong number of public inputs".into()));
+    let mut circuit = AggregationCircuit::new::<SHPLONK>(stage, config, inner_srs, snarks, VerifierUniversality::None);
+    let previous: Vec<_> = circuit.previous_instances().clone();
+    if previous.iter().any(|p| p.len() != inner.num_instance()) {
+        return Err(Error::Aggregation("an inner proof with the wrong number of public inputs".into()));
     }
+    let indices = inner.statement();
+    let ranges: Vec<Vec<_>> = previous.iter().map(|p| indices.iter().map(|&i| p[i]).collect()).collect();
     let builder: &mut BaseCircuitBuilder<Fr> = &mut circuit.builder;
     let ctx = builder.main(0);
-    for pair in chunks.windows(2) {
-        for (this, next) in CHAINED {
+    for pair in ranges.windows(2) {
+        for (this, next) in STATEMENT_CHAINED {
             ctx.constrain_equal(&pair[0][this], &pair[1][next]);
         }
     }
-    builder.assigned_instances[0].extend(batch_statement(chunks.len()).into_iter().map(|(j, input)| chunks[j][input]));
+    let covered = vec![inner.chunks(); ranges.len()];
+    builder.assigned_instances[0].extend(merged_statement(&covered).into_iter().map(|(r, word)| ranges[r][word]));
     Ok(circuit)
 }

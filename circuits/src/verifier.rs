@@ -87,6 +87,17 @@ pub fn verify_chunk_proof(
         )
 }
 
+/// Verifies a proof of an aggregation layer made for the layer above (Poseidon transcript, `instances`: its public
+/// inputs, accumulator first) against the layer's `protocol`.
+pub fn verify_layer_proof(
+    dk: &DecidingKey,
+    protocol: &PlonkProtocol<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+) -> bool {
+    decide(dk, protocol, instances, &mut PoseidonTranscript::<NativeLoader, _>::from_spec(proof, POSEIDON_SPEC.clone()))
+}
+
 /// Verifies a batch proof against the aggregation circuit's `protocol`: the same check as the EVM verifier.
 pub fn verify_batch_proof(dk: &DecidingKey, protocol: &PlonkProtocol<G1Affine>, proof: &BatchProof) -> bool {
     let mut transcript = EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof.proof.as_slice());

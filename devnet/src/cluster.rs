@@ -21,7 +21,7 @@ fn keys_config(shape: ProofShape, keys: &Path, fee_recipient: Address) -> KeysCo
 /// Makes sure the keys of `shape` are in `keys` (generated on the first run: minutes, gigabytes), the verifying keys
 /// the coordinator loads included, and returns the creation code of the batch verifier's parts: read from
 /// `keys/verifier-<shape>/` when a previous run made them, else generated from the aggregation circuit's verifying
-/// key, split to fit mainnet's code size limit and compiled with solc 0.8.19.
+/// key and compiled with solc 0.8.19 in as few parts as fit mainnet's code size limit (one for a thin final layer).
 pub(crate) fn verifier_parts(shape: ProofShape, keys: &Path, fee_recipient: Address) -> eyre::Result<Vec<Bytes>> {
     let config = keys_config(shape, keys, fee_recipient);
     let verifier = zkr_circuits::keys::setup(&config)?;
@@ -41,14 +41,13 @@ pub(crate) fn verifier_parts(shape: ProofShape, keys: &Path, fee_recipient: Addr
     );
     let started = Instant::now();
     let source = verifier.batch.evm_verifier_source()?;
-    let split = zkr_circuits::evm::split_verifier_default(&source)?;
     let tools = zkr_devtools::Tools::from_env();
-    let parts = split
-        .sources
-        .iter()
-        .map(|(_, source)| tools.compile_solc_0_8_19(source).map(Bytes::from))
-        .collect::<Result<Vec<_>, _>>()
-        .wrap_err("compiling the generated verifier")?;
+    let parts: Vec<Bytes> =
+        zkr_circuits::evm::compile_to_fit(&source, |part| tools.compile_solc_0_8_19(part).map_err(eyre::Report::from))
+            .wrap_err("compiling the generated verifier")?
+            .into_iter()
+            .map(Bytes::from)
+            .collect();
     // Written to a temporary folder and renamed, so an interrupted run leaves no partial verifier behind.
     let partial = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&partial);

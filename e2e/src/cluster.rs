@@ -27,8 +27,9 @@ pub fn keys_dir() -> PathBuf {
 }
 
 /// The creation code of the batch verifier's parts for `ProofShape::CI` and `spec`'s fee recipient: the keys made (or
-/// read from [`keys_dir`]), the EVM verifier generated from the aggregation key, split to fit mainnet's code size limit
-/// and compiled (cached, [`crate::compile_generated_verifier`]). The keys are dropped before this returns.
+/// read from [`keys_dir`]), the EVM verifier generated from the aggregation key, compiled (cached,
+/// [`crate::compile_generated_verifier`]) in as few parts as fit mainnet's code size limit
+/// ([`zkr_circuits::evm::compile_to_fit`]). The keys are dropped before this returns.
 pub async fn ci_verifier_parts(spec: &zkr_node::ChainSpec) -> Vec<alloy::primitives::Bytes> {
     let config = zkr_circuits::keys::KeysConfig {
         dir: keys_dir(),
@@ -42,11 +43,10 @@ pub async fn ci_verifier_parts(spec: &zkr_node::ChainSpec) -> Vec<alloy::primiti
     })
     .await
     .unwrap_or_else(|e| panic!("key setup: {e}"));
-    let parts = zkr_circuits::evm::split_verifier_default(&source).unwrap_or_else(|e| panic!("splitting: {e}"));
-    parts
-        .sources
-        .iter()
-        .map(|(_, part)| crate::compile_generated_verifier(part).unwrap_or_else(|e| panic!("compiling: {e}")))
+    zkr_circuits::evm::compile_to_fit(&source, |part| crate::compile_generated_verifier(part).map(|code| code.to_vec()))
+        .unwrap_or_else(|e: eyre::Report| panic!("compiling the generated verifier: {e}"))
+        .into_iter()
+        .map(alloy::primitives::Bytes::from)
         .collect()
 }
 

@@ -14,6 +14,12 @@
 //! ```
 //!
 //! Consecutive chunks chain: [`CHAINED`] pairs an input of chunk `j` with the input of chunk `j + 1` it must equal.
+//!
+//! Aggregation can run in layers (a tree): a proof of a layer below the last covers a range of consecutive chunks and
+//! carries, after its accumulator, the statement of that range in the same layout (six words, then four per chunk).
+//! A chunk proof's inputs read as the statement of a range of one chunk through [`CHUNK_STATEMENT`]; ranges chain
+//! through [`STATEMENT_CHAINED`] and merge through [`merged_statement`], which over chunk ranges is
+//! [`batch_statement`].
 
 /// Indices of a chunk proof's public inputs (256-bit hashes as two 128-bit halves, high first).
 pub mod chunk {
@@ -71,6 +77,44 @@ pub fn batch_statement(chunks: usize) -> Vec<(usize, usize)> {
     positions
 }
 
+/// A chunk proof's inputs in the order of the statement of a range of one chunk: the statement's word `i` is the
+/// chunk's input `CHUNK_STATEMENT[i]`.
+pub const CHUNK_STATEMENT: [usize; batch_statement_len(1)] = [
+    chunk::PREV_STATE_ROOT,
+    chunk::NEW_STATE_ROOT,
+    chunk::DEPOSIT_HASH_BEFORE[0],
+    chunk::DEPOSIT_HASH_BEFORE[1],
+    chunk::DEPOSIT_HASH_AFTER[0],
+    chunk::DEPOSIT_HASH_AFTER[1],
+    chunk::DATA_HASH[0],
+    chunk::DATA_HASH[1],
+    chunk::WITHDRAWAL_ROOT[0],
+    chunk::WITHDRAWAL_ROOT[1],
+];
+
+/// Pairs `(a, b)` of statement words: word `a` of a range's statement equals word `b` of the next range's (the
+/// state root after and the deposit hash after carry over).
+pub const STATEMENT_CHAINED: [(usize, usize); 3] = [(1, 0), (4, 2), (5, 3)];
+
+/// Chunks a statement of `words` words covers, if `words` is a statement's length.
+pub const fn statement_chunks(words: usize) -> Option<usize> {
+    if words >= batch_statement_len(1) && (words - 6).is_multiple_of(4) { Some((words - 6) / 4) } else { None }
+}
+
+/// Where each word of the statement over consecutive ranges comes from, as `(range, word)` pairs in order, for ranges
+/// covering `chunks[r]` chunks each: the first range's starting words, the last range's ending words, then every
+/// range's per-chunk words.
+pub fn merged_statement(chunks: &[usize]) -> Vec<(usize, usize)> {
+    assert!(!chunks.is_empty() && chunks.iter().all(|&c| c > 0), "every range covers a chunk");
+    let last = chunks.len() - 1;
+    let mut positions = vec![(0, 0), (last, 1), (0, 2), (0, 3), (last, 4), (last, 5)];
+    for (r, &covered) in chunks.iter().enumerate() {
+        positions.extend((6..6 + 4 * covered).map(|word| (r, word)));
+    }
+    debug_assert_eq!(positions.len(), batch_statement_len(chunks.iter().sum()));
+    positions
+}
+
 #[cfg(test)]
 mod tests {
     use alloy_primitives::B256;
@@ -113,5 +157,29 @@ mod tests {
         assert_eq!(three.len(), batch_statement_len(3));
         assert_eq!(&three[..6], &[(0, 0), (2, 1), (0, 4), (0, 5), (2, 6), (2, 7)]);
         assert_eq!(&three[6 + 4 * 2..], &[(2, 2), (2, 3), (2, 8), (2, 9)]);
+    }
+
+    #[test]
+    fn merging_chunk_ranges_is_the_batch_statement_and_merging_is_associative() {
+        for chunks in 1..=8 {
+            let via_ranges: Vec<_> =
+                merged_statement(&vec![1; chunks]).into_iter().map(|(j, word)| (j, CHUNK_STATEMENT[word])).collect();
+            assert_eq!(via_ranges, batch_statement(chunks), "{chunks} chunks");
+            let chained: Vec<_> = STATEMENT_CHAINED.map(|(a, b)| (CHUNK_STATEMENT[a], CHUNK_STATEMENT[b])).to_vec();
+            assert_eq!(chained, CHAINED.to_vec());
+        }
+        // Four chunks as two ranges of two, each merged from two chunks, equal the four chunks merged at once.
+        let pairs = merged_statement(&[1, 1]);
+        let tree: Vec<_> = merged_statement(&[2, 2])
+            .into_iter()
+            .map(|(range, word)| {
+                let (chunk, chunk_word) = pairs[word];
+                (2 * range + chunk, CHUNK_STATEMENT[chunk_word])
+            })
+            .collect();
+        assert_eq!(tree, batch_statement(4));
+        assert_eq!(statement_chunks(batch_statement_len(5)), Some(5));
+        assert_eq!(statement_chunks(7), None);
+        assert_eq!(statement_chunks(6), None);
     }
 }

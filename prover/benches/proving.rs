@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! cargo bench -p zkr-prover --bench proving -- [--chunks 2:16,4:17,8:18] [--aggregate 1,2] [--aggregation-k 20]
-//!                                                [--out target/zkr-bench] [--backend cpu|gpu|auto]
+//!                                                [--layer F:K] [--out target/zkr-bench] [--backend cpu|gpu|auto]
 //! ```
+//!
+//! `--layer F:K` aggregates in two layers (a tree): groups of `F` chunk proofs are aggregated first at `k = K`, and
+//! the last layer (`--aggregation-k`) aggregates the groups' proofs; each `--aggregate` count must be a multiple of
+//! `F`.
 //!
 //! Proofs are made as the prover makes them, through `MsmKzg`: the commitments run on the MSM's CPU twin
 //! (`--backend cpu`, the default) or on the GPU with the SRS resident (`gpu`; `auto` takes the GPU when there is one).
@@ -28,7 +32,7 @@ use alloy_primitives::{Address, B256, U256};
 use halo2_base::halo2_proofs::{halo2curves::bn256::Bn256, poly::kzg::commitment::ParamsKZG};
 use zkr_circuits::{
     ChunkCircuit, ChunkShape,
-    keys::{AggregationKeys, ChunkKeys},
+    keys::{AggregationKeys, ChunkKeys, Inner},
     srs::{downsized, load_srs},
 };
 use zkr_kernels::{
@@ -39,7 +43,7 @@ use zkr_protocol::{
     ChunkWitness, DepositRecord, Record, TransferRecord, WITHDRAWAL_ADDRESS, build_chunk,
     chunk::{max_chunk_deposits, max_chunk_withdrawals},
 };
-use zkr_prover::{aggregate, prove_chunk};
+use zkr_prover::{ProofTimes, aggregate_layer_timed, aggregate_timed, prove_chunk};
 use zkr_state::{Account, AccountTree};
 
 const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
@@ -48,6 +52,8 @@ struct Options {
     chunks: Vec<ChunkShape>,
     aggregate: Vec<usize>,
     aggregation_k: u32,
+    /// A lower aggregation layer: `(chunk proofs per group, k)`.
+    layer: Option<(usize, u32)>,
     out: PathBuf,
     backend: Backend,
 }
@@ -57,6 +63,7 @@ fn parse_options() -> Options {
         chunks: vec![ChunkShape { slots: 2, k: 16 }, ChunkShape { slots: 4, k: 17 }, ChunkShape { slots: 8, k: 18 }],
         aggregate: vec![1, 2],
         aggregation_k: 20,
+        layer: None,
         // cargo runs benches in the package folder: the default is the workspace's target folder.
         out: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/zkr-bench"),
         backend: Backend::Cpu,
@@ -79,6 +86,11 @@ fn parse_options() -> Options {
                 options.aggregate = value().split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
             }
             "--aggregation-k" => options.aggregation_k = value().parse().unwrap(),
+            "--layer" => {
+                let layer = value();
+                let (group, k) = layer.split_once(':').expect("--layer takes group:k");
+                options.layer = Some((group.parse().unwrap(), k.parse().unwrap()));
+            }
             "--out" => options.out = PathBuf::from(value()),
             "--backend" => options.backend = value().parse().unwrap(),
             // cargo bench passes --bench to every bench binary.
@@ -203,7 +215,14 @@ fn main() {
         Selected::Cpu { .. } => None,
     };
     println!("commitments on the {}", if gpu.is_some() { "GPU" } else { "CPU twin" });
-    let max_k = options.chunks.iter().map(|s| s.k).max().unwrap_or(16).max(options.aggregation_k);
+    let max_k = options
+        .chunks
+        .iter()
+        .map(|s| s.k)
+        .max()
+        .unwrap_or(16)
+        .max(options.aggregation_k)
+        .max(options.layer.map_or(0, |(_, k)| k));
     let (srs, time, peak) = measure(|| load_srs(&options.out, max_k, true).unwrap());
     row(format!("SRS 2^{max_k} (development, cached in --out)"), time, peak, String::new());
 
@@ -233,30 +252,71 @@ fn main() {
         let (chunk_srs, agg_srs) = (chunk_params.kzg(), agg_params.kzg());
         let params = ChunkCircuit::configure_shape(shape, FEE_RECIPIENT).unwrap();
         let keys = ChunkKeys::load_or_generate(&keys_dir, chunk_srs, params).unwrap();
+        // The lower layer's keys, generated once for every count.
+        let layer = options.layer.map(|(group, k)| {
+            let params = wrap(gpu.as_ref(), downsized(&srs, k));
+            let label = format!("layer of {group} ({} slots, k = {}), k = {k}", shape.slots, shape.k);
+            let (keys, time, peak) = measure(|| {
+                AggregationKeys::load_or_generate_over(&keys_dir, params.kzg(), chunk_srs, Inner::Chunks(&keys), group)
+                    .unwrap()
+            });
+            row(format!("{label}: keys"), time, peak, columns_note(&keys));
+            (keys, params, label)
+        });
         for &chunks in &options.aggregate {
-            let label = format!(
-                "aggregation of {chunks} ({} slots, k = {}), k = {}",
-                shape.slots, shape.k, options.aggregation_k
-            );
             let snarks: Vec<_> = full_chunks(shape.slots, chunks)
                 .into_iter()
                 .map(|witness| prove_chunk(&keys, &chunk_params, witness).unwrap())
                 .collect();
-            let (agg, time, peak) =
-                measure(|| AggregationKeys::load_or_generate(&keys_dir, agg_srs, chunk_srs, &keys, chunks).unwrap());
-            row(format!("{label}: keys"), time, peak, String::new());
-            let (proof, time, peak) = measure(|| aggregate(&agg, &agg_params, chunk_srs, snarks).unwrap());
-            let source = agg.evm_verifier_source().unwrap();
+            let (agg, proof, label) = match &layer {
+                None => {
+                    let label = format!(
+                        "aggregation of {chunks} ({} slots, k = {}), k = {}",
+                        shape.slots, shape.k, options.aggregation_k
+                    );
+                    let (agg, time, peak) = measure(|| {
+                        AggregationKeys::load_or_generate(&keys_dir, agg_srs, chunk_srs, &keys, chunks).unwrap()
+                    });
+                    row(format!("{label}: keys"), time, peak, columns_note(&agg));
+                    let ((proof, times), time, peak) =
+                        measure(|| aggregate_timed(&agg, &agg_params, chunk_srs, snarks).unwrap());
+                    row(format!("{label}: proof"), time, peak, times_note(proof.proof.len(), &times));
+                    (agg, proof, label)
+                }
+                Some((lower, lower_params, lower_label)) => {
+                    let group = lower.inputs();
+                    assert!(chunks % group == 0, "--aggregate {chunks} is not a multiple of the layer's {group}");
+                    let mut groups = Vec::new();
+                    for (i, group) in snarks.chunks(group).enumerate() {
+                        let ((snark, times), time, peak) =
+                            measure(|| aggregate_layer_timed(lower, lower_params, chunk_srs, group.to_vec()).unwrap());
+                        row(format!("{lower_label}: proof {i}"), time, peak, times_note(snark.proof.len(), &times));
+                        groups.push(snark);
+                    }
+                    let label =
+                        format!("last layer over {} of {lower_label}, k = {}", groups.len(), options.aggregation_k);
+                    let (agg, time, peak) = measure(|| {
+                        AggregationKeys::load_or_generate_over(
+                            &keys_dir,
+                            agg_srs,
+                            lower_params.kzg(),
+                            Inner::Layer(lower),
+                            groups.len(),
+                        )
+                        .unwrap()
+                    });
+                    row(format!("{label}: keys"), time, peak, columns_note(&agg));
+                    let ((proof, times), time, peak) =
+                        measure(|| aggregate_timed(&agg, &agg_params, lower_params.kzg(), groups).unwrap());
+                    row(format!("{label}: proof"), time, peak, times_note(proof.proof.len(), &times));
+                    (agg, proof, label)
+                }
+            };
             let dir = options.out.join(format!("aggregation_n{chunks}"));
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("verifier.sol"), &source).unwrap();
+            std::fs::write(dir.join("verifier.sol"), agg.evm_verifier_source().unwrap()).unwrap();
             std::fs::write(dir.join("proof.json"), serde_json::to_vec(&proof).unwrap()).unwrap();
-            row(
-                format!("{label}: proof"),
-                time,
-                peak,
-                format!("{} bytes, verified; verifier source in {}", proof.proof.len(), dir.display()),
-            );
+            println!("{label}: verifier source and proof in {}", dir.display());
         }
     }
 
@@ -267,6 +327,27 @@ fn main() {
         println!("| {} | {:.1} | {:.2} | {} |", r.what, r.seconds, r.peak_gib, r.note);
     }
     let _ = std::fs::remove_dir_all(&keys_dir);
+}
+
+/// The columns key generation chose for an aggregation circuit.
+fn columns_note(keys: &AggregationKeys) -> String {
+    let config = keys.config();
+    format!(
+        "{} advice, {} lookup advice, {} fixed columns",
+        config.num_advice, config.num_lookup_advice, config.num_fixed
+    )
+}
+
+/// A proof's size, and where its time went.
+fn times_note(bytes: usize, times: &ProofTimes) -> String {
+    format!(
+        "{bytes} bytes, verified; in-circuit verification {:.1} s, MSMs {:.1} s, opening {:.1} s, FFTs and quotient \
+         {:.1} s",
+        times.aggregation.as_secs_f64(),
+        times.msm.as_secs_f64(),
+        times.opening.as_secs_f64(),
+        times.quotient.as_secs_f64()
+    )
 }
 
 /// A fresh folder for the keys, so that key generation is measured.

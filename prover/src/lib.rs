@@ -288,6 +288,31 @@ pub fn aggregate_timed(
     Ok((proof, times))
 }
 
+/// Aggregates exactly [`AggregationKeys::inputs`] verified inner proofs (chunk proofs or a lower layer's, in batch
+/// order) into a proof for the layer above: the Poseidon transcript, which an aggregation circuit verifies
+/// in-circuit, and the layer's accumulator first among its public inputs. `inner_srs` is the inner proofs' SRS. The
+/// proof is checked before it is returned.
+pub fn aggregate_layer_timed(
+    keys: &AggregationKeys,
+    agg_params: &MsmParams,
+    inner_srs: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+) -> Result<(Snark, ProofTimes), ProverError> {
+    let started = Instant::now();
+    let circuit = keys.prover_circuit(inner_srs, snarks)?;
+    let instances = circuit.instances();
+    let aggregation = started.elapsed();
+    let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+    let (msm, opening, quotient) = prove_timed(agg_params, keys.pk(), circuit, &instances, &mut transcript)?;
+    let snark = Snark::new(keys.protocol().clone(), instances, transcript.finalize());
+    let verified = Instant::now();
+    if !keys.verify_layer(&snark) {
+        return Err(zkr_circuits::Error::Unsatisfied.into());
+    }
+    let times = ProofTimes { aggregation, msm, opening, quotient, verify: verified.elapsed(), ..ProofTimes::default() };
+    Ok((snark, times))
+}
+
 /// A stage of proving a batch, reported as it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
