@@ -272,20 +272,38 @@ pub fn aggregate_timed(
     chunk_srs: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
 ) -> Result<(BatchProof, ProofTimes), ProverError> {
-    let started = Instant::now();
-    let circuit = keys.prover_circuit(chunk_srs, snarks)?;
-    let instances = circuit.instances();
-    let aggregation = started.elapsed();
     let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
         TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    let (msm, opening, quotient) = prove_timed(agg_params, keys.pk(), circuit, &instances, &mut transcript)?;
-    let proof = BatchProof { instances: instances[0].clone(), proof: transcript.finalize() };
+    let (instances, mut times) = prove_aggregation(keys, agg_params, chunk_srs, snarks, &mut transcript)?;
+    let proof = BatchProof { instances, proof: transcript.finalize() };
     let verified = Instant::now();
     if !keys.verify(&proof) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
-    let times = ProofTimes { aggregation, msm, opening, quotient, verify: verified.elapsed(), ..ProofTimes::default() };
+    times.verify = verified.elapsed();
     Ok((proof, times))
+}
+
+/// Proves the aggregation circuit of `keys` over `snarks` (made with `inner_srs`) into `transcript`: returns the
+/// proof's public inputs and where its time went (the check aside, which is the caller's).
+fn prove_aggregation<E, T>(
+    keys: &AggregationKeys,
+    agg_params: &MsmParams,
+    inner_srs: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+    transcript: &mut T,
+) -> Result<(Vec<Fr>, ProofTimes), ProverError>
+where
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    let started = Instant::now();
+    let circuit = keys.prover_circuit(inner_srs, snarks)?;
+    let mut instances = circuit.instances();
+    let aggregation = started.elapsed();
+    let (msm, opening, quotient) = prove_timed(agg_params, keys.pk(), circuit, &instances, transcript)?;
+    let times = ProofTimes { aggregation, msm, opening, quotient, ..ProofTimes::default() };
+    Ok((instances.swap_remove(0), times))
 }
 
 /// Aggregates exactly [`AggregationKeys::inputs`] verified inner proofs (chunk proofs or a lower layer's, in batch
@@ -298,18 +316,14 @@ pub fn aggregate_layer_timed(
     inner_srs: &ParamsKZG<Bn256>,
     snarks: Vec<Snark>,
 ) -> Result<(Snark, ProofTimes), ProverError> {
-    let started = Instant::now();
-    let circuit = keys.prover_circuit(inner_srs, snarks)?;
-    let instances = circuit.instances();
-    let aggregation = started.elapsed();
     let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-    let (msm, opening, quotient) = prove_timed(agg_params, keys.pk(), circuit, &instances, &mut transcript)?;
-    let snark = Snark::new(keys.protocol().clone(), instances, transcript.finalize());
+    let (instances, mut times) = prove_aggregation(keys, agg_params, inner_srs, snarks, &mut transcript)?;
+    let snark = Snark::new(keys.protocol().clone(), vec![instances], transcript.finalize());
     let verified = Instant::now();
     if !keys.verify_layer(&snark) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
-    let times = ProofTimes { aggregation, msm, opening, quotient, verify: verified.elapsed(), ..ProofTimes::default() };
+    times.verify = verified.elapsed();
     Ok((snark, times))
 }
 
