@@ -636,3 +636,36 @@ fn aggregation_circuit(
     builder.assigned_instances[0].extend(merged_statement(&covered).into_iter().map(|(r, word)| ranges[r][word]));
     Ok(circuit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregation_key_metadata_round_trips_and_reads_the_flat_format() {
+        let meta = AggregationKeyMeta {
+            inputs: 2,
+            inner: InnerKind::Layer { chunks: 4 },
+            config: AggregationConfigParams { degree: 22, num_advice: 3, lookup_bits: 21, ..Default::default() },
+            break_points: vec![vec![1, 2]],
+        };
+        let json = serde_json::to_string(&meta).unwrap();
+        let back: AggregationKeyMeta = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.inputs, back.inner, back.break_points), (2, meta.inner, meta.break_points));
+        assert_eq!((back.config.degree, back.config.num_advice, back.config.lookup_bits), (22, 3, 21));
+        assert_eq!(back.inner.chunks(), 4);
+        assert_eq!(back.inner.num_instance(), ACCUMULATOR_LIMBS + batch_statement_len(4));
+
+        // Keys written before layers: `chunks` inputs, every one a chunk proof.
+        let mut flat: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let object = flat.as_object_mut().unwrap();
+        object.remove("inner");
+        let inputs = object.remove("inputs").unwrap();
+        object.insert("chunks".into(), inputs);
+        let old: AggregationKeyMeta = serde_json::from_value(flat).unwrap();
+        assert_eq!((old.inputs, old.inner), (2, InnerKind::Chunk));
+        assert_eq!(InnerKind::Chunk.num_instance(), CHUNK_PUBLIC_INPUTS);
+        assert_eq!(InnerKind::Chunk.statement(), CHUNK_STATEMENT.to_vec());
+        assert_eq!(InnerKind::Layer { chunks: 1 }.statement(), (12..22).collect::<Vec<_>>());
+    }
+}
