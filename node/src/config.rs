@@ -445,10 +445,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_batch_shape_is_the_deployment_files_and_a_contrary_setting_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let deployment = dir.path().join("l1.json");
+    /// Writes a deployment file at `path` in `mode` with `shape`: the Rollup at `0x01..`, the Portal at `0x02..`, the
+    /// owner `0x03..`, one proposer `0x04..`.
+    fn write_deployment(path: &std::path::Path, mode: zkr_protocol::SettlementMode, shape: zkr_protocol::ProofShape) {
         zkr_contracts::Deployment {
             chain_id: 31337,
             rollup: Address::repeat_byte(1),
@@ -458,15 +457,23 @@ mod tests {
             pending_owner: None,
             sequencers: vec![],
             provers: vec![],
-            mode: zkr_protocol::SettlementMode::Zk,
-            proposers: vec![],
+            mode,
+            proposers: vec![Address::repeat_byte(4)],
             dispute: None,
-            shape: zkr_protocol::ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 21 },
+            shape,
             genesis_state_root: alloy::primitives::B256::ZERO,
             deployment_block: 1,
         }
-        .save(&deployment)
+        .save(path)
         .unwrap();
+    }
+
+    #[test]
+    fn the_batch_shape_is_the_deployment_files_and_a_contrary_setting_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let deployment = dir.path().join("l1.json");
+        let shape = zkr_protocol::ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 21 };
+        write_deployment(&deployment, zkr_protocol::SettlementMode::Zk, shape);
         let path = dir.path().join("node.toml");
         let load = |batcher: &str| {
             let l1 = format!("[l1]\ndeployment = {:?}\n", deployment.display().to_string());
@@ -497,26 +504,7 @@ mod tests {
     fn the_proposer_needs_an_optimistic_deployment_and_the_batcher() {
         let dir = tempfile::tempdir().unwrap();
         let deployment = dir.path().join("l1.json");
-        let write = |mode: zkr_protocol::SettlementMode| {
-            zkr_contracts::Deployment {
-                chain_id: 31337,
-                rollup: Address::repeat_byte(1),
-                portal: Address::repeat_byte(2),
-                verifier: None,
-                owner: Address::repeat_byte(3),
-                pending_owner: None,
-                sequencers: vec![],
-                provers: vec![],
-                mode,
-                proposers: vec![Address::repeat_byte(4)],
-                dispute: None,
-                shape: zkr_protocol::ProofShape::CI,
-                genesis_state_root: alloy::primitives::B256::ZERO,
-                deployment_block: 1,
-            }
-            .save(&deployment)
-            .unwrap();
-        };
+        let write = |mode| write_deployment(&deployment, mode, zkr_protocol::ProofShape::CI);
         let path = dir.path().join("node.toml");
         let key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
         let load = |sections: &str| {
