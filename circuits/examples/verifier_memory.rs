@@ -35,7 +35,7 @@ fn main() {
     let aggregation_k = args.next().map_or(20, |s| s.parse().unwrap());
     let config = KeysConfig {
         dir,
-        shape: ProofShape { chunk_slots: slots, chunk_k: k, chunks_per_batch: chunks, aggregation_k },
+        shape: ProofShape { chunk_slots: slots, chunk_k: k, chunks_per_batch: chunks, aggregation_k, layer: None },
         fee_recipient: Address::repeat_byte(0xfe),
         dev_srs: false,
     };

@@ -9,7 +9,8 @@
 //!  <dir>/kzg_bn254_<k>.srs                      the SRS (provers, key generation)
 //!  <dir>/kzg_bn254_verifier.srs                 g[0], g2, s_g2 (verifiers)
 //!  <dir>/chunk_r<rev>_k<k>_s<slots>_<hash>.{json,pk,protocol}
-//!  <dir>/aggregation_k<k>_n<chunks>_r<rev>_<hash>.{json,pk,protocol}
+//!  <dir>/aggregation_k<k>_n<chunks>_r<rev>_<hash>.{json,pk,protocol}    over chunk proofs (a batch's, or a layer's group)
+//!  <dir>/aggregation_k<k>_n<inputs>_of_<hash>.{json,pk,protocol}          over layer proofs (a layered batch's)
 //! ```
 
 use std::{
@@ -96,8 +97,13 @@ impl KeysConfig {
     pub(crate) fn key_names(&self) -> Result<KeyNames, Error> {
         self.validate()?;
         let params = self.chunk_params()?;
-        let aggregation = chunk_aggregation_keys_name(self.shape.aggregation_k, self.shape.chunks_per_batch, &params);
-        Ok(KeyNames { chunk: chunk_keys_name(&params), aggregation, chunk_params: params })
+        let shape = &self.shape;
+        let layer = shape.layer.map(|layer| chunk_aggregation_keys_name(layer.k, layer.group, &params));
+        let aggregation = match &layer {
+            None => chunk_aggregation_keys_name(shape.aggregation_k, shape.chunks_per_batch, &params),
+            Some(layer) => layer_aggregation_keys_name(shape.aggregation_k, shape.batch_inputs(), layer),
+        };
+        Ok(KeyNames { chunk: chunk_keys_name(&params), layer, aggregation, chunk_params: params })
     }
 }
 
@@ -106,6 +112,9 @@ impl KeysConfig {
 #[derive(Debug)]
 pub(crate) struct KeyNames {
     pub(crate) chunk: String,
+    /// The layer's, when the shape has one.
+    pub(crate) layer: Option<String>,
+    /// The batch proof's circuit: over the chunk proofs, or over the layer's proofs.
     pub(crate) aggregation: String,
     pub(crate) chunk_params: ChunkCircuitParams,
 }
@@ -116,17 +125,40 @@ pub(crate) struct KeyNames {
 /// aggregation circuit). Provers generate what they lack themselves.
 pub fn setup(config: &KeysConfig) -> Result<Verifier, Error> {
     let names = config.key_names()?;
-    let files = [
-        config.dir.join(crate::srs::VERIFIER_FILE),
-        config.dir.join(format!("{}.protocol", names.chunk)),
-        config.dir.join(format!("{}.protocol", names.aggregation)),
-    ];
-    if !files.iter().all(|f| f.is_file()) {
+    let protocols = [Some(&names.chunk), names.layer.as_ref(), Some(&names.aggregation)];
+    let present = config.dir.join(crate::srs::VERIFIER_FILE).is_file()
+        && protocols.iter().flatten().all(|name| config.dir.join(format!("{name}.protocol")).is_file());
+    if !present {
         let shape = config.shape;
         let agg_srs = load_srs(&config.dir, shape.aggregation_k, config.dev_srs)?;
         let chunk_srs = downsized_in(&config.dir, &agg_srs, shape.chunk_k);
         let chunk_keys = ChunkKeys::load_or_generate(&config.dir, &chunk_srs, names.chunk_params.clone())?;
-        AggregationKeys::load_or_generate(&config.dir, &agg_srs, &chunk_srs, &chunk_keys, shape.chunks_per_batch)?;
+        match shape.layer {
+            None => {
+                AggregationKeys::load_or_generate(
+                    &config.dir,
+                    &agg_srs,
+                    &chunk_srs,
+                    &chunk_keys,
+                    shape.chunks_per_batch,
+                )?;
+            }
+            Some(layer) => {
+                let layer_srs = downsized_in(&config.dir, &agg_srs, layer.k);
+                let layer_keys =
+                    AggregationKeys::load_or_generate(&config.dir, &layer_srs, &chunk_srs, &chunk_keys, layer.group)?;
+                // The batch proof's keys need only the layer's verifying key: its proving key goes first.
+                let layer_vk = layer_keys.verifying();
+                drop((layer_keys, chunk_keys));
+                AggregationKeys::load_or_generate_over(
+                    &config.dir,
+                    &agg_srs,
+                    &layer_srs,
+                    layer_vk.as_inner(),
+                    shape.batch_inputs(),
+                )?;
+            }
+        }
     }
     Verifier::read(config, &names)
 }
@@ -146,8 +178,14 @@ pub(crate) fn chunk_keys_name(params: &ChunkCircuitParams) -> String {
 pub(crate) fn aggregation_keys_name(k: u32, inputs: usize, inner: &Inner<'_>) -> String {
     match inner {
         Inner::Chunks(keys) => chunk_aggregation_keys_name(k, inputs, keys.params()),
-        Inner::Layer(keys) => format!("aggregation_k{k}_n{inputs}_of_{}", hex_prefix(keys.name.as_bytes())),
+        Inner::Layer(layer) => layer_aggregation_keys_name(k, inputs, layer.name),
     }
+}
+
+/// The file name (without extension) of the aggregation circuit's keys over `inputs` proofs of the layer whose keys
+/// are named `layer`.
+pub(crate) fn layer_aggregation_keys_name(k: u32, inputs: usize, layer: &str) -> String {
+    format!("aggregation_k{k}_n{inputs}_of_{}", hex_prefix(layer.as_bytes()))
 }
 
 /// The file name (without extension) of the aggregation circuit's keys over `inputs` chunk proofs of the chunk
@@ -305,23 +343,65 @@ fn read_meta<M: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Resul
 pub enum Inner<'a> {
     /// Chunk proofs of these keys.
     Chunks(&'a ChunkKeys),
-    /// Proofs of this aggregation layer (each covering [`AggregationKeys::chunks`] chunks, with a Poseidon transcript:
-    /// [`AggregationKeys::verify_layer`]).
-    Layer(&'a AggregationKeys),
+    /// Proofs of an aggregation layer (with a Poseidon transcript: [`AggregationKeys::verify_layer`]).
+    Layer(LayerRef<'a>),
+}
+
+/// What an aggregation circuit over a layer needs of the layer's keys: their name, the chunks each proof covers and
+/// the verifying key ([`AggregationKeys::as_inner`], or [`LayerVk::as_inner`] once the proving key is dropped).
+#[derive(Debug, Clone, Copy)]
+pub struct LayerRef<'a> {
+    name: &'a str,
+    chunks: usize,
+    vk: &'a VerifyingKey<G1Affine>,
+}
+
+/// A layer's verifying key without its proving key (gigabytes): enough to make the keys of the circuit above it, and
+/// to read and check the layer's proofs as that circuit's inputs.
+#[derive(Debug, Clone)]
+pub struct LayerVk {
+    name: String,
+    chunks: usize,
+    vk: VerifyingKey<G1Affine>,
+    protocol: PlonkProtocol<G1Affine>,
+    dk: DecidingKey,
+}
+
+impl LayerVk {
+    /// The layer as the inner circuit of the circuit above it.
+    pub fn as_inner(&self) -> Inner<'_> {
+        Inner::Layer(LayerRef { name: &self.name, chunks: self.chunks, vk: &self.vk })
+    }
+
+    /// A layer proof received as public inputs and proof bytes, with this layer's description of its circuit (never
+    /// one supplied by the sender).
+    pub fn snark(&self, instances: Vec<Fr>, proof: Vec<u8>) -> Snark {
+        Snark::new(self.protocol.clone(), vec![instances], proof)
+    }
+
+    /// Verifies a layer proof natively (Poseidon transcript).
+    pub fn verify(&self, snark: &Snark) -> bool {
+        snark.instances.len() == 1 && verify_layer_proof(&self.dk, &self.protocol, &snark.instances[0], snark.proof())
+    }
+
+    /// Chunks one layer proof covers.
+    pub const fn chunks(&self) -> usize {
+        self.chunks
+    }
 }
 
 impl Inner<'_> {
     fn kind(&self) -> InnerKind {
         match self {
             Self::Chunks(_) => InnerKind::Chunk,
-            Self::Layer(keys) => InnerKind::Layer { chunks: keys.chunks() },
+            Self::Layer(layer) => InnerKind::Layer { chunks: layer.chunks },
         }
     }
 
     fn vk(&self) -> &VerifyingKey<G1Affine> {
         match self {
             Self::Chunks(keys) => keys.vk(),
-            Self::Layer(keys) => keys.vk(),
+            Self::Layer(layer) => layer.vk,
         }
     }
 }
@@ -562,6 +642,22 @@ impl AggregationKeys {
     /// The proof system's description of the circuit, accumulator included, for a layer above and for verifiers.
     pub const fn protocol(&self) -> &PlonkProtocol<G1Affine> {
         &self.protocol
+    }
+
+    /// These keys as the inner circuit of a layer above them.
+    pub fn as_inner(&self) -> Inner<'_> {
+        Inner::Layer(LayerRef { name: &self.name, chunks: self.chunks(), vk: self.vk() })
+    }
+
+    /// The verifying key alone (a copy), to make the keys of the layer above once this one's proving key is dropped.
+    pub fn verifying(&self) -> LayerVk {
+        LayerVk {
+            name: self.name.clone(),
+            chunks: self.chunks(),
+            vk: self.vk().clone(),
+            protocol: self.protocol.clone(),
+            dk: self.dk.clone(),
+        }
     }
 
     /// The aggregation circuit over exactly [`AggregationKeys::inputs`] inner proofs, in batch order, laid out as

@@ -202,29 +202,71 @@ impl BatchVerifier {
     }
 }
 
-/// Both verifying keys of a setup: checks chunk and batch proofs and writes the EVM verifier, in a few megabytes.
+/// An aggregation layer's compiled verifying key for a setup with a layer ([`KeysConfig`]), with the SRS's deciding
+/// key: checks layer proofs (Poseidon transcript), each the statement of a group of consecutive chunks.
+#[derive(Debug)]
+pub struct LayerVerifier {
+    dk: DecidingKey,
+    protocol: PlonkProtocol<G1Affine>,
+    group: usize,
+}
+
+impl LayerVerifier {
+    /// Reads `<name>.protocol` in `dir`, for groups of `group` chunks.
+    fn read(dir: &Path, name: &str, group: usize, dk: DecidingKey) -> Result<Self, Error> {
+        let protocol = read_protocol(dir, name).map_err(missing)?;
+        let expected = ACCUMULATOR_LIMBS + batch_statement_len(group);
+        if protocol.num_instance != [expected] {
+            return Err(Error::Shape(format!(
+                "the layer protocol on disk takes {:?} public inputs, a group of {group} chunks {expected}",
+                protocol.num_instance
+            )));
+        }
+        Ok(Self { dk, protocol, group })
+    }
+
+    /// Checks a layer proof with its public inputs (accumulator first).
+    pub fn verify(&self, instances: &[Fr], proof: &[u8]) -> bool {
+        verify_layer_proof(&self.dk, &self.protocol, instances, proof)
+    }
+
+    /// Chunks per layer proof.
+    pub const fn group(&self) -> usize {
+        self.group
+    }
+}
+
+/// The verifying keys of a setup: checks chunk, layer and batch proofs and writes the EVM verifier, in a few
+/// megabytes.
 #[derive(Debug)]
 pub struct Verifier {
     /// The chunk proofs' verifier.
     pub chunk: ChunkVerifier,
+    /// The layer proofs' verifier, when the setup has a layer.
+    pub layer: Option<LayerVerifier>,
     /// The batch proofs' verifier.
     pub batch: BatchVerifier,
 }
 
 impl Verifier {
-    /// Loads both verifying keys of `config`, as [`crate::keys::setup`] (or any prover's key generation) left them.
+    /// Loads the verifying keys of `config`, as [`crate::keys::setup`] (or any prover's key generation) left them.
     pub fn load(config: &KeysConfig) -> Result<Self, Error> {
         Self::read(config, &config.key_names()?)
     }
 
-    /// Reads both verifying keys of `config`, under the names already derived from it, and the deciding key once.
+    /// Reads the verifying keys of `config`, under the names already derived from it, and the deciding key once.
     pub(crate) fn read(config: &KeysConfig, names: &KeyNames) -> Result<Self, Error> {
         let chunks = config.shape.chunks_per_batch;
         let chunk = ChunkVerifier::read(&config.dir, &names.chunk)?;
         let batch = BatchVerifier::read(&config.dir, &names.aggregation, chunks)?;
         let dk = deciding_key(&config.dir).map_err(missing)?;
+        let layer = match (config.shape.layer, &names.layer) {
+            (Some(layer), Some(name)) => Some(LayerVerifier::read(&config.dir, name, layer.group, dk.clone())?),
+            _ => None,
+        };
         Ok(Self {
             chunk: ChunkVerifier { dk: dk.clone(), protocol: chunk },
+            layer,
             batch: BatchVerifier { dk, protocol: batch, chunks },
         })
     }

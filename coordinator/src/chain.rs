@@ -338,12 +338,18 @@ async fn follow_once(
             // Proven only if its output is disputed (or sampled): see `crate::disputes`.
             let inputs: Vec<Vec<u8>> = witnesses.iter().map(|w| serde_json::to_vec(w).unwrap_or_default()).collect();
             let jobs = inputs.len();
-            coordinator.with_store(move |store| store.add_held_batch(next, &meta_json, inputs, now_ms())).await?;
+            let group = coordinator.layer_group();
+            coordinator
+                .with_store(move |store| store.add_batch_in_groups(next, &meta_json, inputs, group, true, now_ms()))
+                .await?;
             tracing::info!(target: "coordinator::chain", index = next, jobs, %new_state_root, "batch committed; chunk jobs held until disputed");
         } else {
             let inputs: Vec<Vec<u8>> = witnesses.iter().map(|w| serde_json::to_vec(w).unwrap_or_default()).collect();
             let jobs = inputs.len();
-            coordinator.with_store(move |store| store.add_batch(next, &meta_json, inputs, now_ms())).await?;
+            let group = coordinator.layer_group();
+            coordinator
+                .with_store(move |store| store.add_batch_in_groups(next, &meta_json, inputs, group, false, now_ms()))
+                .await?;
             coordinator.notify_ready();
             tracing::info!(target: "coordinator::chain", index = next, jobs, %new_state_root, "batch committed; chunk jobs queued");
         }

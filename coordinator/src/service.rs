@@ -55,6 +55,11 @@ impl Coordinator {
         Self { store, checker, setup, ready: Arc::new(Notify::new()), stages: Arc::default() }
     }
 
+    /// Chunks per layer proof in this cluster's setup; 0 without a layer.
+    pub fn layer_group(&self) -> u32 {
+        self.setup.layer.as_ref().map_or(0, |layer| layer.group)
+    }
+
     /// The store.
     pub const fn store(&self) -> &Arc<Store> {
         &self.store
@@ -134,16 +139,22 @@ impl Coordinator {
     }
 
     fn lease_to_job(lease: Lease) -> Result<pb::Job, Status> {
+        fn decode_all<M: Message + Default>(inputs: &[Vec<u8>]) -> Result<Vec<M>, Status> {
+            inputs
+                .iter()
+                .map(|bytes| M::decode(bytes.as_slice()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| Status::internal(format!("stored proof: {e}")))
+        }
         let input = match lease.kind {
             JobKind::Chunk => Input::Chunk(ChunkInput { witness: lease.inputs.into_iter().next().unwrap_or_default() }),
-            JobKind::Aggregation => Input::Aggregation(AggregationInput {
-                chunks: lease
-                    .inputs
-                    .iter()
-                    .map(|bytes| pb::ChunkProof::decode(bytes.as_slice()))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| Status::internal(format!("stored chunk proof: {e}")))?,
-            }),
+            JobKind::Layer => Input::Layer(pb::LayerInput { chunks: decode_all(&lease.inputs)? }),
+            JobKind::Aggregation if lease.layered => {
+                Input::Aggregation(AggregationInput { chunks: Vec::new(), layers: decode_all(&lease.inputs)? })
+            }
+            JobKind::Aggregation => {
+                Input::Aggregation(AggregationInput { chunks: decode_all(&lease.inputs)?, layers: Vec::new() })
+            }
         };
         Ok(pb::Job {
             job_id: lease.job_id,
@@ -162,28 +173,34 @@ impl Coordinator {
         let checker = Arc::clone(&self.checker);
         let job_id = job.id.clone();
         let kind = job.kind;
-        let batch = job.batch_index;
+        let (batch, index) = (job.batch_index, job.chunk_index);
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || -> crate::Result<Result<Vec<u8>, CheckError>> {
+            let decode = |proofs: Vec<Vec<u8>>| {
+                proofs
+                    .iter()
+                    .map(|bytes| pb::ChunkProof::decode(bytes.as_slice()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| CheckError::BadJobInput(e.to_string()))
+            };
             Ok(match (kind, proof) {
                 (JobKind::Chunk, Proof::Chunk(proof)) => {
                     let witness = store.job_input(&job_id)?.unwrap_or_default();
                     checker.check_chunk(&witness, &proof).map(|()| proof.encode_to_vec())
                 }
-                (JobKind::Aggregation, Proof::Batch(proof)) => {
-                    let chunks = store
-                        .chunk_proofs(batch)?
-                        .iter()
-                        .map(|bytes| pb::ChunkProof::decode(bytes.as_slice()))
-                        .collect::<Result<Vec<_>, _>>();
-                    match chunks {
-                        Ok(chunks) => checker.check_batch(&chunks, &proof).map(|()| proof.encode_to_vec()),
-                        Err(e) => Err(CheckError::BadJobInput(e.to_string())),
-                    }
-                }
-                (JobKind::Chunk, Proof::Batch(_)) => Err(CheckError::Malformed("a batch proof for a chunk job".into())),
-                (JobKind::Aggregation, Proof::Chunk(_)) => {
-                    Err(CheckError::Malformed("a chunk proof for an aggregation job".into()))
+                (JobKind::Layer, Proof::Layer(proof)) => decode(store.group_chunk_proofs(batch, index)?)
+                    .and_then(|chunks| checker.check_layer(&chunks, &proof))
+                    .map(|()| proof.encode_to_vec()),
+                (JobKind::Aggregation, Proof::Batch(proof)) => decode(store.chunk_proofs(batch)?)
+                    .and_then(|chunks| checker.check_batch(&chunks, &proof))
+                    .map(|()| proof.encode_to_vec()),
+                (kind, proof) => {
+                    let sent = match proof {
+                        Proof::Chunk(_) => "a chunk proof",
+                        Proof::Layer(_) => "a layer proof",
+                        Proof::Batch(_) => "a batch proof",
+                    };
+                    Err(CheckError::Malformed(format!("{sent} for a {} job", kind.as_str())))
                 }
             })
         })
@@ -204,10 +221,20 @@ fn to_status(err: Error) -> Status {
     }
 }
 
+/// A job's kind from its id (`crate::store`'s ids), for progress reports of workers that predate `ProgressReport.kind`.
+fn kind_of_job_id(id: &str) -> JobKind {
+    match id.rsplit_once('-').map(|(_, tail)| tail) {
+        Some("agg") => JobKind::Aggregation,
+        Some(tail) if tail.starts_with('g') => JobKind::Layer,
+        _ => JobKind::Chunk,
+    }
+}
+
 /// The protobuf kind of a job kind.
 pub const fn kind_to_pb(kind: JobKind) -> pb::JobKind {
     match kind {
         JobKind::Chunk => pb::JobKind::Chunk,
+        JobKind::Layer => pb::JobKind::Layer,
         JobKind::Aggregation => pb::JobKind::Aggregation,
     }
 }
@@ -216,6 +243,7 @@ fn kind_from_pb(kind: i32) -> Option<JobKind> {
     match pb::JobKind::try_from(kind).ok()? {
         pb::JobKind::Chunk => Some(JobKind::Chunk),
         pb::JobKind::Aggregation => Some(JobKind::Aggregation),
+        pb::JobKind::Layer => Some(JobKind::Layer),
         pb::JobKind::Unspecified => None,
     }
 }
@@ -284,6 +312,11 @@ impl ProverCoordinator for Coordinator {
         let mut kinds = Vec::new();
         for kind in &req.kinds {
             kinds.push(kind_from_pb(*kind).ok_or_else(|| Status::invalid_argument("unknown job kind"))?);
+        }
+        if self.setup.layer.is_none() && !kinds.is_empty() && kinds.iter().all(|kind| *kind == JobKind::Layer) {
+            return Err(Status::invalid_argument(
+                "this cluster's setup has no layer: a worker that takes only layer jobs would get none",
+            ));
         }
         let spec = WorkerSpec {
             name: req.name,
@@ -364,7 +397,7 @@ impl ProverCoordinator for Coordinator {
         while let Some(report) = stream.message().await? {
             let stage = pb::Stage::try_from(report.stage).unwrap_or(pb::Stage::Unspecified);
             if report.finished {
-                let kind = if report.job_id.ends_with("-agg") { JobKind::Aggregation } else { JobKind::Chunk };
+                let kind = kind_from_pb(report.kind).unwrap_or_else(|| kind_of_job_id(&report.job_id));
                 let device = self.device_of(&report.worker_id).await;
                 let seconds = report.elapsed_ms as f64 / 1000.0;
                 ::metrics::histogram!(

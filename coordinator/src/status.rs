@@ -105,10 +105,10 @@ impl Snapshot {
         let batches = store
             .recent_batches(RECENT_BATCHES)?
             .into_iter()
-            .map(|record| Ok(BatchStatus { chunks_proven: store.chunk_proofs(record.index)?.len() as u32, record }))
-            .collect::<crate::Result<Vec<_>>>()?;
+            .map(|record| BatchStatus { chunks_proven: record.chunks_proven, record })
+            .collect();
         let mut latency = Vec::new();
-        for kind in [JobKind::Chunk, JobKind::Aggregation] {
+        for kind in JobKind::ALL {
             latency.extend(Latency::of(kind, &store.recent_proving_seconds(kind, LATENCY_WINDOW)?));
         }
         Ok(Self { generated_ms: now, counts: store.job_counts()?, workers, batches, latency, stages: Vec::new() })
@@ -141,6 +141,8 @@ impl Snapshot {
                     chunks_proven: b.chunks_proven,
                     finalize_tx: b.record.finalize_tx.clone().unwrap_or_default(),
                     proven_unix_ms: b.record.proven_ms,
+                    groups: b.record.groups(),
+                    groups_proven: b.record.groups_proven,
                 })
                 .collect(),
             latency: self
@@ -181,6 +183,8 @@ impl Snapshot {
                 "state": b.record.state,
                 "chunks": b.record.chunks,
                 "chunksProven": b.chunks_proven,
+                "groups": b.record.groups(),
+                "groupsProven": b.record.groups_proven,
                 "committedUnixMs": b.record.committed_ms,
                 "provenUnixMs": b.record.proven_ms,
                 "finalizedUnixMs": b.record.finalized_ms,
@@ -289,12 +293,14 @@ impl Snapshot {
         }
         page.push_str("</tbody></table>");
 
-        page.push_str(r#"<h2>Recent batches</h2><table id="batches"><thead><tr><th>batch</th><th>state</th><th>chunks proven</th><th>committed</th><th>commit to proven</th><th>commit to finalized</th><th>finalize transaction</th></tr></thead><tbody>"#);
+        page.push_str(r#"<h2>Recent batches</h2><table id="batches"><thead><tr><th>batch</th><th>state</th><th>chunks proven (layer proofs)</th><th>committed</th><th>commit to proven</th><th>commit to finalized</th><th>finalize transaction</th></tr></thead><tbody>"#);
         if self.batches.is_empty() {
             page.push_str(r#"<tr><td colspan="7" class="none">no committed batches yet</td></tr>"#);
         }
         for b in &self.batches {
             let r = &b.record;
+            let groups =
+                if r.groups() > 0 { format!(" ({} / {})", r.groups_proven, r.groups()) } else { String::new() };
             let since = |t: u64| {
                 if t > 0 && r.committed_ms > 0 {
                     seconds(t.saturating_sub(r.committed_ms) as f64 / 1e3)
@@ -304,13 +310,14 @@ impl Snapshot {
             };
             let _ = write!(
                 page,
-                r#"<tr data-batch="{}" class="{}"><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>"#,
+                r#"<tr data-batch="{}" class="{}"><td>{}</td><td>{}</td><td>{} / {}{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>"#,
                 r.index,
                 escape(&r.state),
                 r.index,
                 escape(&r.state),
                 b.chunks_proven,
                 r.chunks,
+                groups,
                 if r.committed_ms > 0 { ago(self.generated_ms, r.committed_ms) } else { "-".into() },
                 since(r.proven_ms),
                 since(r.finalized_ms),

@@ -79,6 +79,9 @@ struct Args {
     /// log2 rows of the aggregation circuit.
     #[arg(long, default_value_t = ProofShape::CI.aggregation_k)]
     aggregation_k: u32,
+    /// An aggregation layer between the chunk proofs and the batch proof: `<chunks per group>:<k>` (none by default).
+    #[arg(long)]
+    layer: Option<zkr_protocol::LayerShape>,
     /// Transfers the load sends between the funded accounts.
     #[arg(long = "load.txs", default_value_t = 4)]
     load_txs: usize,
@@ -156,6 +159,7 @@ async fn main() -> eyre::Result<()> {
         chunk_k: args.chunk_k,
         chunks_per_batch: args.chunks_per_batch,
         aggregation_k: args.aggregation_k,
+        layer: args.layer,
     };
     shape.validate().map_err(|e| eyre!("proof shape: {e}"))?;
     let limits = BatchLimits::from(shape);

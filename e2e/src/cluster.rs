@@ -26,19 +26,25 @@ pub fn keys_dir() -> PathBuf {
     std::env::var_os("ZKR_E2E_KEYS_DIR").map_or_else(|| workspace_root().join("target/zkr-e2e-keys"), PathBuf::from)
 }
 
-/// The creation code of the batch verifier's parts for `ProofShape::CI` and `spec`'s fee recipient: the keys made (or
-/// read from [`keys_dir`]), the EVM verifier generated from the aggregation key, compiled (cached,
+/// The creation code of the batch verifier's parts for `ProofShape::CI` and `spec`'s fee recipient
+/// ([`verifier_parts`]).
+pub async fn ci_verifier_parts(spec: &zkr_node::ChainSpec) -> Vec<alloy::primitives::Bytes> {
+    verifier_parts(spec, zkr_protocol::ProofShape::CI).await
+}
+
+/// The creation code of the batch verifier's parts for `shape` and `spec`'s fee recipient: the keys made (or read
+/// from [`keys_dir`]), the EVM verifier generated from the batch proof's key, compiled (cached,
 /// [`crate::compile_generated_verifier`]) in as few parts as fit mainnet's code size limit
 /// ([`zkr_circuits::evm::compile_to_fit`]). The keys are dropped before this returns.
-pub async fn ci_verifier_parts(spec: &zkr_node::ChainSpec) -> Vec<alloy::primitives::Bytes> {
-    let config = zkr_circuits::keys::KeysConfig {
-        dir: keys_dir(),
-        shape: zkr_protocol::ProofShape::CI,
-        fee_recipient: spec.fee_recipient,
-        dev_srs: true,
-    };
+pub async fn verifier_parts(
+    spec: &zkr_node::ChainSpec,
+    shape: zkr_protocol::ProofShape,
+) -> Vec<alloy::primitives::Bytes> {
+    let config =
+        zkr_circuits::keys::KeysConfig { dir: keys_dir(), shape, fee_recipient: spec.fee_recipient, dev_srs: true };
     let source = tokio::task::spawn_blocking(move || {
-        let verifier = zkr_circuits::keys::setup(&config).unwrap_or_else(|e| panic!("the CI keys: {e}"));
+        let verifier =
+            zkr_circuits::keys::setup(&config).unwrap_or_else(|e| panic!("the keys of {}: {e}", shape.tag()));
         verifier.batch.evm_verifier_source().unwrap_or_else(|e| panic!("the generated verifier: {e}"))
     })
     .await

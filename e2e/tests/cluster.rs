@@ -39,7 +39,7 @@ use zkr_e2e::{
     signed_transfer, wait_for,
 };
 use zkr_node::ChainSpec;
-use zkr_protocol::ProofShape;
+use zkr_protocol::{LayerShape, ProofShape};
 use zkr_protos::{
     limits::MAX_MESSAGE_BYTES,
     v1::{self as pb, operator_client::OperatorClient, prover_coordinator_client::ProverCoordinatorClient},
@@ -365,4 +365,62 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     assert!(paid.status());
     assert_eq!(l1.get_balance(alice.address()).await.unwrap(), U256::from(2 * ETH));
     drop(survivor);
+}
+
+/// A batch proven through an aggregation layer, with real processes and real proofs: anvil with the Rollup and the
+/// batch verifier of the layer's circuit above, a node, `zkr-coordinator` and one `zkr-prover` worker. The coordinator
+/// plans the batch's chunk job, then the group's layer job once its chunk proof is in, then the aggregation job over
+/// the layer proof; it checks each proof with the verifying keys alone (the layer proof against the group's chunk
+/// statements), and `finalizeBatch` takes the batch proof on L1.
+///
+/// The shape is CI's with a layer of one chunk at k = 20 (`ProofShape { layer: Some(1:20), ..CI }`): the layer's keys
+/// are then CI's aggregation keys (the same circuit over one chunk proof), and only the batch proof's circuit over
+/// the layer is new. It costs a layer proof more than the cluster test (about 7 minutes of both cores cold, keys for
+/// the circuit above the layer about 3 more the first time), more than CI's budget holds: it runs when
+/// `ZKR_E2E_LAYERED` is set (`ZKR_E2E_LAYERED=1 cargo nextest run -p zkr-e2e --test cluster -- layer`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_is_proven_through_a_layer_and_finalized() {
+    if std::env::var_os("ZKR_E2E_LAYERED").is_none() {
+        eprintln!("skipped: the layered batch proof runs with ZKR_E2E_LAYERED set");
+        return;
+    }
+    let shape = ProofShape { layer: Some(LayerShape { group: 1, k: 20 }), ..ProofShape::CI };
+    let launcher = cluster::Launcher::new(&["zkr-coordinator", "zkr-prover"]).unwrap();
+    let spec = ChainSpec::dev();
+    let part_codes = cluster::verifier_parts(&spec, shape).await;
+    eprintln!("the batch verifier over the layer: {} part(s)", part_codes.len());
+    let rig = Rig::start(spec, &part_codes, shape).await.unwrap();
+    let paths = Paths { dir: launcher.work_dir(), launcher };
+    write_files(paths.dir.path(), &rig);
+    let grpc = free_port();
+    let _coordinator = coordinator(&paths, &rig, grpc, free_port());
+    let _worker = worker(&paths, "worker", grpc, "");
+
+    let alice = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).unwrap();
+    rig.deposit(alice.address(), 5 * ETH).await;
+    rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, ETH)).unwrap();
+
+    let rollup = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[0]));
+    wait_for("batch 1 finalized on L1 through the layer", Duration::from_secs(2_400), || async {
+        (rollup.lastFinalizedBatch().call().await.ok()? >= 1).then_some(())
+    })
+    .await;
+    let batch = rig.node.batch(1).unwrap().unwrap();
+    assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), batch.new_state_root);
+
+    // Each kind of job ran once and was accepted at its first attempt: the chunk, the group's layer, the batch.
+    for id in ["b1-c0", "b1-g0", "b1-agg"] {
+        let done = job(grpc, 1, id).await.unwrap_or_else(|| panic!("no job {id}"));
+        assert_eq!((done.state, done.attempts), (pb::JobState::Done as i32, 1), "{id}: {done:?}");
+    }
+    let layer = job(grpc, 1, "b1-g0").await.unwrap();
+    assert_eq!(layer.kind, pb::JobKind::Layer as i32);
+    let status = operator(grpc).await.unwrap().status(pb::StatusRequest {}).await.unwrap().into_inner();
+    let proven = status.batches.iter().find(|b| b.batch_index == 1).unwrap();
+    assert_eq!((proven.groups, proven.groups_proven), (1, 1), "{proven:?}");
+    let kinds: Vec<i32> = status.latency.iter().map(|l| l.kind).collect();
+    assert!(kinds.contains(&(pb::JobKind::Layer as i32)), "{kinds:?}");
+    for l in &status.latency {
+        eprintln!("{:?}: {:.1} s", pb::JobKind::try_from(l.kind), l.last_seconds);
+    }
 }

@@ -4,7 +4,7 @@
 //! ```toml
 //! name = "gpu-0"                      # what operators see; default: the host name and process id
 //! backend = "auto"                    # gpu | cpu | auto
-//! kinds = ["chunk", "aggregation"]    # job kinds to take; empty or absent: all
+//! kinds = ["chunk", "aggregation"]    # job kinds to take (chunk, layer, aggregation); empty or absent: all
 //!
 //! [coordinator]
 //! url = "http://127.0.0.1:50051"      # https:// when the coordinator serves TLS
@@ -80,8 +80,10 @@ pub enum BackendName {
 pub enum KindName {
     /// Chunk proofs.
     Chunk,
-    /// Aggregations of chunk proofs into batch proofs.
+    /// Batch proofs: aggregations of chunk proofs, or of layer proofs in a setup with a layer.
     Aggregation,
+    /// Layer proofs: aggregations of a group of chunk proofs (a setup with a layer).
+    Layer,
 }
 
 /// `[coordinator]`.
@@ -151,6 +153,7 @@ impl From<KindName> for JobKind {
         match name {
             KindName::Chunk => Self::Chunk,
             KindName::Aggregation => Self::Aggregation,
+            KindName::Layer => Self::Layer,
         }
     }
 }

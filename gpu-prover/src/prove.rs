@@ -11,9 +11,9 @@ use zkr_circuits::{
     keys::KeysConfig,
     verifier::{BatchProof, decode_field_elements, encode_field_elements},
 };
-use zkr_protocol::{ChunkWitness, ProofShape};
+use zkr_protocol::ChunkWitness;
 use zkr_protos::v1::{self as pb, Stage};
-use zkr_prover::{BatchProver, MsmDevice, ProofTimes, ProverError};
+use zkr_prover::{BatchProver, MsmDevice, ProofTimes, ProverError, Snark};
 
 /// Where a worker's proofs are computed: what it registers with and labels its metrics with. The choice a worker
 /// is started with (`--backend auto|gpu|cpu`) is `zkr_kernels::gpu::Backend`; this is what it came to.
@@ -67,17 +67,7 @@ impl ProverBackend {
     ) -> Result<Self, ProverError> {
         let fee_recipient = Address::try_from(setup.fee_recipient.as_slice())
             .map_err(|_| CircuitsError::Encoding("the fee recipient is not 20 bytes".into()))?;
-        let config = KeysConfig {
-            dir: keys_dir,
-            shape: ProofShape {
-                chunk_slots: setup.chunk_slots as usize,
-                chunk_k: setup.chunk_k,
-                chunks_per_batch: setup.chunks_per_batch as usize,
-                aggregation_k: setup.aggregation_k,
-            },
-            fee_recipient,
-            dev_srs,
-        };
+        let config = KeysConfig { dir: keys_dir, shape: setup.shape(), fee_recipient, dev_srs };
         let prover = BatchProver::load_on(&config, device)?;
         let backend = Backend::of(prover.device());
         Ok(Self { prover, backend })
@@ -108,30 +98,76 @@ impl ProverBackend {
         })
     }
 
-    /// Proves an aggregation job, reporting each stage's duration when the proof is done (witness: decoding and
-    /// checking the chunk proofs; aggregation: verifying them in-circuit; msm; quotient; opening; verify), then the
-    /// total.
+    /// Proves an aggregation job (the batch proof over its chunk proofs, or over its layer proofs in a setup with a
+    /// layer), reporting each stage's duration when the proof is done (witness: decoding and checking the inner
+    /// proofs; aggregation: verifying them in-circuit; msm; quotient; opening; verify), then the total.
     pub fn prove_aggregation(
         &self,
-        chunks: &[pb::ChunkProof],
+        input: &pb::AggregationInput,
         mut progress: impl FnMut(Stage, Duration),
     ) -> Result<pb::BatchProof, ProverError> {
         let started = Instant::now();
-        let mut snarks = Vec::with_capacity(chunks.len());
-        for chunk in chunks {
-            let snark = self.prover.chunk_snark(decode_field_elements(&chunk.instances)?, chunk.proof.clone());
-            // The coordinator checked these, but a worker does not spend an aggregation on a bad input.
-            if !self.prover.verify_chunk(&snark) {
-                return Err(CircuitsError::Aggregation("a chunk proof of the job does not verify".into()).into());
+        let layered = self.prover.shape().layer.is_some();
+        let snarks = match (layered, input.chunks.is_empty(), input.layers.is_empty()) {
+            (false, _, true) => self.chunk_snarks(&input.chunks)?,
+            (true, true, _) => {
+                let mut snarks = Vec::with_capacity(input.layers.len());
+                for layer in &input.layers {
+                    let snark =
+                        self.prover.layer_snark(decode_field_elements(&layer.instances)?, layer.proof.clone())?;
+                    if !self.prover.verify_layer(&snark)? {
+                        return Err(bad_input("a layer proof of the job does not verify"));
+                    }
+                    snarks.push(snark);
+                }
+                snarks
             }
-            snarks.push(snark);
-        }
+            (false, ..) => return Err(bad_input("layer proofs for a setup without a layer")),
+            (true, ..) => return Err(bad_input("chunk proofs for the batch proof of a setup with a layer")),
+        };
         let checked = started.elapsed();
         let (proof, times): (BatchProof, ProofTimes) = self.prover.aggregate_timed(snarks)?;
         report_times(&mut progress, &ProofTimes { witness: checked, ..times });
         progress(Stage::Total, started.elapsed());
         Ok(pb::BatchProof { instances: encode_field_elements(&proof.instances), proof: proof.proof })
     }
+
+    /// Proves a layer job (the aggregation of a group of chunk proofs), reporting its stages as
+    /// [`ProverBackend::prove_aggregation`] does.
+    pub fn prove_layer(
+        &self,
+        chunks: &[pb::ChunkProof],
+        mut progress: impl FnMut(Stage, Duration),
+    ) -> Result<pb::LayerProof, ProverError> {
+        let started = Instant::now();
+        let snarks = self.chunk_snarks(chunks)?;
+        let checked = started.elapsed();
+        let (snark, times) = self.prover.prove_layer_timed(snarks)?;
+        report_times(&mut progress, &ProofTimes { witness: checked, ..times });
+        progress(Stage::Total, started.elapsed());
+        Ok(pb::LayerProof {
+            instances: encode_field_elements(snark.instances.first().map_or(&[][..], Vec::as_slice)),
+            proof: snark.proof,
+        })
+    }
+
+    /// Decodes and checks a job's chunk proofs: the coordinator checked them, but a worker does not spend an
+    /// aggregation on a bad input.
+    fn chunk_snarks(&self, chunks: &[pb::ChunkProof]) -> Result<Vec<Snark>, ProverError> {
+        let mut snarks = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            let snark = self.prover.chunk_snark(decode_field_elements(&chunk.instances)?, chunk.proof.clone());
+            if !self.prover.verify_chunk(&snark) {
+                return Err(bad_input("a chunk proof of the job does not verify"));
+            }
+            snarks.push(snark);
+        }
+        Ok(snarks)
+    }
+}
+
+fn bad_input(reason: &str) -> ProverError {
+    CircuitsError::Aggregation(reason.to_owned()).into()
 }
 
 /// Reports every stage that took time, in the order they ran.

@@ -320,7 +320,12 @@ impl Worker {
             *held = Some(lease.clone());
         }
         self.session.revoked.store(false, Ordering::Relaxed);
-        let kind = if job.kind == pb::JobKind::Aggregation as i32 { "aggregation" } else { "chunk" };
+        let job_kind = pb::JobKind::try_from(job.kind).unwrap_or(pb::JobKind::Unspecified);
+        let kind = match job_kind {
+            pb::JobKind::Aggregation => "aggregation",
+            pb::JobKind::Layer => "layer",
+            _ => "chunk",
+        };
         let backend_label = self.backend.label();
         let gpu_label = self
             .device
@@ -357,6 +362,7 @@ impl Worker {
                     stage: stage as i32,
                     finished: true,
                     elapsed_ms: elapsed.as_millis() as u64,
+                    kind: job_kind as i32,
                 });
             }
         };
@@ -364,7 +370,8 @@ impl Worker {
             let backend = Arc::clone(backend);
             tokio::task::spawn_blocking(move || match job.input {
                 Some(Input::Chunk(input)) => backend.prove_chunk(&input.witness, report).map(Proof::Chunk),
-                Some(Input::Aggregation(input)) => backend.prove_aggregation(&input.chunks, report).map(Proof::Batch),
+                Some(Input::Aggregation(input)) => backend.prove_aggregation(&input, report).map(Proof::Batch),
+                Some(Input::Layer(input)) => backend.prove_layer(&input.chunks, report).map(Proof::Layer),
                 None => Err(zkr_circuits::Error::Encoding("a job without input".into()).into()),
             })
         };

@@ -472,7 +472,13 @@ mod tests {
     fn the_batch_shape_is_the_deployment_files_and_a_contrary_setting_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let deployment = dir.path().join("l1.json");
-        let shape = zkr_protocol::ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 21 };
+        let shape = zkr_protocol::ProofShape {
+            chunk_slots: 8,
+            chunk_k: 17,
+            chunks_per_batch: 4,
+            aggregation_k: 21,
+            layer: None,
+        };
         write_deployment(&deployment, zkr_protocol::SettlementMode::Zk, shape);
         let path = dir.path().join("node.toml");
         let load = |batcher: &str| {

@@ -11,6 +11,18 @@ use crate::chunk::MAX_CHUNK_SLOTS;
 pub const MAX_CHUNKS_PER_BATCH: usize = 64;
 
 /// How batches are cut and proven.
+///
+/// Flat (no [`ProofShape::layer`]): one aggregation proof verifies every chunk proof of the batch. Layered: chunk
+/// proofs are aggregated in groups of [`LayerShape::group`] consecutive chunks (one layer proof per group), and the
+/// batch proof aggregates the layer proofs. Every proof of the tree exposes the statement of the chunks it covers in
+/// the batch statement's layout (`crate::statement`), so the Rollup sees the same public inputs either way.
+///
+/// ```text
+///  flat:     chunk 0 .. chunk n-1 ───────────────────────────────► batch proof (aggregation_k)
+///  layered:  chunk 0 .. chunk g-1 ──► layer proof 0 (layer.k) ──┐
+///            ...                                                ├► batch proof (aggregation_k)
+///            chunk n-g .. chunk n-1 ─► layer proof n/g-1 ───────┘
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProofShape {
@@ -21,8 +33,41 @@ pub struct ProofShape {
     /// Chunk positions of every batch proof (the Rollup's `chunksPerBatch`, 1 to [`MAX_CHUNKS_PER_BATCH`]): a batch
     /// holds 1 to this many chunks, padded with empty ones for the proof.
     pub chunks_per_batch: usize,
-    /// log2 of the aggregation circuit's rows (at least the chunk circuit's).
+    /// log2 of the aggregation circuit's rows (at least the chunk circuit's): the circuit of the batch proof, the
+    /// one the L1 verifier checks.
     pub aggregation_k: u32,
+    /// The layer between the chunk proofs and the batch proof, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerShape>,
+}
+
+/// An aggregation layer between the chunk proofs and the batch proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerShape {
+    /// Consecutive chunks per layer proof (divides the chunks per batch).
+    pub group: usize,
+    /// log2 of the layer circuit's rows (from the chunk circuit's to the aggregation circuit's).
+    pub k: u32,
+}
+
+/// `<group>:<k>`, as the `--layer` flags take it.
+impl std::str::FromStr for LayerShape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parse = || {
+            let (group, k) = s.split_once(':')?;
+            Some(Self { group: group.trim().parse().ok()?, k: k.trim().parse().ok()? })
+        };
+        parse().ok_or_else(|| format!("a layer is <chunks per group>:<k>, such as 2:20, not {s:?}"))
+    }
+}
+
+impl std::fmt::Display for LayerShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.group, self.k)
+    }
 }
 
 impl Default for ProofShape {
@@ -33,10 +78,10 @@ impl Default for ProofShape {
 
 impl ProofShape {
     /// The default deployment's shape.
-    pub const DEFAULT: Self = Self { chunk_slots: 4, chunk_k: 16, chunks_per_batch: 2, aggregation_k: 20 };
+    pub const DEFAULT: Self = Self { chunk_slots: 4, chunk_k: 16, chunks_per_batch: 2, aggregation_k: 20, layer: None };
 
     /// The shape CI proves end to end: the smallest that keeps a real batch proof within minutes on 2 cores.
-    pub const CI: Self = Self { chunk_slots: 2, chunk_k: 16, chunks_per_batch: 1, aggregation_k: 20 };
+    pub const CI: Self = Self { chunk_slots: 2, chunk_k: 16, chunks_per_batch: 1, aggregation_k: 20, layer: None };
 
     /// Checks the sizes against each other and the protocol's bounds (not whether the circuit fits `chunk_k` rows:
     /// its layout says that, `zkr_circuits::ChunkShape::validate`).
@@ -56,7 +101,30 @@ impl ProofShape {
                 self.aggregation_k, self.chunk_k
             ));
         }
+        if let Some(layer) = self.layer {
+            if layer.group == 0 || !self.chunks_per_batch.is_multiple_of(layer.group) {
+                return Err(format!(
+                    "a layer's group must divide the chunks per batch ({}), not {}",
+                    self.chunks_per_batch, layer.group
+                ));
+            }
+            if !(self.chunk_k..=self.aggregation_k).contains(&layer.k) {
+                return Err(format!(
+                    "the layer circuit (k = {}) must be from the chunk circuit's size (k = {}) to the aggregation \
+                     circuit's (k = {})",
+                    layer.k, self.chunk_k, self.aggregation_k
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Proofs the batch proof verifies: the chunk proofs when flat, the layer proofs when layered.
+    pub const fn batch_inputs(&self) -> usize {
+        match self.layer {
+            Some(layer) if layer.group > 0 => self.chunks_per_batch / layer.group,
+            _ => self.chunks_per_batch,
+        }
     }
 
     /// Most records a batch holds.
@@ -64,9 +132,10 @@ impl ProofShape {
         self.chunk_slots.saturating_mul(self.chunks_per_batch)
     }
 
-    /// A short tag naming the shape (`s4-k16-n2-a20`), for file and folder names.
+    /// A short tag naming the shape (`s4-k16-n2-a20`; layered, `s4-k16-n8-g2l20-a22`), for file and folder names.
     pub fn tag(&self) -> String {
-        format!("s{}-k{}-n{}-a{}", self.chunk_slots, self.chunk_k, self.chunks_per_batch, self.aggregation_k)
+        let layer = self.layer.map(|l| format!("-g{}l{}", l.group, l.k)).unwrap_or_default();
+        format!("s{}-k{}-n{}{layer}-a{}", self.chunk_slots, self.chunk_k, self.chunks_per_batch, self.aggregation_k)
     }
 }
 
@@ -89,6 +158,31 @@ mod tests {
         assert!(bad(|s| s.chunks_per_batch = 0).contains("chunks per batch"));
         assert!(bad(|s| s.chunks_per_batch = MAX_CHUNKS_PER_BATCH + 1).contains("chunks per batch"));
         assert!(bad(|s| s.aggregation_k = 15).contains("cannot be smaller"));
+        assert!(bad(|s| s.layer = Some(LayerShape { group: 0, k: 20 })).contains("divide"));
+        assert!(bad(|s| s.layer = Some(LayerShape { group: 3, k: 20 })).contains("divide"));
+        assert!(bad(|s| s.layer = Some(LayerShape { group: 1, k: 15 })).contains("layer circuit"));
+        assert!(bad(|s| s.layer = Some(LayerShape { group: 1, k: 21 })).contains("layer circuit"));
+    }
+
+    #[test]
+    fn a_layered_shape_names_its_layer_and_the_batch_proof_verifies_the_groups() {
+        let shape = ProofShape {
+            chunks_per_batch: 8,
+            aggregation_k: 22,
+            layer: Some(LayerShape { group: 2, k: 20 }),
+            ..ProofShape::DEFAULT
+        };
+        assert_eq!(shape.validate(), Ok(()));
+        assert_eq!(shape.batch_inputs(), 4);
+        assert_eq!(ProofShape::DEFAULT.batch_inputs(), 2);
+        assert_eq!(shape.tag(), "s4-k16-n8-g2l20-a22");
+        assert_eq!(ProofShape::DEFAULT.tag(), "s4-k16-n2-a20");
+        let json = serde_json::to_value(shape).expect("encodes");
+        assert_eq!(json["layer"], serde_json::json!({"group": 2, "k": 20}));
+        assert_eq!(serde_json::from_value::<ProofShape>(json).expect("decodes"), shape);
+        assert_eq!("2:20".parse::<LayerShape>(), Ok(LayerShape { group: 2, k: 20 }));
+        assert_eq!(LayerShape { group: 2, k: 20 }.to_string(), "2:20");
+        assert!("2".parse::<LayerShape>().is_err() && "a:20".parse::<LayerShape>().is_err());
     }
 
     #[test]

@@ -8,8 +8,53 @@
 pub mod v1 {
     tonic::include_proto!("zkr.prover.v1");
 
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn a_setup_carries_the_shape_and_its_layer() {
+            let flat = zkr_protocol::ProofShape::CI;
+            let layered = zkr_protocol::ProofShape {
+                chunks_per_batch: 4,
+                layer: Some(zkr_protocol::LayerShape { group: 2, k: 20 }),
+                ..flat
+            };
+            for shape in [flat, layered] {
+                assert_eq!(super::ProverSetup::new(&shape, vec![0xfe; 20]).shape(), shape);
+            }
+            assert_eq!(super::ProverSetup::new(&flat, vec![]).layer, None);
+        }
+    }
+
     /// The encoded file descriptors of the package, for gRPC server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("zkr_prover_v1_descriptor");
+}
+
+impl v1::ProverSetup {
+    /// The setup of a cluster proving `shape`, whose chunk circuit has `fee_recipient` (20 bytes) as its constant.
+    pub fn new(shape: &zkr_protocol::ProofShape, fee_recipient: Vec<u8>) -> Self {
+        Self {
+            chunk_k: shape.chunk_k,
+            chunk_slots: shape.chunk_slots as u32,
+            chunks_per_batch: shape.chunks_per_batch as u32,
+            aggregation_k: shape.aggregation_k,
+            fee_recipient,
+            layer: shape.layer.map(|layer| v1::Layer { group: layer.group as u32, k: layer.k }),
+        }
+    }
+
+    /// The proof shape this setup proves (not validated: `ProofShape::validate`).
+    pub fn shape(&self) -> zkr_protocol::ProofShape {
+        zkr_protocol::ProofShape {
+            chunk_slots: self.chunk_slots as usize,
+            chunk_k: self.chunk_k,
+            chunks_per_batch: self.chunks_per_batch as usize,
+            aggregation_k: self.aggregation_k,
+            layer: self
+                .layer
+                .as_ref()
+                .map(|layer| zkr_protocol::LayerShape { group: layer.group as usize, k: layer.k }),
+        }
+    }
 }
 
 /// Message size limits, set on purpose on both ends: tonic's default (4 MiB decoding, unlimited encoding) would

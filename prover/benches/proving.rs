@@ -300,7 +300,7 @@ fn main() {
                             &keys_dir,
                             agg_srs,
                             lower_params.kzg(),
-                            Inner::Layer(lower),
+                            lower.as_inner(),
                             groups.len(),
                         )
                         .unwrap()

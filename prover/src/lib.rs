@@ -27,14 +27,14 @@ use halo2_base::halo2_proofs::{
 };
 use rand::{SeedableRng, rngs::StdRng};
 use snark_verifier_sdk::{
-    CircuitExt, Snark,
+    CircuitExt,
     halo2::{POSEIDON_SPEC, PoseidonTranscript},
     snark_verifier::{loader::native::NativeLoader, system::halo2::transcript::evm::EvmTranscript},
 };
 use zkr_circuits::{
     ChunkCircuit,
     chunk::public_inputs,
-    keys::{AggregationKeys, ChunkKeys, KeysConfig},
+    keys::{AggregationKeys, ChunkKeys, KeysConfig, LayerVk},
     progress::{self, Model},
     srs::{downsized_in, load_srs},
     verifier::BatchProof,
@@ -44,6 +44,9 @@ use zkr_kernels::{
     halo2::{MsmKzg, MsmParams, ShplonkProver},
 };
 use zkr_protocol::ChunkWitness;
+
+/// A proof with its public inputs and its circuit's description, as the aggregation circuit takes it.
+pub use snark_verifier_sdk::Snark;
 
 /// Why proving failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,10 @@ impl From<zkr_circuits::ChunkCircuitError> for ProverError {
     fn from(e: zkr_circuits::ChunkCircuitError) -> Self {
         Self::Circuits(e.into())
     }
+}
+
+fn poisoned() -> ProverError {
+    zkr_circuits::Error::Aggregation("a keys loader panicked".into()).into()
 }
 
 fn halo2_err(e: impl std::fmt::Debug) -> ProverError {
@@ -145,26 +152,21 @@ impl MsmDevice {
         self.gpu.as_deref().map(Gpu::info)
     }
 
-    /// The prover parameters of `agg` and `chunk` on this device, and the device they ended up on. On the GPU both
-    /// SRSs are uploaded here, once; if an upload fails, a device chosen by `Backend::Auto` gives way to the CPU (with
-    /// a warning) and one chosen by `Backend::Gpu` fails.
-    fn wrap(
-        &self,
-        agg: ParamsKZG<Bn256>,
-        chunk: ParamsKZG<Bn256>,
-    ) -> Result<(Self, MsmParams, MsmParams), ProverError> {
+    /// The prover parameters of each SRS of `srss` (the aggregation's, the chunk's, a layer's), in order, on this
+    /// device, and the device they ended up on. On the GPU every SRS is uploaded here, once; if an upload fails, a
+    /// device chosen by `Backend::Auto` gives way to the CPU (with a warning) and one chosen by `Backend::Gpu` fails.
+    fn wrap(&self, srss: Vec<ParamsKZG<Bn256>>) -> Result<(Self, Vec<MsmParams>), ProverError> {
         let Some(gpu) = &self.gpu else {
-            return Ok((Self::cpu(), MsmParams::cpu(agg), MsmParams::cpu(chunk)));
+            return Ok((Self::cpu(), srss.into_iter().map(MsmParams::cpu).collect()));
         };
         // `MsmParams::on_gpu` consumes the params; the CPU fallback needs them back (a transient copy).
-        let spare = self.fallback.then(|| (agg.clone(), chunk.clone()));
-        let uploaded = MsmParams::on_gpu(agg, Arc::clone(gpu))
-            .and_then(|agg| MsmParams::on_gpu(chunk, Arc::clone(gpu)).map(|chunk| (agg, chunk)));
+        let spare = self.fallback.then(|| srss.clone());
+        let uploaded: Result<Vec<_>, _> = srss.into_iter().map(|srs| MsmParams::on_gpu(srs, Arc::clone(gpu))).collect();
         match (uploaded, spare) {
-            (Ok((agg, chunk)), _) => Ok((self.clone(), agg, chunk)),
-            (Err(err), Some((agg, chunk))) => {
+            (Ok(params), _) => Ok((self.clone(), params)),
+            (Err(err), Some(srss)) => {
                 tracing::warn!(target: TARGET, %err, "uploading the SRS to the GPU failed; proving on the CPU");
-                Ok((Self::cpu(), MsmParams::cpu(agg), MsmParams::cpu(chunk)))
+                Ok((Self::cpu(), srss.into_iter().map(MsmParams::cpu).collect()))
             }
             (Err(err), None) => Err(ProverError::Backend(err)),
         }
@@ -332,16 +334,18 @@ pub fn aggregate_layer_timed(
 pub enum Stage {
     /// Proving chunk `i`.
     Chunk(usize),
-    /// Aggregating the chunk proofs.
+    /// Proving the layer proof of group `j` (a setup with a layer).
+    Layer(usize),
+    /// Aggregating the chunk proofs (or the layer proofs) into the batch proof.
     Aggregation,
 }
 
-/// The SRS and keys of both circuits. The chunk keys are loaded at once; the aggregation keys (gigabytes at our
-/// sizes) on first use, so a worker that only proves chunks never holds them.
+/// The SRS and keys of the setup's circuits. The chunk keys are loaded at once; the layer's and the aggregation's
+/// (gigabytes at our sizes) on first use, so a worker that only proves chunks never holds them.
 ///
-/// Both SRSs are wrapped once, at load time, in the [`MsmParams`] of the prover's [`MsmDevice`]. On the GPU both
-/// bases of both SRSs stay resident on the device (128 bytes a point: 128 MiB for the aggregation SRS at k = 20,
-/// 8 MiB for a chunk's at k = 16). On the CPU the params keep a host copy of `g_lagrange` (64 bytes a point: 64 MiB
+/// Every SRS (the aggregation's, the chunk's, and the layer's when the setup has one) is wrapped once, at load time,
+/// in the [`MsmParams`] of the prover's [`MsmDevice`]. On the GPU both bases of each stay resident on the device (128
+/// bytes a point: 128 MiB for the aggregation SRS at k = 20, 8 MiB for a chunk's at k = 16). On the CPU the params keep a host copy of `g_lagrange` (64 bytes a point: 64 MiB
 /// at k = 20 and 4 MiB at k = 16) on top of the `ParamsKZG` itself, made by the first proof with that SRS. (A process
 /// that only checks proofs, such as the coordinator, holds none of this: `zkr_circuits::verifier::Verifier`.)
 #[derive(Debug)]
@@ -350,8 +354,13 @@ pub struct BatchProver {
     device: MsmDevice,
     agg_params: MsmParams,
     chunk_params: MsmParams,
+    /// The layer's SRS, when the setup has a layer.
+    layer_params: Option<MsmParams>,
     chunk_keys: ChunkKeys,
     agg_keys: std::sync::Mutex<Option<std::sync::Arc<AggregationKeys>>>,
+    layer_keys: std::sync::Mutex<Option<std::sync::Arc<AggregationKeys>>>,
+    /// The layer's verifying key, to read layer proofs and make the batch proof's keys without its proving key.
+    layer_vk: std::sync::Mutex<Option<std::sync::Arc<LayerVk>>>,
 }
 
 impl BatchProver {
@@ -377,9 +386,18 @@ impl BatchProver {
     pub fn load_on(config: &KeysConfig, device: MsmDevice) -> Result<Self, ProverError> {
         config.validate()?;
         let agg_srs = load_srs(&config.dir, config.shape.aggregation_k, config.dev_srs)?;
-        let chunk_srs = downsized_in(&config.dir, &agg_srs, config.shape.chunk_k);
+        let mut srss = vec![downsized_in(&config.dir, &agg_srs, config.shape.chunk_k)];
+        if let Some(layer) = config.shape.layer {
+            srss.push(downsized_in(&config.dir, &agg_srs, layer.k));
+        }
+        srss.insert(0, agg_srs);
         // Before key generation, so that a GPU that cannot hold the SRS fails the load at once.
-        let (device, agg_params, chunk_params) = device.wrap(agg_srs, chunk_srs)?;
+        let (device, params) = device.wrap(srss)?;
+        let mut params = params.into_iter();
+        let (Some(agg_params), Some(chunk_params)) = (params.next(), params.next()) else {
+            return Err(zkr_circuits::Error::Aggregation("an SRS went missing".into()).into());
+        };
+        let layer_params = params.next();
         let params = config.chunk_params()?;
         let chunk_keys = ChunkKeys::load_or_generate(&config.dir, chunk_params.kzg(), params)?;
         tracing::info!(
@@ -394,8 +412,11 @@ impl BatchProver {
             device,
             agg_params,
             chunk_params,
+            layer_params,
             chunk_keys,
             agg_keys: std::sync::Mutex::new(None),
+            layer_keys: std::sync::Mutex::new(None),
+            layer_vk: std::sync::Mutex::new(None),
         })
     }
 
@@ -411,22 +432,89 @@ impl BatchProver {
         &self.device
     }
 
-    /// The aggregation keys, loaded (or generated) on first use.
+    /// The batch proof's keys, loaded (or generated) on first use: over the chunk proofs, or over the layer's
+    /// proofs (made with the layer's verifying key alone).
     fn aggregation_keys(&self) -> Result<std::sync::Arc<AggregationKeys>, ProverError> {
-        let mut slot =
-            self.agg_keys.lock().map_err(|_| zkr_circuits::Error::Aggregation("a keys loader panicked".into()))?;
+        let mut slot = self.agg_keys.lock().map_err(|_| poisoned())?;
         if let Some(keys) = slot.as_ref() {
             return Ok(std::sync::Arc::clone(keys));
         }
+        let (dir, shape) = (&self.config.dir, &self.config.shape);
+        let keys = match &self.layer_params {
+            None => AggregationKeys::load_or_generate(
+                dir,
+                self.agg_params.kzg(),
+                self.chunk_params.kzg(),
+                &self.chunk_keys,
+                shape.chunks_per_batch,
+            )?,
+            Some(layer_params) => {
+                let layer = self.layer_vk()?;
+                AggregationKeys::load_or_generate_over(
+                    dir,
+                    self.agg_params.kzg(),
+                    layer_params.kzg(),
+                    layer.as_inner(),
+                    shape.batch_inputs(),
+                )?
+            }
+        };
+        let keys = std::sync::Arc::new(keys);
+        *slot = Some(std::sync::Arc::clone(&keys));
+        Ok(keys)
+    }
+
+    /// The layer's SRS; an error when the setup has no layer.
+    fn layer_params(&self) -> Result<&MsmParams, ProverError> {
+        self.layer_params
+            .as_ref()
+            .ok_or_else(|| zkr_circuits::Error::Aggregation("the setup has no layer".into()).into())
+    }
+
+    /// The layer's keys, loaded (or generated) on first use.
+    fn layer_keys(&self) -> Result<std::sync::Arc<AggregationKeys>, ProverError> {
+        let params = self.layer_params()?;
+        let mut slot = self.layer_keys.lock().map_err(|_| poisoned())?;
+        if let Some(keys) = slot.as_ref() {
+            return Ok(std::sync::Arc::clone(keys));
+        }
+        let group = self.config.shape.layer.map_or(1, |layer| layer.group);
         let keys = std::sync::Arc::new(AggregationKeys::load_or_generate(
             &self.config.dir,
-            self.agg_params.kzg(),
+            params.kzg(),
             self.chunk_params.kzg(),
             &self.chunk_keys,
-            self.config.shape.chunks_per_batch,
+            group,
         )?);
         *slot = Some(std::sync::Arc::clone(&keys));
         Ok(keys)
+    }
+
+    /// The layer's verifying key: from the layer's keys if this prover holds them, else read (or generated) and
+    /// kept without the proving key, so a worker that only makes batch proofs never holds the layer's.
+    fn layer_vk(&self) -> Result<std::sync::Arc<LayerVk>, ProverError> {
+        let mut slot = self.layer_vk.lock().map_err(|_| poisoned())?;
+        if let Some(vk) = slot.as_ref() {
+            return Ok(std::sync::Arc::clone(vk));
+        }
+        let held = self.layer_keys.lock().map_err(|_| poisoned())?.clone();
+        let vk = match held {
+            Some(keys) => keys.verifying(),
+            None => {
+                let group = self.config.shape.layer.map_or(1, |layer| layer.group);
+                let keys = AggregationKeys::load_or_generate(
+                    &self.config.dir,
+                    self.layer_params()?.kzg(),
+                    self.chunk_params.kzg(),
+                    &self.chunk_keys,
+                    group,
+                )?;
+                keys.verifying()
+            }
+        };
+        let vk = std::sync::Arc::new(vk);
+        *slot = Some(std::sync::Arc::clone(&vk));
+        Ok(vk)
     }
 
     /// Proves one chunk (a worker's job).
@@ -455,7 +543,31 @@ impl BatchProver {
         Snark::new(self.chunk_keys.protocol().clone(), vec![instances], proof)
     }
 
-    /// Aggregates verified chunk proofs into the batch proof.
+    /// A layer proof received as public inputs and proof bytes, with this prover's description of the layer circuit
+    /// (never one supplied by the sender); an error when the setup has no layer.
+    pub fn layer_snark(&self, instances: Vec<Fr>, proof: Vec<u8>) -> Result<Snark, ProverError> {
+        Ok(self.layer_vk()?.snark(instances, proof))
+    }
+
+    /// Checks a layer proof received from elsewhere.
+    pub fn verify_layer(&self, snark: &Snark) -> Result<bool, ProverError> {
+        Ok(self.layer_vk()?.verify(snark))
+    }
+
+    /// Aggregates a group of verified chunk proofs (the setup's layer group, in batch order) into a layer proof,
+    /// and where its time went.
+    pub fn prove_layer_timed(&self, snarks: Vec<Snark>) -> Result<(Snark, ProofTimes), ProverError> {
+        let keys = self.layer_keys()?;
+        let params = self.layer_params()?;
+        let (k, n) = (self.config.shape.layer.map_or(0, |layer| layer.k), snarks.len());
+        let name = format!("layer_proof_k{k}_n{n}_{}", self.backend());
+        let stage = progress::start(&self.config.dir, &name, Model::AggregationProof(n).estimate(k), false);
+        let proved = aggregate_layer_timed(&keys, params, self.chunk_params.kzg(), snarks)?;
+        stage.finish();
+        Ok(proved)
+    }
+
+    /// Aggregates verified inner proofs into the batch proof: the chunk proofs, or with a layer the layer proofs.
     pub fn aggregate(&self, snarks: Vec<Snark>) -> Result<BatchProof, ProverError> {
         self.aggregate_timed(snarks).map(|(proof, _)| proof)
     }
@@ -464,14 +576,18 @@ impl BatchProver {
     pub fn aggregate_timed(&self, snarks: Vec<Snark>) -> Result<(BatchProof, ProofTimes), ProverError> {
         let keys = self.aggregation_keys()?;
         let (k, n) = (self.config.shape.aggregation_k, snarks.len());
-        let name = format!("aggregation_proof_k{k}_n{n}_{}", self.backend());
+        // Over layer proofs the circuit is another one (narrower), with its own times.
+        let over = if self.layer_params.is_some() { "_of_layers" } else { "" };
+        let name = format!("aggregation_proof_k{k}_n{n}{over}_{}", self.backend());
         let stage = progress::start(&self.config.dir, &name, Model::AggregationProof(n).estimate(k), false);
-        let proved = aggregate_timed(&keys, &self.agg_params, self.chunk_params.kzg(), snarks)?;
+        let inner_srs = self.layer_params.as_ref().unwrap_or(&self.chunk_params).kzg();
+        let proved = aggregate_timed(&keys, &self.agg_params, inner_srs, snarks)?;
         stage.finish();
         Ok(proved)
     }
 
-    /// Proves a whole batch from its chunk witnesses, reporting each stage before it starts.
+    /// Proves a whole batch from its chunk witnesses (the layer proofs too, with a layer), reporting each stage
+    /// before it starts.
     pub fn prove_batch(
         &self,
         witnesses: Vec<ChunkWitness>,
@@ -482,6 +598,14 @@ impl BatchProver {
             on_stage(Stage::Chunk(i));
             snarks.push(self.prove_chunk(witness)?);
         }
+        if let Some(layer) = self.config.shape.layer {
+            let mut layers = Vec::with_capacity(snarks.len().div_ceil(layer.group.max(1)));
+            for (j, group) in snarks.chunks(layer.group.max(1)).enumerate() {
+                on_stage(Stage::Layer(j));
+                layers.push(self.prove_layer_timed(group.to_vec())?.0);
+            }
+            snarks = layers;
+        }
         on_stage(Stage::Aggregation);
         self.aggregate(snarks)
     }
@@ -489,6 +613,11 @@ impl BatchProver {
     /// Chunk proofs per batch proof.
     pub const fn chunks_per_batch(&self) -> usize {
         self.config.shape.chunks_per_batch
+    }
+
+    /// The proof shape it proves.
+    pub const fn shape(&self) -> &zkr_protocol::ProofShape {
+        &self.config.shape
     }
 }
 
@@ -507,7 +636,8 @@ mod backend_tests {
 
     /// The smallest shape the chunk circuit takes, so that a real proof stays short in a test. The SRS is generated
     /// at the aggregation circuit's size: it is kept the chunk's (no aggregation here).
-    const SHAPE: ProofShape = ProofShape { chunk_slots: 1, chunk_k: 15, chunks_per_batch: 1, aggregation_k: 15 };
+    const SHAPE: ProofShape =
+        ProofShape { chunk_slots: 1, chunk_k: 15, chunks_per_batch: 1, aggregation_k: 15, layer: None };
 
     fn config(dir: &Path) -> KeysConfig {
         KeysConfig { dir: dir.to_path_buf(), shape: SHAPE, fee_recipient: FEE_RECIPIENT, dev_srs: true }

@@ -230,13 +230,7 @@ async fn run(args: RunArgs) -> eyre::Result<()> {
         ms = started.elapsed().as_millis() as u64,
         "verifying keys loaded"
     );
-    let setup = pb::ProverSetup {
-        chunk_k: deployment.shape.chunk_k,
-        chunk_slots: deployment.shape.chunk_slots as u32,
-        chunks_per_batch: deployment.shape.chunks_per_batch as u32,
-        aggregation_k: deployment.shape.aggregation_k,
-        fee_recipient: genesis.fee_recipient.to_vec(),
-    };
+    let setup = pb::ProverSetup::new(&deployment.shape, genesis.fee_recipient.to_vec());
     let policy =
         Policy { lease_ttl_ms: config.jobs.lease_ttl_ms, max_attempts: config.jobs.max_attempts, ..Policy::default() };
     let location: Location = config.db.parse()?;
@@ -346,7 +340,10 @@ async fn ctl(args: CtlArgs) -> eyre::Result<()> {
                 } else {
                     "-".into()
                 };
-                let chunks = format!("{}/{}", b.chunks_proven, b.chunks);
+                let mut chunks = format!("{}/{}", b.chunks_proven, b.chunks);
+                if b.groups > 0 {
+                    chunks.push_str(&format!(" ({}/{} layer)", b.groups_proven, b.groups));
+                }
                 println!("{:<8} {:<11} {:<7} {:<18} {}", b.batch_index, b.state, chunks, latency, b.finalize_tx);
             }
             if !status.latency.is_empty() {
@@ -355,6 +352,7 @@ async fn ctl(args: CtlArgs) -> eyre::Result<()> {
                     let kind = pb::JobKind::try_from(l.kind).map_or("?", |k| match k {
                         pb::JobKind::Chunk => "chunk",
                         pb::JobKind::Aggregation => "aggregation",
+                        pb::JobKind::Layer => "layer",
                         pb::JobKind::Unspecified => "?",
                     });
                     println!(

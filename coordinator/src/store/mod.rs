@@ -40,24 +40,27 @@ use crate::{Error, Result};
 pub enum JobKind {
     /// One chunk of a batch.
     Chunk,
-    /// The aggregation of a batch's chunk proofs.
+    /// The batch proof: the aggregation of a batch's chunk proofs, or of its layer proofs in a batch with a layer.
     Aggregation,
+    /// A layer proof: the aggregation of a group of consecutive chunk proofs.
+    Layer,
 }
 
 impl JobKind {
+    /// Every kind.
+    pub const ALL: [Self; 3] = [Self::Chunk, Self::Layer, Self::Aggregation];
+
+    /// The stored code: one bit per kind, so a worker's kinds are a mask (`jobs.kind & workers.kinds`).
     const fn code(self) -> i64 {
         match self {
             Self::Chunk => 1,
             Self::Aggregation => 2,
+            Self::Layer => 4,
         }
     }
 
     fn from_code(code: i64) -> Result<Self> {
-        match code {
-            1 => Ok(Self::Chunk),
-            2 => Ok(Self::Aggregation),
-            other => Err(Error::Corrupt(format!("job kind {other}"))),
-        }
+        Self::ALL.into_iter().find(|kind| kind.code() == code).ok_or_else(|| Error::Corrupt(format!("job kind {code}")))
     }
 
     /// The label used in metrics and logs.
@@ -65,6 +68,7 @@ impl JobKind {
         match self {
             Self::Chunk => "chunk",
             Self::Aggregation => "aggregation",
+            Self::Layer => "layer",
         }
     }
 }
@@ -152,10 +156,10 @@ pub struct NewJob {
     pub kind: JobKind,
     /// The batch it belongs to.
     pub batch_index: u64,
-    /// The chunk's position in the batch (0 for aggregation).
+    /// The chunk's position in the batch (the group's for a layer job, 0 for aggregation).
     pub chunk_index: u32,
-    /// The input: an encoded chunk witness for chunk jobs, empty for aggregation (its inputs are the batch's chunk
-    /// proofs).
+    /// The input: an encoded chunk witness for chunk jobs, empty for the others (their inputs are proofs of the
+    /// batch's other jobs).
     pub input: Vec<u8>,
 }
 
@@ -170,14 +174,17 @@ pub struct Lease {
     pub kind: JobKind,
     /// Its batch.
     pub batch_index: u64,
-    /// Its chunk position.
+    /// Its chunk position (its group's, for a layer job).
     pub chunk_index: u32,
     /// When the lease lapses unless extended (unix ms).
     pub deadline_ms: u64,
     /// 1 for the first attempt.
     pub attempt: u32,
-    /// The input of a chunk job; for aggregation, the accepted chunk proofs in chunk order.
+    /// The input of a chunk job; for a layer job, its group's accepted chunk proofs in chunk order; for aggregation,
+    /// the batch's accepted chunk proofs in chunk order, or its layer proofs in group order when `layered`.
     pub inputs: Vec<Vec<u8>>,
+    /// The batch has a layer: an aggregation's inputs are layer proofs.
+    pub layered: bool,
 }
 
 /// A job as the operator sees it.
@@ -267,6 +274,16 @@ pub struct HeartbeatOutcome {
     pub draining: bool,
 }
 
+impl BatchRecord {
+    /// Layer proofs the batch needs: 0 without a layer.
+    pub const fn groups(&self) -> u32 {
+        match self.chunks.checked_div(self.layer_group) {
+            Some(groups) => groups,
+            None => 0,
+        }
+    }
+}
+
 /// A batch the coordinator proves and finalizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchRecord {
@@ -276,6 +293,12 @@ pub struct BatchRecord {
     pub state: String,
     /// Chunk jobs.
     pub chunks: u32,
+    /// Chunks per layer proof; 0 when the batch proof aggregates the chunk proofs directly.
+    pub layer_group: u32,
+    /// Chunk proofs accepted.
+    pub chunks_proven: u32,
+    /// Layer proofs accepted.
+    pub groups_proven: u32,
     /// What finalization needs (encoded by the caller).
     pub meta: Vec<u8>,
     /// Seen committed (unix ms).
@@ -367,7 +390,14 @@ impl Leader {
 const JOB_COLUMNS: &str = "id, kind, state, batch_index, chunk_index, attempts, lease_id, worker_id, \
                            lease_deadline_ms, last_error, created_ms, updated_ms, leased_ms";
 
-const BATCH_COLUMNS: &str = "batch_index, state, chunks, meta, committed_ms, proven_ms, finalized_ms, finalize_tx";
+/// A batch's columns, then the counts of its accepted chunk and layer proofs (kind codes 1 and 4: [`JobKind`]).
+const BATCH_COLUMNS: &str = "batch_index, state, chunks, meta, committed_ms, proven_ms, finalized_ms, finalize_tx, \
+                             layer_group, \
+                             (SELECT COUNT(*) FROM jobs WHERE jobs.batch_index = batches.batch_index \
+                              AND jobs.kind = 1 AND jobs.state = 'done'), \
+                             (SELECT COUNT(*) FROM jobs WHERE jobs.batch_index = batches.batch_index \
+                              AND jobs.kind = 4 AND jobs.state = 'done')";
+const BATCH_COLUMN_COUNT: usize = 11;
 
 fn job_from_row(row: &Row) -> Result<JobRecord> {
     Ok(JobRecord {
@@ -397,6 +427,9 @@ fn batch_from_row(row: &Row) -> Result<BatchRecord> {
         proven_ms: row.u64(5)?,
         finalized_ms: row.u64(6)?,
         finalize_tx: row.opt_text(7)?,
+        layer_group: row.u32(8)?,
+        chunks_proven: row.u32(9)?,
+        groups_proven: row.u32(10)?,
     })
 }
 
@@ -420,11 +453,12 @@ fn worker_from_row(row: &Row) -> Result<WorkerRecord> {
 }
 
 fn kinds_mask(kinds: &[JobKind]) -> i64 {
-    if kinds.is_empty() { 3 } else { kinds.iter().fold(0, |mask, k| mask | k.code()) }
+    let kinds = if kinds.is_empty() { &JobKind::ALL[..] } else { kinds };
+    kinds.iter().fold(0, |mask, k| mask | k.code())
 }
 
 fn kinds_from_mask(mask: i64) -> Vec<JobKind> {
-    [JobKind::Chunk, JobKind::Aggregation].into_iter().filter(|k| mask & k.code() != 0).collect()
+    JobKind::ALL.into_iter().filter(|k| mask & k.code() != 0).collect()
 }
 
 impl Store {
@@ -507,24 +541,42 @@ impl Store {
     // ----- batches -----
 
     /// Records a committed batch and creates its chunk jobs; both are ignored if the batch is already known.
-    /// Returns whether the batch was new.
+    /// Returns whether the batch was new. Its batch proof aggregates the chunk proofs directly.
     pub fn add_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64) -> Result<bool> {
-        self.insert_batch(index, meta, chunk_inputs, now, false)
+        self.add_batch_in_groups(index, meta, chunk_inputs, 0, false, now)
     }
 
     /// Records a committed batch whose proof is not wanted yet (optimistic mode): its chunk jobs are created held,
     /// and no worker takes them until [`Store::release_batch`]. Returns whether the batch was new.
     pub fn add_held_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64) -> Result<bool> {
-        self.insert_batch(index, meta, chunk_inputs, now, true)
+        self.add_batch_in_groups(index, meta, chunk_inputs, 0, true, now)
     }
 
-    fn insert_batch(&self, index: u64, meta: &[u8], chunk_inputs: Vec<Vec<u8>>, now: u64, held: bool) -> Result<bool> {
+    /// Records a committed batch and creates its chunk jobs (held when `held`, as [`Store::add_held_batch`]). With a
+    /// `layer_group` (chunks per layer proof, dividing the batch's chunks; 0 for none), each group's layer job is
+    /// created when the group's chunk proofs are accepted, and the aggregation job when every layer proof is;
+    /// without, the aggregation job is created when every chunk proof is. Returns whether the batch was new.
+    pub fn add_batch_in_groups(
+        &self,
+        index: u64,
+        meta: &[u8],
+        chunk_inputs: Vec<Vec<u8>>,
+        layer_group: u32,
+        held: bool,
+        now: u64,
+    ) -> Result<bool> {
+        if layer_group > 0 && !chunk_inputs.len().is_multiple_of(layer_group as usize) {
+            return Err(Error::Corrupt(format!(
+                "batch {index}: {} chunks do not make groups of {layer_group}",
+                chunk_inputs.len()
+            )));
+        }
         let (batch_state, job_state) = if held { ("held", JobState::Held) } else { ("proving", JobState::Queued) };
         self.write(|tx| {
             let inserted = tx.execute(
-                "INSERT INTO batches (batch_index, state, chunks, meta, committed_ms) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT DO NOTHING",
-                args![index, batch_state, chunk_inputs.len() as u64, meta, now],
+                "INSERT INTO batches (batch_index, state, chunks, meta, committed_ms, layer_group)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                args![index, batch_state, chunk_inputs.len() as u64, meta, now, layer_group],
             )?;
             if inserted == 0 {
                 return Ok(false);
@@ -646,7 +698,7 @@ impl Store {
             else {
                 return Ok(None);
             };
-            row.opt_blob(8)?.map(|proof| batch_from_row(&row).map(|batch| (batch, proof))).transpose()
+            row.opt_blob(BATCH_COLUMN_COUNT)?.map(|proof| batch_from_row(&row).map(|batch| (batch, proof))).transpose()
         })
     }
 
@@ -830,31 +882,48 @@ impl Store {
                  WHERE id = $1",
                 args![&job_id, lease_id, worker_id, deadline, now],
             )?;
+            let chunk_index = row.u32(3)?;
+            let group = Self::layer_group(tx, batch_index, false)?;
             let inputs = match kind {
                 JobKind::Chunk => vec![row.blob(5)?],
-                JobKind::Aggregation => Self::chunk_outputs(tx, batch_index)?,
+                JobKind::Layer => {
+                    Self::outputs(tx, batch_index, JobKind::Chunk, group_chunks(group, chunk_index * group))?
+                }
+                JobKind::Aggregation if group > 0 => Self::outputs(tx, batch_index, JobKind::Layer, 0..u32::MAX)?,
+                JobKind::Aggregation => Self::outputs(tx, batch_index, JobKind::Chunk, 0..u32::MAX)?,
             };
             Ok(Some(Lease {
                 job_id,
                 lease_id,
                 kind,
                 batch_index,
-                chunk_index: row.u32(3)?,
+                chunk_index,
                 deadline_ms: deadline,
                 attempt: row.u32(4)? + 1,
                 inputs,
+                layered: group > 0,
             }))
         })
     }
 
-    fn chunk_outputs(tx: &mut dyn Tx, batch_index: u64) -> Result<Vec<Vec<u8>>> {
+    /// The accepted proofs of a batch's jobs of `kind` whose chunk (or group) index is in `range`, in index order.
+    fn outputs(tx: &mut dyn Tx, batch_index: u64, kind: JobKind, range: std::ops::Range<u32>) -> Result<Vec<Vec<u8>>> {
         tx.query(
-            "SELECT output FROM jobs WHERE batch_index = $1 AND kind = $2 AND state = 'done' ORDER BY chunk_index",
-            args![batch_index, JobKind::Chunk.code()],
+            "SELECT output FROM jobs WHERE batch_index = $1 AND kind = $2 AND state = 'done'
+                    AND chunk_index >= $3 AND chunk_index < $4
+             ORDER BY chunk_index",
+            args![batch_index, kind.code(), range.start, range.end],
         )?
         .iter()
         .map(|row| row.blob(0))
         .collect()
+    }
+
+    /// A batch's chunks per layer proof (0 without a layer), its row locked until the transaction ends when `lock`.
+    fn layer_group(tx: &mut dyn Tx, batch_index: u64, lock: bool) -> Result<u32> {
+        let lock = if lock { tx.for_update() } else { "" };
+        tx.query_opt(&format!("SELECT layer_group FROM batches WHERE batch_index = $1{lock}"), args![batch_index])?
+            .map_or(Ok(0), |row| row.u32(0))
     }
 
     /// Classifies a submission before its proof is checked.
@@ -876,8 +945,10 @@ impl Store {
     }
 
     /// Stores a verified proof. The lease is checked again in the same transaction (it may have lapsed while the
-    /// proof was being verified). For a chunk job, once every chunk of the batch is done, the batch's aggregation
-    /// job is created; for an aggregation job, the batch becomes proven.
+    /// proof was being verified). For a chunk job, once every chunk of its group is done, the group's layer job is
+    /// created (a batch with a layer), or once every chunk of the batch is done, the batch's aggregation job (a
+    /// batch without); for a layer job, once every group is done, the aggregation job; for an aggregation job, the
+    /// batch becomes proven.
     pub fn accept(&self, job_id: &str, lease_id: u64, output: &[u8], now: u64) -> Result<SubmitCheck> {
         self.write(|tx| {
             let job = Self::job_tx(tx, job_id, true)?.ok_or_else(|| Error::UnknownJob(job_id.to_owned()))?;
@@ -893,35 +964,36 @@ impl Store {
                  WHERE id = $1",
                 args![job_id, output, now],
             )?;
+            let batch = job.batch_index;
             match job.kind {
-                JobKind::Chunk => {
-                    // The batch row is locked before counting: of two coordinators accepting the batch's last two
-                    // chunks at once, the second counts after the first committed, so exactly one creates the
-                    // aggregation job.
-                    let chunks = tx
-                        .query_one(
-                            &format!("SELECT chunks FROM batches WHERE batch_index = $1{}", tx.for_update()),
-                            args![job.batch_index],
-                        )?
-                        .u64(0)?;
+                JobKind::Chunk | JobKind::Layer => {
+                    // The batch row is locked before counting: of two coordinators accepting the last two proofs of
+                    // a group (or batch) at once, the second counts after the first committed, so exactly one
+                    // creates the next job.
+                    let group = Self::layer_group(tx, batch, true)?;
+                    let chunks =
+                        tx.query_one("SELECT chunks FROM batches WHERE batch_index = $1", args![batch])?.u32(0)?;
+                    let (range, expected, next) = match (job.kind, group) {
+                        (JobKind::Chunk, 0) => (0..u32::MAX, chunks, None),
+                        (JobKind::Chunk, group) => {
+                            let j = job.chunk_index / group;
+                            (group_chunks(group, job.chunk_index), group, Some(j))
+                        }
+                        _ => (0..u32::MAX, chunks / group.max(1), None),
+                    };
                     let done = tx
                         .query_one(
-                            "SELECT COUNT(*) FROM jobs WHERE batch_index = $1 AND kind = $2 AND state = 'done'",
-                            args![job.batch_index, JobKind::Chunk.code()],
+                            "SELECT COUNT(*) FROM jobs WHERE batch_index = $1 AND kind = $2 AND state = 'done'
+                                    AND chunk_index >= $3 AND chunk_index < $4",
+                            args![batch, job.kind.code(), range.start, range.end],
                         )?
-                        .u64(0)?;
-                    if done == chunks {
-                        let id = aggregation_job_id(job.batch_index);
-                        Self::insert_job(
-                            tx,
-                            &id,
-                            JobKind::Aggregation,
-                            job.batch_index,
-                            0,
-                            &[],
-                            now,
-                            JobState::Queued,
-                        )?;
+                        .u32(0)?;
+                    if done == expected {
+                        let (id, kind, index) = match next {
+                            Some(j) => (layer_job_id(batch, j), JobKind::Layer, j),
+                            None => (aggregation_job_id(batch), JobKind::Aggregation, 0),
+                        };
+                        Self::insert_job(tx, &id, kind, batch, index, &[], now, JobState::Queued)?;
                     }
                 }
                 JobKind::Aggregation => {
@@ -1109,7 +1181,18 @@ impl Store {
 
     /// The accepted chunk proofs of a batch, in chunk order.
     pub fn chunk_proofs(&self, batch_index: u64) -> Result<Vec<Vec<u8>>> {
-        self.read(|tx| Self::chunk_outputs(tx, batch_index))
+        self.read(|tx| Self::outputs(tx, batch_index, JobKind::Chunk, 0..u32::MAX))
+    }
+
+    /// The accepted chunk proofs of group `group` of a batch with a layer, in chunk order (none for a batch without).
+    pub fn group_chunk_proofs(&self, batch_index: u64, group: u32) -> Result<Vec<Vec<u8>>> {
+        self.read(|tx| {
+            let size = Self::layer_group(tx, batch_index, false)?;
+            if size == 0 {
+                return Ok(Vec::new());
+            }
+            Self::outputs(tx, batch_index, JobKind::Chunk, group_chunks(size, group * size))
+        })
     }
 
     /// A job's stored proof.
@@ -1199,6 +1282,17 @@ pub fn chunk_job_id(batch: u64, chunk: u32) -> String {
 /// The id of a batch's aggregation job.
 pub fn aggregation_job_id(batch: u64) -> String {
     format!("b{batch}-agg")
+}
+
+/// The id of the layer job of group `group` of a batch.
+pub fn layer_job_id(batch: u64, group: u32) -> String {
+    format!("b{batch}-g{group}")
+}
+
+/// The chunk indices of the group (of `size` chunks) that holds chunk `chunk`.
+fn group_chunks(size: u32, chunk: u32) -> std::ops::Range<u32> {
+    let start = chunk / size.max(1) * size;
+    start..start.saturating_add(size)
 }
 
 /// Worker names become part of session ids: keep them to a safe alphabet.

@@ -145,6 +145,8 @@ impl Postgres {
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(&schema("BIGINT", "BYTEA"))?;
+        // Columns added since the first schema, for databases made before them.
+        tx.batch_execute("ALTER TABLE batches ADD COLUMN IF NOT EXISTS layer_group BIGINT NOT NULL DEFAULT 0")?;
         tx.commit()?;
         drop(client);
         let pool = r2d2::Pool::builder()

@@ -252,7 +252,8 @@ CREATE TABLE IF NOT EXISTS batches (
     proven_ms {int} NOT NULL DEFAULT 0,
     finalized_ms {int} NOT NULL DEFAULT 0,
     finalize_tx TEXT,
-    proof {blob}
+    proof {blob},
+    layer_group {int} NOT NULL DEFAULT 0
 );
 ";
 

@@ -52,6 +52,13 @@ impl Sqlite {
         if !has_leased_ms {
             conn.execute_batch("ALTER TABLE jobs ADD COLUMN leased_ms INTEGER NOT NULL DEFAULT 0")?;
         }
+        let has_layer_group: bool =
+            conn.query_row("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'layer_group'", [], |r| {
+                r.get::<_, i64>(0).map(|n| n > 0)
+            })?;
+        if !has_layer_group {
+            conn.execute_batch("ALTER TABLE batches ADD COLUMN layer_group INTEGER NOT NULL DEFAULT 0")?;
+        }
         Ok(())
     }
 

@@ -19,6 +19,9 @@ impl ProofChecker for Accept {
     fn check_chunk(&self, _: &[u8], _: &pb::ChunkProof) -> Result<(), CheckError> {
         Ok(())
     }
+    fn check_layer(&self, _: &[pb::ChunkProof], _: &pb::LayerProof) -> Result<(), CheckError> {
+        Ok(())
+    }
     fn check_batch(&self, _: &[pb::ChunkProof], _: &pb::BatchProof) -> Result<(), CheckError> {
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! backends: `store::sqlite::*` and `store::postgres::*`.
 
 use zkr_coordinator::store::{
-    JobKind, JobState, Policy, Store, SubmitCheck, WorkerSpec, aggregation_job_id, chunk_job_id,
+    JobKind, JobState, Policy, Store, SubmitCheck, WorkerSpec, aggregation_job_id, chunk_job_id, layer_job_id,
 };
 
 const TTL: u64 = 10_000;
@@ -294,6 +294,118 @@ fn held_batches_are_proven_only_once_released(store: &Store) {
     assert!(store.take_job(&w, 12).unwrap().is_none());
 }
 
+fn layered_batch(store: &Store, index: u64, chunks: usize, group: u32, now: u64) {
+    let inputs = (0..chunks).map(|c| format!("witness {index}/{c}").into_bytes()).collect();
+    assert!(store.add_batch_in_groups(index, b"meta", inputs, group, false, now).unwrap());
+}
+
+fn accepted(store: &Store, job: &zkr_coordinator::store::Lease, proof: &[u8], now: u64) {
+    assert!(matches!(store.accept(&job.job_id, job.lease_id, proof, now).unwrap(), SubmitCheck::Current(_)));
+}
+
+/// A batch with a layer: each group's layer job is created when its chunk proofs are in (whatever their order), and
+/// takes them in chunk order; the aggregation job is created when every layer proof is in, and takes those in group
+/// order.
+fn a_layered_batch_proves_its_groups_then_the_batch(store: &Store) {
+    layered_batch(store, 1, 4, 2, 0);
+    let w = worker(store, "w", 0);
+    let chunks: Vec<_> = (0..4).map(|_| store.take_job(&w, 1).unwrap().unwrap()).collect();
+    assert_eq!(chunks.iter().map(|c| c.job_id.as_str()).collect::<Vec<_>>(), ["b1-c0", "b1-c1", "b1-c2", "b1-c3"]);
+    assert!(chunks.iter().all(|c| c.kind == JobKind::Chunk && c.layered));
+
+    // One chunk of each group: no group is complete.
+    accepted(store, &chunks[1], b"proof 1", 2);
+    accepted(store, &chunks[3], b"proof 3", 2);
+    assert!(store.take_job(&w, 3).unwrap().is_none(), "no group is complete");
+    // Group 1 completes first.
+    accepted(store, &chunks[2], b"proof 2", 4);
+    let g1 = store.take_job(&w, 5).unwrap().unwrap();
+    assert_eq!((g1.job_id.as_str(), g1.kind, g1.chunk_index), (layer_job_id(1, 1).as_str(), JobKind::Layer, 1));
+    assert_eq!(g1.inputs, vec![b"proof 2".to_vec(), b"proof 3".to_vec()], "the group's chunk proofs in order");
+    assert_eq!(store.group_chunk_proofs(1, 1).unwrap(), g1.inputs);
+    assert!(store.take_job(&w, 5).unwrap().is_none());
+    accepted(store, &chunks[0], b"proof 0", 6);
+    let g0 = store.take_job(&w, 7).unwrap().unwrap();
+    assert_eq!((g0.job_id.as_str(), g0.chunk_index), ("b1-g0", 0));
+    assert_eq!(g0.inputs, vec![b"proof 0".to_vec(), b"proof 1".to_vec()]);
+
+    // The batch proof waits for every layer proof.
+    accepted(store, &g1, b"layer 1", 8);
+    assert!(store.take_job(&w, 9).unwrap().is_none());
+    let record = store.batch(1).unwrap().unwrap();
+    assert_eq!((record.chunks_proven, record.groups_proven, record.groups()), (4, 1, 2));
+    accepted(store, &g0, b"layer 0", 10);
+    let agg = store.take_job(&w, 11).unwrap().unwrap();
+    assert_eq!((agg.job_id.clone(), agg.kind, agg.layered), (aggregation_job_id(1), JobKind::Aggregation, true));
+    assert_eq!(agg.inputs, vec![b"layer 0".to_vec(), b"layer 1".to_vec()], "the layer proofs in group order");
+    // The batch proof is checked against every chunk's statement.
+    assert_eq!(store.chunk_proofs(1).unwrap().len(), 4);
+    accepted(store, &agg, b"batch proof", 12);
+    assert_eq!(store.batch_proof(1).unwrap().as_deref(), Some(b"batch proof".as_slice()));
+    assert_eq!(store.batch(1).unwrap().unwrap().state, "proven");
+
+    // A flat batch's chunk proofs belong to no group, and its aggregation takes chunk proofs.
+    batch(store, 2, 1, 20);
+    assert!(store.group_chunk_proofs(2, 0).unwrap().is_empty());
+    let c = store.take_job(&w, 21).unwrap().unwrap();
+    assert!(!c.layered);
+    accepted(store, &c, b"flat 0", 22);
+    let flat = store.take_job(&w, 23).unwrap().unwrap();
+    assert_eq!((flat.kind, flat.layered, flat.inputs), (JobKind::Aggregation, false, vec![b"flat 0".to_vec()]));
+
+    // Groups must divide the batch.
+    let err = store.add_batch_in_groups(3, b"meta", vec![vec![1]; 3], 2, false, 30).unwrap_err();
+    assert!(err.to_string().contains("groups of 2"), "{err}");
+    assert!(store.batch(3).unwrap().is_none());
+}
+
+/// Workers that announce only some kinds get only those, layer jobs included.
+fn layer_jobs_go_to_workers_that_take_them(store: &Store) {
+    layered_batch(store, 1, 2, 2, 0);
+    let spec = |name: &str, kinds| WorkerSpec { name: name.into(), kinds, ..Default::default() };
+    let layers = store.register_worker(&spec("layers", vec![JobKind::Layer]), 0).unwrap().id;
+    let chunks = store.register_worker(&spec("chunks", vec![JobKind::Chunk, JobKind::Aggregation]), 0).unwrap().id;
+    assert_eq!(store.workers().unwrap().iter().find(|w| w.id == layers).unwrap().spec.kinds, [JobKind::Layer]);
+    assert!(store.take_job(&layers, 1).unwrap().is_none());
+    for _ in 0..2 {
+        let lease = store.take_job(&chunks, 1).unwrap().unwrap();
+        accepted(store, &lease, b"p", 2);
+    }
+    assert!(store.take_job(&chunks, 3).unwrap().is_none(), "the layer job is not for this worker");
+    let layer = store.take_job(&layers, 3).unwrap().unwrap();
+    assert_eq!(layer.kind, JobKind::Layer);
+    // A worker that announced nothing takes every kind, layer jobs included.
+    let any = worker(store, "any", 3);
+    assert_eq!(store.workers().unwrap().iter().find(|w| w.id == any).unwrap().spec.kinds, JobKind::ALL.to_vec());
+}
+
+/// `open` opens the same database each time: a restart between the layer proofs and the batch proof loses nothing.
+fn a_layered_batch_survives_a_restart(open: &dyn Fn() -> Store) {
+    {
+        let store = open();
+        layered_batch(&store, 1, 2, 1, 0);
+        let w = worker(&store, "w", 0);
+        for _ in 0..2 {
+            let lease = store.take_job(&w, 1).unwrap().unwrap();
+            accepted(&store, &lease, format!("chunk {}", lease.chunk_index).as_bytes(), 2);
+        }
+        let g0 = store.take_job(&w, 3).unwrap().unwrap();
+        accepted(&store, &g0, b"layer 0", 4);
+        // Group 1's layer job is leased when the coordinator is killed.
+        assert_eq!(store.take_job(&w, 5).unwrap().unwrap().job_id, "b1-g1");
+    }
+    let store = open();
+    store.resume(60_000).unwrap();
+    // The lease lapses (its worker died with the coordinator), and the layer job is proven again.
+    assert_eq!(store.expire(60_000 + TTL + 1).unwrap(), ["b1-g1"]);
+    let w = worker(&store, "w2", 70_001);
+    let g1 = store.take_job(&w, 70_001).unwrap().unwrap();
+    assert_eq!((g1.job_id.as_str(), g1.inputs.clone()), ("b1-g1", vec![b"chunk 1".to_vec()]));
+    accepted(&store, &g1, b"layer 1", 70_002);
+    let agg = store.take_job(&w, 70_003).unwrap().unwrap();
+    assert_eq!(agg.inputs, vec![b"layer 0".to_vec(), b"layer 1".to_vec()]);
+}
+
 #[test]
 fn backoff_doubles_up_to_the_cap() {
     let p = policy();
@@ -317,6 +429,32 @@ macro_rules! on_both_backends {
                 let path = dir.path().join("coordinator.sqlite");
                 super::state_survives_a_restart(&|| super::Store::open(&path, super::policy()).unwrap());
             }
+
+            #[test]
+            fn a_layered_batch_survives_a_restart() {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("coordinator.sqlite");
+                super::a_layered_batch_survives_a_restart(&|| super::Store::open(&path, super::policy()).unwrap());
+            }
+
+            /// A database made before layers (no `batches.layer_group`) gets the column, its batches without a layer.
+            #[test]
+            fn a_database_from_before_layers_is_migrated() {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("coordinator.sqlite");
+                {
+                    let store = super::Store::open(&path, super::policy()).unwrap();
+                    super::batch(&store, 1, 1, 0);
+                }
+                let conn = rusqlite::Connection::open(&path).unwrap();
+                conn.execute_batch("ALTER TABLE batches DROP COLUMN layer_group").unwrap();
+                drop(conn);
+                let store = super::Store::open(&path, super::policy()).unwrap();
+                let batch = store.batch(1).unwrap().unwrap();
+                assert_eq!((batch.layer_group, batch.groups(), batch.chunks), (0, 0, 1));
+                super::layered_batch(&store, 2, 2, 1, 1);
+                assert_eq!(store.batch(2).unwrap().unwrap().groups(), 2);
+            }
         }
 
         mod postgres {
@@ -334,6 +472,12 @@ macro_rules! on_both_backends {
             fn state_survives_a_restart() {
                 let Some(db) = TestDb::create("state_survives_a_restart") else { return };
                 super::state_survives_a_restart(&|| db.store(super::policy()));
+            }
+
+            #[test]
+            fn a_layered_batch_survives_a_restart() {
+                let Some(db) = TestDb::create("a_layered_batch_survives_a_restart") else { return };
+                super::a_layered_batch_survives_a_restart(&|| db.store(super::policy()));
             }
         }
     };
@@ -354,4 +498,6 @@ on_both_backends!(
     drained_workers_finish_but_take_nothing_new,
     operators_cannot_requeue_or_cancel_done_jobs,
     held_batches_are_proven_only_once_released,
+    a_layered_batch_proves_its_groups_then_the_batch,
+    layer_jobs_go_to_workers_that_take_them,
 );

@@ -61,6 +61,10 @@ struct ProverArgs {
     /// log2 rows of the aggregation circuit (`shape.aggregationK`; default 20).
     #[arg(long, global = true)]
     aggregation_k: Option<u32>,
+    /// An aggregation layer between the chunk proofs and the batch proof: `<chunks per group>:<k>`
+    /// (`shape.layer`; default none).
+    #[arg(long, global = true)]
+    layer: Option<zkr_protocol::LayerShape>,
     /// The chain's fee recipient.
     #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
     fee_recipient: Address,
@@ -90,6 +94,7 @@ impl ProverArgs {
             chunk_k: self.chunk_k.unwrap_or(base.chunk_k),
             chunks_per_batch: self.chunks_per_batch.unwrap_or(base.chunks_per_batch),
             aggregation_k: self.aggregation_k.unwrap_or(base.aggregation_k),
+            layer: self.layer.or(base.layer),
         };
         if let Some(path) = self.deployment.as_ref().filter(|_| shape != base) {
             bail!("the shape flags give {}, but {} deploys {}", shape.tag(), path.display(), base.tag());
@@ -192,7 +197,9 @@ fn main() -> eyre::Result<()> {
             if batch.chunks.len() != prover.chunks_per_batch() {
                 bail!("the batch has {} chunks; the keys prove {}", batch.chunks.len(), prover.chunks_per_batch());
             }
-            let bar = ProgressBar::new(batch.chunks.len() as u64 + 1).with_style(
+            let shape = prover.shape();
+            let layer_proofs = if shape.layer.is_some() { shape.batch_inputs() } else { 0 };
+            let bar = ProgressBar::new((batch.chunks.len() + layer_proofs) as u64 + 1).with_style(
                 ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
@@ -207,6 +214,7 @@ fn main() -> eyre::Result<()> {
                 }
                 let name = match stage {
                     Stage::Chunk(i) => format!("chunk {i} proof"),
+                    Stage::Layer(j) => format!("layer proof {j}"),
                     Stage::Aggregation => "aggregation proof".to_string(),
                 };
                 bar.set_message(name.clone());

@@ -309,7 +309,10 @@ fn zkr_deploy_command_writes_the_deployment_file() {
     assert_eq!(deployment.pending_owner, Some(l1.account(3)));
     assert_eq!(deployment.genesis_state_root, genesis_root());
     // The whole proof shape is recorded for the node, the coordinator and the workers.
-    assert_eq!(deployment.shape, ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 20 });
+    assert_eq!(
+        deployment.shape,
+        ProofShape { chunk_slots: 8, chunk_k: 17, chunks_per_batch: 4, aggregation_k: 20, layer: None }
+    );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
