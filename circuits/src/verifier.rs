@@ -125,6 +125,25 @@ pub(crate) fn read_protocol(dir: &Path, name: &str) -> Result<PlonkProtocol<G1Af
         .map_err(|e| io_err(format!("reading {}", path.display()))(std::io::Error::other(e)))
 }
 
+/// Reads the compiled verifying key `<name>.protocol` in `dir` of an aggregation circuit (the `what`) whose proofs
+/// state `chunks` chunks, checking its public inputs: the accumulator, then that statement.
+fn read_aggregation_protocol(
+    dir: &Path,
+    name: &str,
+    chunks: usize,
+    what: &str,
+) -> Result<PlonkProtocol<G1Affine>, Error> {
+    let protocol = read_protocol(dir, name).map_err(missing)?;
+    let expected = ACCUMULATOR_LIMBS + batch_statement_len(chunks);
+    if protocol.num_instance != [expected] {
+        return Err(Error::Shape(format!(
+            "the {what} protocol on disk takes {:?} public inputs, {chunks} chunks {expected}",
+            protocol.num_instance
+        )));
+    }
+    Ok(protocol)
+}
+
 /// The chunk circuit's compiled verifying key for a setup ([`KeysConfig`]), with the SRS's deciding key.
 #[derive(Debug)]
 pub struct ChunkVerifier {
@@ -175,15 +194,7 @@ impl BatchVerifier {
 
     /// Reads `<name>.protocol` in `dir`, for batches of `chunks` chunks.
     fn read(dir: &Path, name: &str, chunks: usize) -> Result<PlonkProtocol<G1Affine>, Error> {
-        let protocol = read_protocol(dir, name).map_err(missing)?;
-        let expected = ACCUMULATOR_LIMBS + batch_statement_len(chunks);
-        if protocol.num_instance != [expected] {
-            return Err(Error::Shape(format!(
-                "the aggregation protocol on disk takes {:?} public inputs, a batch of {chunks} chunks {expected}",
-                protocol.num_instance
-            )));
-        }
-        Ok(protocol)
+        read_aggregation_protocol(dir, name, chunks, "aggregation")
     }
 
     /// Checks a batch proof (its inputs begin with the accumulator), as the EVM verifier does.
@@ -214,15 +225,7 @@ pub struct LayerVerifier {
 impl LayerVerifier {
     /// Reads `<name>.protocol` in `dir`, for groups of `group` chunks.
     fn read(dir: &Path, name: &str, group: usize, dk: DecidingKey) -> Result<Self, Error> {
-        let protocol = read_protocol(dir, name).map_err(missing)?;
-        let expected = ACCUMULATOR_LIMBS + batch_statement_len(group);
-        if protocol.num_instance != [expected] {
-            return Err(Error::Shape(format!(
-                "the layer protocol on disk takes {:?} public inputs, a group of {group} chunks {expected}",
-                protocol.num_instance
-            )));
-        }
-        Ok(Self { dk, protocol, group })
+        Ok(Self { dk, protocol: read_aggregation_protocol(dir, name, group, "layer")?, group })
     }
 
     /// Checks a layer proof with its public inputs (accumulator first).

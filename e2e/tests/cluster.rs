@@ -123,6 +123,21 @@ fn stored_job(paths: &Paths, id: &str) -> StoredJob {
     .unwrap()
 }
 
+/// Waits until L1 finalized batch 1, checks the state root it holds against the node's, and returns the batch.
+async fn batch_1_finalized<P: alloy::providers::Provider>(
+    rig: &Rig,
+    rollup: &Rollup::RollupInstance<P>,
+    within: Duration,
+) -> zkr_node::batcher::BatchRecord {
+    wait_for("batch 1 finalized on L1", within, || async {
+        (rollup.lastFinalizedBatch().call().await.ok()? >= 1).then_some(())
+    })
+    .await;
+    let batch = rig.node.batch(1).unwrap().unwrap();
+    assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), batch.new_state_root);
+    batch
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes() {
     let launcher = cluster::Launcher::new(&["zkr-coordinator", "zkr-prover"]).unwrap();
@@ -256,12 +271,7 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
     let second_coordinator = coordinator(&paths, &rig, grpc, http);
 
     let rollup = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[0]));
-    wait_for("batch 1 finalized on L1", Duration::from_secs(1_200), || async {
-        (rollup.lastFinalizedBatch().call().await.ok()? >= 1).then_some(())
-    })
-    .await;
-    let batch = rig.node.batch(1).unwrap().unwrap();
-    assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), batch.new_state_root);
+    let batch = batch_1_finalized(&rig, &rollup, Duration::from_secs(1_200)).await;
     let agg = job(grpc, 1, "b1-agg").await.unwrap();
     assert_eq!(agg.state, pb::JobState::Done as i32);
 
@@ -401,12 +411,7 @@ async fn a_batch_is_proven_through_a_layer_and_finalized() {
     rig.node.submit(&signed_transfer(&alice, rig.spec.chain_id, 0, zkr_node::WITHDRAWAL_ADDRESS, ETH)).unwrap();
 
     let rollup = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[0]));
-    wait_for("batch 1 finalized on L1 through the layer", Duration::from_secs(2_400), || async {
-        (rollup.lastFinalizedBatch().call().await.ok()? >= 1).then_some(())
-    })
-    .await;
-    let batch = rig.node.batch(1).unwrap().unwrap();
-    assert_eq!(rollup.stateRoots(U256::from(1)).call().await.unwrap(), batch.new_state_root);
+    batch_1_finalized(&rig, &rollup, Duration::from_secs(2_400)).await;
 
     // Each kind of job ran once and was accepted at its first attempt: the chunk, the group's layer, the batch.
     for id in ["b1-c0", "b1-g0", "b1-agg"] {

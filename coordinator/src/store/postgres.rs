@@ -22,7 +22,7 @@ use postgres::{
     types::{ToSql, Type},
 };
 
-use super::sql::{Param, Row, Tx, Value, schema};
+use super::sql::{ADDED_COLUMNS, Param, Row, Tx, Value, schema};
 use crate::{Error, Result};
 
 /// The advisory lock taken while the schema is created: two coordinators starting together would otherwise race
@@ -145,8 +145,10 @@ impl Postgres {
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(&schema("BIGINT", "BYTEA"))?;
-        // Columns added since the first schema, for databases made before them.
-        tx.batch_execute("ALTER TABLE batches ADD COLUMN IF NOT EXISTS layer_group BIGINT NOT NULL DEFAULT 0")?;
+        for (table, column, ty) in ADDED_COLUMNS {
+            let ty = ty.replace("{int}", "BIGINT");
+            tx.batch_execute(&format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ty}"))?;
+        }
         tx.commit()?;
         drop(client);
         let pool = r2d2::Pool::builder()

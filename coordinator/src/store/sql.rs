@@ -206,6 +206,12 @@ pub(crate) fn schema(int: &str, blob: &str) -> String {
     SCHEMA.replace("{int}", int).replace("{blob}", blob)
 }
 
+/// Columns added to the schema since its first version, `(table, column, type)` with the integer type as `{int}`:
+/// each backend adds those an older database lacks when it opens it. Columns are only ever added, with defaults, so
+/// an older database opens without losing anything.
+pub(crate) const ADDED_COLUMNS: [(&str, &str, &str); 2] =
+    [("jobs", "leased_ms", "{int} NOT NULL DEFAULT 0"), ("batches", "layer_group", "{int} NOT NULL DEFAULT 0")];
+
 const SCHEMA: &str = r"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value {int} NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (

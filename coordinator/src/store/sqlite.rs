@@ -7,7 +7,7 @@ use rusqlite::{
     types::{ToSqlOutput, ValueRef},
 };
 
-use super::sql::{Param, Row, Tx, Value, schema, to_sqlite_placeholders};
+use super::sql::{ADDED_COLUMNS, Param, Row, Tx, Value, schema, to_sqlite_placeholders};
 use crate::{Error, Result};
 
 /// One SQLite connection behind a mutex: writers are serialized, which is what makes every store operation atomic
@@ -45,19 +45,16 @@ impl Sqlite {
     /// Brings a database made by an older coordinator up to this schema. Columns are only ever added, with defaults,
     /// so an older database opens without losing anything.
     fn migrate(conn: &Connection) -> Result<()> {
-        let has_leased_ms: bool =
-            conn.query_row("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'leased_ms'", [], |r| {
-                r.get::<_, i64>(0).map(|n| n > 0)
-            })?;
-        if !has_leased_ms {
-            conn.execute_batch("ALTER TABLE jobs ADD COLUMN leased_ms INTEGER NOT NULL DEFAULT 0")?;
-        }
-        let has_layer_group: bool =
-            conn.query_row("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'layer_group'", [], |r| {
-                r.get::<_, i64>(0).map(|n| n > 0)
-            })?;
-        if !has_layer_group {
-            conn.execute_batch("ALTER TABLE batches ADD COLUMN layer_group INTEGER NOT NULL DEFAULT 0")?;
+        for (table, column, ty) in ADDED_COLUMNS {
+            let present: bool = conn.query_row(
+                &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'"),
+                [],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if !present {
+                let ty = ty.replace("{int}", "INTEGER");
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+            }
         }
         Ok(())
     }
