@@ -347,30 +347,47 @@ pub enum Inner<'a> {
     Layer(LayerRef<'a>),
 }
 
-/// What an aggregation circuit over a layer needs of the layer's keys: their name, the chunks each proof covers and
-/// the verifying key ([`AggregationKeys::as_inner`], or [`LayerVk::as_inner`] once the proving key is dropped).
+/// What an aggregation circuit over a layer needs of the layer's keys: their name, the chunks each proof covers and,
+/// to make the keys above it, the verifying key ([`AggregationKeys::as_inner`], or [`LayerVk::as_inner`] once the
+/// proving key is dropped).
 #[derive(Debug, Clone, Copy)]
 pub struct LayerRef<'a> {
     name: &'a str,
     chunks: usize,
-    vk: &'a VerifyingKey<G1Affine>,
+    vk: Option<&'a VerifyingKey<G1Affine>>,
 }
 
-/// A layer's verifying key without its proving key (gigabytes): enough to make the keys of the circuit above it, and
-/// to read and check the layer's proofs as that circuit's inputs.
+/// A layer without its proving key (gigabytes): enough to read and check the layer's proofs as the inputs of the
+/// circuit above it, and, with the verifying key, to make that circuit's keys.
 #[derive(Debug, Clone)]
 pub struct LayerVk {
     name: String,
     chunks: usize,
-    vk: VerifyingKey<G1Affine>,
+    vk: Option<VerifyingKey<G1Affine>>,
     protocol: PlonkProtocol<G1Affine>,
     dk: DecidingKey,
 }
 
 impl LayerVk {
+    /// The layer of `config` read from its folder without any proving key: its compiled verifying key (`.protocol`)
+    /// and the deciding key of `srs` (any SRS of the setup). `None` unless the keys of the batch proof's circuit
+    /// above the layer are there too, since making them needs the layer's verifying key proper (from its keys:
+    /// [`AggregationKeys::verifying`]).
+    pub fn read(config: &KeysConfig, srs: &ParamsKZG<Bn256>) -> Result<Option<Self>, Error> {
+        let (Some(layer), names) = (config.shape.layer, config.key_names()?) else { return Ok(None) };
+        let Some(name) = names.layer else { return Ok(None) };
+        let above = ["json", "pk"].map(|ext| config.dir.join(format!("{}.{ext}", names.aggregation)));
+        let protocol_file = config.dir.join(format!("{name}.protocol"));
+        if !above.iter().all(|f| f.is_file()) || !protocol_file.is_file() {
+            return Ok(None);
+        }
+        let protocol = crate::verifier::read_aggregation_protocol(&config.dir, &name, layer.group, "layer")?;
+        Ok(Some(Self { name, chunks: layer.group, vk: None, protocol, dk: deciding_key_of(srs) }))
+    }
+
     /// The layer as the inner circuit of the circuit above it.
     pub fn as_inner(&self) -> Inner<'_> {
-        Inner::Layer(LayerRef { name: &self.name, chunks: self.chunks, vk: &self.vk })
+        Inner::Layer(LayerRef { name: &self.name, chunks: self.chunks, vk: self.vk.as_ref() })
     }
 
     /// A layer proof received as public inputs and proof bytes, with this layer's description of its circuit (never
@@ -398,10 +415,15 @@ impl Inner<'_> {
         }
     }
 
-    fn vk(&self) -> &VerifyingKey<G1Affine> {
+    fn vk(&self) -> Result<&VerifyingKey<G1Affine>, Error> {
         match self {
-            Self::Chunks(keys) => keys.vk(),
-            Self::Layer(layer) => layer.vk,
+            Self::Chunks(keys) => Ok(keys.vk()),
+            Self::Layer(layer) => layer.vk.ok_or_else(|| {
+                Error::Aggregation(format!(
+                    "making the keys above {} needs its verifying key (from its keys)",
+                    layer.name
+                ))
+            }),
         }
     }
 }
@@ -524,11 +546,12 @@ impl AggregationKeys {
     ) -> Result<Self, Error> {
         let k = agg_srs.k();
         let kind = inner.kind();
+        let inner_vk = inner.vk()?;
         let dummy: Vec<Snark> = (0..inputs)
             .map(|_| {
                 gen_dummy_snark_from_vk::<SHPLONK>(
                     inner_srs,
-                    inner.vk(),
+                    inner_vk,
                     vec![kind.num_instance()],
                     kind.accumulator_indices(),
                 )
@@ -646,7 +669,7 @@ impl AggregationKeys {
 
     /// These keys as the inner circuit of a layer above them.
     pub fn as_inner(&self) -> Inner<'_> {
-        Inner::Layer(LayerRef { name: &self.name, chunks: self.chunks(), vk: self.vk() })
+        Inner::Layer(LayerRef { name: &self.name, chunks: self.chunks(), vk: Some(self.vk()) })
     }
 
     /// The verifying key alone (a copy), to make the keys of the layer above once this one's proving key is dropped.
@@ -654,7 +677,7 @@ impl AggregationKeys {
         LayerVk {
             name: self.name.clone(),
             chunks: self.chunks(),
-            vk: self.vk().clone(),
+            vk: Some(self.vk().clone()),
             protocol: self.protocol.clone(),
             dk: self.dk.clone(),
         }

@@ -127,7 +127,7 @@ pub(crate) fn read_protocol(dir: &Path, name: &str) -> Result<PlonkProtocol<G1Af
 
 /// Reads the compiled verifying key `<name>.protocol` in `dir` of an aggregation circuit (the `what`) whose proofs
 /// state `chunks` chunks, checking its public inputs: the accumulator, then that statement.
-fn read_aggregation_protocol(
+pub(crate) fn read_aggregation_protocol(
     dir: &Path,
     name: &str,
     chunks: usize,

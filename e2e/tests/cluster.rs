@@ -381,7 +381,8 @@ async fn workers_and_coordinator_killed_mid_proof_and_the_batch_still_finalizes(
 /// batch verifier of the layer's circuit above, a node, `zkr-coordinator` and one `zkr-prover` worker. The coordinator
 /// plans the batch's chunk job, then the group's layer job once its chunk proof is in, then the aggregation job over
 /// the layer proof; it checks each proof with the verifying keys alone (the layer proof against the group's chunk
-/// statements), and `finalizeBatch` takes the batch proof on L1.
+/// statements), and `finalizeBatch` takes the batch proof on L1. Two workers split the kinds: one proves chunks and
+/// layers, the other batch proofs.
 ///
 /// The shape is CI's with a layer of one chunk at k = 20 (`ProofShape { layer: Some(1:20), ..CI }`): the layer's keys
 /// are then CI's aggregation keys (the same circuit over one chunk proof), and only the batch proof's circuit over
@@ -404,7 +405,10 @@ async fn a_batch_is_proven_through_a_layer_and_finalized() {
     write_files(paths.dir.path(), &rig);
     let grpc = free_port();
     let _coordinator = coordinator(&paths, &rig, grpc, free_port());
-    let _worker = worker(&paths, "worker", grpc, "");
+    // The batch proofs on a worker of their own, as a deployment with bigger machines for them would run: it reads the
+    // layer's compiled verifying key, not its proving key.
+    let _chunks = worker(&paths, "chunks", grpc, "chunk,layer");
+    let _batches = worker(&paths, "batches", grpc, "aggregation");
 
     let alice = PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).unwrap();
     rig.deposit(alice.address(), 5 * ETH).await;
@@ -413,10 +417,12 @@ async fn a_batch_is_proven_through_a_layer_and_finalized() {
     let rollup = Rollup::new(rig.deployment.rollup, rig.l1(&rig.keys[0]));
     batch_1_finalized(&rig, &rollup, Duration::from_secs(2_400)).await;
 
-    // Each kind of job ran once and was accepted at its first attempt: the chunk, the group's layer, the batch.
-    for id in ["b1-c0", "b1-g0", "b1-agg"] {
+    // Each kind of job ran once, on the worker that takes it, and was accepted at its first attempt: the chunk, the
+    // group's layer, the batch.
+    for (id, by) in [("b1-c0", "chunks"), ("b1-g0", "chunks"), ("b1-agg", "batches")] {
         let done = job(grpc, 1, id).await.unwrap_or_else(|| panic!("no job {id}"));
         assert_eq!((done.state, done.attempts), (pb::JobState::Done as i32, 1), "{id}: {done:?}");
+        assert!(done.worker_id.starts_with(by), "{id} proven by {}", done.worker_id);
     }
     let layer = job(grpc, 1, "b1-g0").await.unwrap();
     assert_eq!(layer.kind, pb::JobKind::Layer as i32);

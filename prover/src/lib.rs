@@ -490,8 +490,10 @@ impl BatchProver {
         Ok(keys)
     }
 
-    /// The layer's verifying key: from the layer's keys if this prover holds them, else read (or generated) and
-    /// kept without the proving key, so a worker that only makes batch proofs never holds the layer's.
+    /// The layer's verifying key: from the layer's keys if this prover holds them; else, once the batch proof's keys
+    /// are made, the layer's compiled verifying key alone ([`LayerVk::read`]); else from the layer's keys, read (or
+    /// generated) and dropped. A worker that only makes batch proofs never keeps the layer's proving key, and reads
+    /// it only when it has to make the keys above it.
     fn layer_vk(&self) -> Result<std::sync::Arc<LayerVk>, ProverError> {
         let mut slot = self.layer_vk.lock().map_err(|_| poisoned())?;
         if let Some(vk) = slot.as_ref() {
@@ -500,17 +502,21 @@ impl BatchProver {
         let held = self.layer_keys.lock().map_err(|_| poisoned())?.clone();
         let vk = match held {
             Some(keys) => keys.verifying(),
-            None => {
-                let group = self.config.shape.layer.map_or(1, |layer| layer.group);
-                let keys = AggregationKeys::load_or_generate(
-                    &self.config.dir,
-                    self.layer_params()?.kzg(),
-                    self.chunk_params.kzg(),
-                    &self.chunk_keys,
-                    group,
-                )?;
-                keys.verifying()
-            }
+            None => match LayerVk::read(&self.config, self.layer_params()?.kzg())? {
+                // The batch proof's keys are made: the layer's compiled verifying key is all that is needed.
+                Some(vk) => vk,
+                None => {
+                    let group = self.config.shape.layer.map_or(1, |layer| layer.group);
+                    let keys = AggregationKeys::load_or_generate(
+                        &self.config.dir,
+                        self.layer_params()?.kzg(),
+                        self.chunk_params.kzg(),
+                        &self.chunk_keys,
+                        group,
+                    )?;
+                    keys.verifying()
+                }
+            },
         };
         let vk = std::sync::Arc::new(vk);
         *slot = Some(std::sync::Arc::clone(&vk));

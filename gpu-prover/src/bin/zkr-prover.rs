@@ -3,7 +3,7 @@
 //! ```text
 //! zkr-prover --config prover.toml
 //! zkr-prover --coordinator.url http://127.0.0.1:50051 --auth.token-file token --keys.dir .zkr/keys
-//!            [--keys.dev-srs] [--backend auto|gpu|cpu] [--kinds chunk,aggregation] [--metrics.addr 0.0.0.0:9103]
+//!            [--keys.dev-srs] [--backend auto|gpu|cpu] [--kinds chunk,layer,aggregation] [--metrics.addr 0.0.0.0:9103]
 //! ```
 
 use std::{net::SocketAddr, path::PathBuf};
