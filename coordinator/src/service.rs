@@ -140,11 +140,7 @@ impl Coordinator {
 
     fn lease_to_job(lease: Lease) -> Result<pb::Job, Status> {
         fn decode_all<M: Message + Default>(inputs: &[Vec<u8>]) -> Result<Vec<M>, Status> {
-            inputs
-                .iter()
-                .map(|bytes| M::decode(bytes.as_slice()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| Status::internal(format!("stored proof: {e}")))
+            decode_each(inputs).map_err(|e| Status::internal(format!("stored proof: {e}")))
         }
         let input = match lease.kind {
             JobKind::Chunk => Input::Chunk(ChunkInput { witness: lease.inputs.into_iter().next().unwrap_or_default() }),
@@ -177,11 +173,7 @@ impl Coordinator {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || -> crate::Result<Result<Vec<u8>, CheckError>> {
             let decode = |proofs: Vec<Vec<u8>>| {
-                proofs
-                    .iter()
-                    .map(|bytes| pb::ChunkProof::decode(bytes.as_slice()))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| CheckError::BadJobInput(e.to_string()))
+                decode_each::<pb::ChunkProof>(&proofs).map_err(|e| CheckError::BadJobInput(e.to_string()))
             };
             Ok(match (kind, proof) {
                 (JobKind::Chunk, Proof::Chunk(proof)) => {
@@ -219,6 +211,11 @@ fn to_status(err: Error) -> Status {
             Status::internal(err.to_string())
         }
     }
+}
+
+/// Decodes stored messages (accepted proofs), in order.
+fn decode_each<M: Message + Default>(stored: &[Vec<u8>]) -> Result<Vec<M>, prost::DecodeError> {
+    stored.iter().map(|bytes| M::decode(bytes.as_slice())).collect()
 }
 
 /// A job's kind from its id (`crate::store`'s ids), for progress reports of workers that predate `ProgressReport.kind`.

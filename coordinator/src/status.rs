@@ -47,15 +47,6 @@ impl Latency {
     }
 }
 
-/// One batch as the status shows it.
-#[derive(Debug, Clone)]
-pub struct BatchStatus {
-    /// The batch.
-    pub record: BatchRecord,
-    /// Its chunk proofs accepted so far.
-    pub chunks_proven: u32,
-}
-
 /// One worker as the status shows it.
 #[derive(Debug, Clone)]
 pub struct WorkerStatus {
@@ -75,7 +66,7 @@ pub struct Snapshot {
     /// Workers, connected first.
     pub workers: Vec<WorkerStatus>,
     /// The newest batches, newest first.
-    pub batches: Vec<BatchStatus>,
+    pub batches: Vec<BatchRecord>,
     /// Proving latency by kind.
     pub latency: Vec<Latency>,
     /// Proving time per stage, by worker backend and GPU model (this replica's progress reports; empty from
@@ -102,11 +93,7 @@ impl Snapshot {
         workers
             .sort_by(|a, b| a.record.gone.cmp(&b.record.gone).then(b.record.last_seen_ms.cmp(&a.record.last_seen_ms)));
         workers.truncate(MAX_WORKERS);
-        let batches = store
-            .recent_batches(RECENT_BATCHES)?
-            .into_iter()
-            .map(|record| BatchStatus { chunks_proven: record.chunks_proven, record })
-            .collect();
+        let batches = store.recent_batches(RECENT_BATCHES)?;
         let mut latency = Vec::new();
         for kind in JobKind::ALL {
             latency.extend(Latency::of(kind, &store.recent_proving_seconds(kind, LATENCY_WINDOW)?));
@@ -133,16 +120,16 @@ impl Snapshot {
                 .batches
                 .iter()
                 .map(|b| pb::BatchInfo {
-                    batch_index: b.record.index,
-                    state: b.record.state.clone(),
-                    committed_unix_ms: b.record.committed_ms,
-                    finalized_unix_ms: b.record.finalized_ms,
-                    chunks: b.record.chunks,
+                    batch_index: b.index,
+                    state: b.state.clone(),
+                    committed_unix_ms: b.committed_ms,
+                    finalized_unix_ms: b.finalized_ms,
+                    chunks: b.chunks,
                     chunks_proven: b.chunks_proven,
-                    finalize_tx: b.record.finalize_tx.clone().unwrap_or_default(),
-                    proven_unix_ms: b.record.proven_ms,
-                    groups: b.record.groups(),
-                    groups_proven: b.record.groups_proven,
+                    finalize_tx: b.finalize_tx.clone().unwrap_or_default(),
+                    proven_unix_ms: b.proven_ms,
+                    groups: b.groups(),
+                    groups_proven: b.groups_proven,
                 })
                 .collect(),
             latency: self
@@ -179,16 +166,16 @@ impl Snapshot {
                 "jobs": w.jobs,
             })).collect::<Vec<_>>(),
             "batches": self.batches.iter().map(|b| json!({
-                "index": b.record.index,
-                "state": b.record.state,
-                "chunks": b.record.chunks,
+                "index": b.index,
+                "state": b.state,
+                "chunks": b.chunks,
                 "chunksProven": b.chunks_proven,
-                "groups": b.record.groups(),
-                "groupsProven": b.record.groups_proven,
-                "committedUnixMs": b.record.committed_ms,
-                "provenUnixMs": b.record.proven_ms,
-                "finalizedUnixMs": b.record.finalized_ms,
-                "finalizeTx": b.record.finalize_tx,
+                "groups": b.groups(),
+                "groupsProven": b.groups_proven,
+                "committedUnixMs": b.committed_ms,
+                "provenUnixMs": b.proven_ms,
+                "finalizedUnixMs": b.finalized_ms,
+                "finalizeTx": b.finalize_tx,
             })).collect::<Vec<_>>(),
             "latency": self.latency.iter().map(|l| json!({
                 "kind": l.kind.as_str(),
@@ -216,7 +203,7 @@ impl Snapshot {
         let mut page = String::with_capacity(16 * 1024);
         page.push_str(HEAD);
         let connected = self.workers.iter().filter(|w| !w.record.gone).count();
-        let finalized = self.batches.iter().filter(|b| b.record.finalized_ms > 0).map(|b| b.record.index).max();
+        let finalized = self.batches.iter().filter(|b| b.finalized_ms > 0).map(|b| b.index).max();
         let _ = write!(
             page,
             r#"<section id="summary"><div class="card"><b>{}</b>queued</div><div class="card"><b>{}</b>proving</div><div class="card"><b>{}</b>done</div><div class="card{}"><b>{}</b>failed</div><div class="card"><b>{connected}</b>workers</div><div class="card"><b>{}</b>last finalized batch</div></section>"#,
@@ -297,8 +284,7 @@ impl Snapshot {
         if self.batches.is_empty() {
             page.push_str(r#"<tr><td colspan="7" class="none">no committed batches yet</td></tr>"#);
         }
-        for b in &self.batches {
-            let r = &b.record;
+        for r in &self.batches {
             let groups =
                 if r.groups() > 0 { format!(" ({} / {})", r.groups_proven, r.groups()) } else { String::new() };
             let since = |t: u64| {
@@ -315,7 +301,7 @@ impl Snapshot {
                 escape(&r.state),
                 r.index,
                 escape(&r.state),
-                b.chunks_proven,
+                r.chunks_proven,
                 r.chunks,
                 groups,
                 if r.committed_ms > 0 { ago(self.generated_ms, r.committed_ms) } else { "-".into() },

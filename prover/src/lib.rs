@@ -240,19 +240,8 @@ pub fn prove_chunk_timed(
     let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
     let (msm, opening, quotient) = prove_timed(params, keys.pk(), circuit, &instances, &mut transcript)?;
     let snark = Snark::new(keys.protocol().clone(), instances, transcript.finalize());
-    let verified = Instant::now();
-    if !keys.verify(&snark) {
-        return Err(zkr_circuits::Error::Unsatisfied.into());
-    }
-    let times = ProofTimes {
-        witness: witness_time,
-        msm,
-        opening,
-        quotient,
-        verify: verified.elapsed(),
-        ..ProofTimes::default()
-    };
-    Ok((snark, times))
+    let times = ProofTimes { witness: witness_time, msm, opening, quotient, ..ProofTimes::default() };
+    checked(snark, times, |snark| keys.verify(snark))
 }
 
 /// Aggregates exactly [`AggregationKeys::chunks`] verified chunk proofs, in batch order, proving with `agg_params`
@@ -276,13 +265,19 @@ pub fn aggregate_timed(
 ) -> Result<(BatchProof, ProofTimes), ProverError> {
     let mut transcript: EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>> =
         TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    let (instances, mut times) = prove_aggregation(keys, agg_params, chunk_srs, snarks, &mut transcript)?;
+    let (instances, times) = prove_aggregation(keys, agg_params, chunk_srs, snarks, &mut transcript)?;
     let proof = BatchProof { instances, proof: transcript.finalize() };
-    let verified = Instant::now();
-    if !keys.verify(&proof) {
+    checked(proof, times, |proof| keys.verify(proof))
+}
+
+/// Returns `proof` with its times once `check` accepts it (its time as [`ProofTimes::verify`]); a proof the
+/// prover's own check refuses is an error.
+fn checked<P>(proof: P, mut times: ProofTimes, check: impl FnOnce(&P) -> bool) -> Result<(P, ProofTimes), ProverError> {
+    let started = Instant::now();
+    if !check(&proof) {
         return Err(zkr_circuits::Error::Unsatisfied.into());
     }
-    times.verify = verified.elapsed();
+    times.verify = started.elapsed();
     Ok((proof, times))
 }
 
@@ -319,14 +314,9 @@ pub fn aggregate_layer_timed(
     snarks: Vec<Snark>,
 ) -> Result<(Snark, ProofTimes), ProverError> {
     let mut transcript = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-    let (instances, mut times) = prove_aggregation(keys, agg_params, inner_srs, snarks, &mut transcript)?;
+    let (instances, times) = prove_aggregation(keys, agg_params, inner_srs, snarks, &mut transcript)?;
     let snark = Snark::new(keys.protocol().clone(), vec![instances], transcript.finalize());
-    let verified = Instant::now();
-    if !keys.verify_layer(&snark) {
-        return Err(zkr_circuits::Error::Unsatisfied.into());
-    }
-    times.verify = verified.elapsed();
-    Ok((snark, times))
+    checked(snark, times, |snark| keys.verify_layer(snark))
 }
 
 /// A stage of proving a batch, reported as it starts.
@@ -478,16 +468,16 @@ impl BatchProver {
         if let Some(keys) = slot.as_ref() {
             return Ok(std::sync::Arc::clone(keys));
         }
-        let group = self.config.shape.layer.map_or(1, |layer| layer.group);
-        let keys = std::sync::Arc::new(AggregationKeys::load_or_generate(
-            &self.config.dir,
-            params.kzg(),
-            self.chunk_params.kzg(),
-            &self.chunk_keys,
-            group,
-        )?);
+        let keys = std::sync::Arc::new(self.load_layer_keys(params)?);
         *slot = Some(std::sync::Arc::clone(&keys));
         Ok(keys)
+    }
+
+    /// Reads (or generates) the layer's keys over the chunk proofs, with the layer's SRS `params`.
+    fn load_layer_keys(&self, params: &MsmParams) -> Result<AggregationKeys, ProverError> {
+        let group = self.config.shape.layer.map_or(1, |layer| layer.group);
+        let dir = &self.config.dir;
+        Ok(AggregationKeys::load_or_generate(dir, params.kzg(), self.chunk_params.kzg(), &self.chunk_keys, group)?)
     }
 
     /// The layer's verifying key: from the layer's keys if this prover holds them; else, once the batch proof's keys
@@ -500,22 +490,13 @@ impl BatchProver {
             return Ok(std::sync::Arc::clone(vk));
         }
         let held = self.layer_keys.lock().map_err(|_| poisoned())?.clone();
+        let params = self.layer_params()?;
         let vk = match held {
             Some(keys) => keys.verifying(),
-            None => match LayerVk::read(&self.config, self.layer_params()?.kzg())? {
-                // The batch proof's keys are made: the layer's compiled verifying key is all that is needed.
+            // The batch proof's keys are made: the layer's compiled verifying key is all that is needed.
+            None => match LayerVk::read(&self.config, params.kzg())? {
                 Some(vk) => vk,
-                None => {
-                    let group = self.config.shape.layer.map_or(1, |layer| layer.group);
-                    let keys = AggregationKeys::load_or_generate(
-                        &self.config.dir,
-                        self.layer_params()?.kzg(),
-                        self.chunk_params.kzg(),
-                        &self.chunk_keys,
-                        group,
-                    )?;
-                    keys.verifying()
-                }
+                None => self.load_layer_keys(params)?.verifying(),
             },
         };
         let vk = std::sync::Arc::new(vk);
