@@ -8,9 +8,13 @@ use halo2_base::halo2_proofs::dev::MockProver;
 use zkr_circuits::{ChunkCircuit, ChunkCircuitParams, ChunkShape, chunk::public_inputs};
 use zkr_protocol::{
     ChunkWitness, DepositRecord, LeafWrite, RECORD_BYTES, Record, TransferRecord, WITHDRAWAL_ADDRESS, build_chunk,
-    record::offset,
+    encode_chunk, record::offset, witness::LeafData,
 };
-use zkr_state::{Account, AccountTree, field::Fr};
+use zkr_state::{
+    Account, AccountLeaf, AccountTree, TREE_DEPTH,
+    field::{Field, Fr, fr_to_b256},
+    poseidon::compress,
+};
 
 const FEE_RECIPIENT: Address = Address::repeat_byte(0xfe);
 const GWEI: u128 = 1_000_000_000;
@@ -28,6 +32,7 @@ fn genesis() -> AccountTree {
     tree.set(FEE_RECIPIENT, Account::default()).unwrap();
     tree.set(WITHDRAWAL_ADDRESS, Account::default()).unwrap();
     tree.set(alice(), Account { nonce: 0, balance: U256::from(10 * ETH) }).unwrap();
+    tree.root().unwrap();
     tree
 }
 
@@ -258,34 +263,155 @@ fn a_record_not_in_the_committed_bytes_is_refused() {
 #[test]
 fn a_second_leaf_for_an_existing_address_is_refused() {
     // A deposit to alice, who has a leaf, witnessed as an insertion: the low leaf is her predecessor (whose successor
-    // is alice), and a second leaf for alice goes into the first empty slot. Everything else is consistent, so only
-    // the ordering check (alice < successor of the low leaf) can refuse it.
-    let mut tree = genesis();
-    let record = deposit(0, alice(), 1);
-    let predecessor = tree.leaves().iter().find(|leaf| leaf.next == alice()).unwrap().address;
-    let zkr_state::AccountProof::Present(low) = tree.prove(&predecessor).unwrap() else { panic!("present") };
-    let empty_slot = tree.empty_slot_proof().unwrap();
-    let empty = empty_slot.clone();
-    let duplicate = zkr_state::LeafProof {
-        leaf: zkr_state::AccountLeaf {
-            address: alice(),
-            next: alice(),
-            account: Account { nonce: 0, balance: U256::from(1) },
-        },
-        ..empty
-    };
+    // is alice), and a second leaf for alice goes into the next free slot. Everything else is consistent, so only the
+    // ordering check (alice < successor of the low leaf) can refuse it.
+    let before = genesis();
     let mut honest = genesis();
-    let mut w = build_chunk(&mut honest, 2, FEE_RECIPIENT, B256::ZERO, &[record]).unwrap();
-    let write = |proof: &zkr_state::LeafProof| LeafWrite {
-        enabled: true,
-        index: proof.index,
-        old: proof.leaf.into(),
-        siblings: proof.siblings.iter().map(zkr_state::field::fr_to_b256).collect(),
-    };
-    w.slot_witnesses[0].recipient_present = false;
-    w.slot_witnesses[0].writes[1] = write(&low);
-    w.slot_witnesses[0].writes[2] = write(&empty_slot);
-    w.public.new_state_root = zkr_state::field::fr_to_b256(&duplicate.root().unwrap());
+    let mut w = build_chunk(&mut honest, 2, FEE_RECIPIENT, B256::ZERO, &[deposit(0, alice(), 1)]).unwrap();
+    let predecessor = *before.leaves().iter().find(|leaf| leaf.next == alice()).unwrap();
+    let index = before.len() as u64;
+    let duplicate =
+        AccountLeaf { address: alice(), next: alice(), account: Account { nonce: 0, balance: U256::from(1) } };
+    let slot = &mut w.slot_witnesses[0];
+    slot.recipient_present = false;
+    let low = before.index_of(&predecessor.address).unwrap();
+    slot.writes[1] = LeafWrite { enabled: true, index: low, old: predecessor.into(), ..LeafWrite::disabled() };
+    slot.writes[2] = LeafWrite { enabled: true, index, ..LeafWrite::disabled() };
+    let mut head = before.leaves()[0];
+    head.account.nonce += 1;
+    reroot(&mut w, &before, &[predecessor, duplicate, head]);
+    let instances = public_inputs(&w);
+    unsatisfied(w, instances);
+}
+
+/// Every enabled write of `w` in the circuit's order: the slots' writes, then the leaf count.
+fn writes(w: &mut ChunkWitness) -> Vec<&mut LeafWrite> {
+    let slots = w.slot_witnesses.iter_mut().flat_map(|slot| slot.writes.iter_mut());
+    slots.chain(std::iter::once(&mut w.leaf_count)).filter(|write| write.enabled).collect()
+}
+
+fn leaf(data: &LeafData) -> AccountLeaf {
+    AccountLeaf {
+        address: data.address,
+        next: data.next,
+        account: Account { nonce: data.nonce, balance: U256::from(data.balance) },
+    }
+}
+
+/// The leaf each enabled write of an honest witness leaves behind: what the next write at its index finds there, or
+/// the leaf at the end of the chunk (`end`).
+fn written(w: &mut ChunkWitness, end: &AccountTree) -> Vec<AccountLeaf> {
+    let all: Vec<(u64, AccountLeaf)> = writes(w).iter().map(|write| (write.index, leaf(&write.old))).collect();
+    (0..all.len())
+        .map(|i| {
+            let later = all[i + 1..].iter().find(|(index, _)| *index == all[i].0);
+            later.map_or(end.leaves()[all[i].0 as usize], |(_, old)| *old)
+        })
+        .collect()
+}
+
+/// Gives every enabled write of `w` its path, starting from `before`'s leaves, with write `i` leaving `after[i]` at
+/// its index, and sets the new root to where they end: a witness for any placement of leaves, consistent in
+/// everything but the placement (which the native tree would never choose).
+fn reroot(w: &mut ChunkWitness, before: &AccountTree, after: &[AccountLeaf]) {
+    let mut leaves: std::collections::BTreeMap<u64, Fr> =
+        before.leaves().iter().enumerate().map(|(i, leaf)| (i as u64, leaf.hash().unwrap())).collect();
+    let mut zeros = vec![Fr::ZERO];
+    for h in 0..TREE_DEPTH {
+        zeros.push(compress(zeros[h], zeros[h]));
+    }
+    fn node(leaves: &std::collections::BTreeMap<u64, Fr>, zeros: &[Fr], height: usize, index: u64) -> Fr {
+        let first = index << height;
+        if leaves.range(first..first + (1 << height)).next().is_none() {
+            return zeros[height];
+        }
+        if height == 0 {
+            return leaves[&index];
+        }
+        compress(node(leaves, zeros, height - 1, 2 * index), node(leaves, zeros, height - 1, 2 * index + 1))
+    }
+    let writes = writes(w);
+    assert_eq!(writes.len(), after.len(), "one leaf per enabled write");
+    for (write, new) in writes.into_iter().zip(after) {
+        write.siblings =
+            (0..TREE_DEPTH).map(|h| fr_to_b256(&node(&leaves, &zeros, h, (write.index >> h) ^ 1))).collect();
+        leaves.insert(write.index, new.hash().unwrap());
+    }
+    w.public.new_state_root = fr_to_b256(&node(&leaves, &zeros, TREE_DEPTH, 0));
+}
+
+fn carol() -> Address {
+    Address::repeat_byte(0xc0)
+}
+fn dave() -> Address {
+    Address::repeat_byte(0x0d)
+}
+
+#[test]
+fn new_accounts_take_the_next_free_leaf_indices_and_no_other() {
+    // Two new accounts in one chunk: carol by a deposit, dave by a transfer. The honest placement is the count before
+    // the chunk, then the index after it; `reroot` rebuilds exactly the honest witness from it.
+    let records = [deposit(0, carol(), ETH), transfer(alice(), 0, dave(), ETH)];
+    let before = genesis();
+    let mut end = genesis();
+    let honest = build_chunk(&mut end, 2, FEE_RECIPIENT, B256::ZERO, &records).unwrap();
+    let next = before.len() as u64;
+    assert_eq!(end.index_of(&carol()), Some(next));
+    assert_eq!(end.index_of(&dave()), Some(next + 1));
+    assert_eq!(honest.leaf_count.old.nonce, next, "leaf 0 held the count before the chunk");
+    assert_eq!(end.get(&Address::ZERO).unwrap().nonce, next + 2, "and holds the count after it");
+    let mut w = honest.clone();
+    let after = written(&mut w, &end);
+    reroot(&mut w, &before, &after);
+    assert_eq!(w, honest, "the rebuilt witness is the honest one");
+    satisfied(w);
+
+    // The same leaves at other free indices: swapped, both one further, or one far away. Every path and root is
+    // consistent; only the placement rule refuses them.
+    assert!(honest.slot_witnesses.iter().all(|slot| slot.writes[2].enabled), "both slots insert");
+    for placement in [[next + 1, next], [next + 1, next + 2], [next, next + 9]] {
+        let mut moved = honest.clone();
+        for (slot, index) in moved.slot_witnesses.iter_mut().zip(placement) {
+            slot.writes[2].index = index;
+        }
+        reroot(&mut moved, &before, &after);
+        let instances = public_inputs(&moved);
+        unsatisfied(moved, instances);
+    }
+}
+
+#[test]
+fn the_zero_address_cannot_send() {
+    // The zero address's nonce counts the leaves, so a transfer from it would move the count. Its witness: alice's
+    // honest transfer to an existing account, sent from the zero address instead (funded like alice), every path
+    // consistent; the count write then starts from the nonce the transfer left.
+    let mut before = genesis();
+    let head = *before.get(&Address::ZERO).unwrap();
+    before.set(Address::ZERO, Account { balance: U256::from(10 * ETH), ..head }).unwrap();
+    let head = before.leaves()[0];
+    let mut end = before.clone();
+    let records = [transfer(alice(), 0, FEE_RECIPIENT, ETH)];
+    let mut w = build_chunk(&mut end, 2, FEE_RECIPIENT, B256::ZERO, &records).unwrap();
+    let mut after = written(&mut w, &end);
+    let Record::Transfer(t) = &mut w.records[0] else { unreachable!() };
+    t.from = Address::ZERO;
+    t.nonce = head.account.nonce;
+    let sender = &mut w.slot_witnesses[0].writes[0];
+    let paid = sender.old.balance - after[0].account.balance.to::<u128>();
+    *sender = LeafWrite { index: 0, old: head.into(), ..sender.clone() };
+    let mut sent = head;
+    sent.account.nonce += 1;
+    sent.account.balance -= U256::from(paid);
+    after[0] = sent;
+    let count = after.len() - 1;
+    w.leaf_count.old = sent.into();
+    after[count] = sent;
+    w.public.data_hash = keccak256(encode_chunk(&w.records));
+    reroot(&mut w, &before, &after);
+    assert!(matches!(
+        build_chunk(&mut before.clone(), 2, FEE_RECIPIENT, B256::ZERO, &w.records),
+        Err(zkr_protocol::WitnessError::Invalid { .. })
+    ));
     let instances = public_inputs(&w);
     unsatisfied(w, instances);
 }

@@ -19,6 +19,12 @@
 //!
 //! The fee recipient's leaf and the withdrawal counter's leaf exist from genesis, so writes 1 and 3 on them are
 //! always updates.
+//!
+//! After the last slot the chunk makes one more write: leaf 0 (the zero address) takes the tree's number of leaves as
+//! its nonce ([`AccountTree::write_len`]). The count before it is where the chunk's first new account went, and each
+//! next one takes the index after, so a new account's leaf index is fixed by the records alone and a replica rebuilds
+//! the same root from L1 data. The zero address never sends (no key signs for it, and the rules refuse it), so
+//! nothing else writes that nonce.
 
 use crate::hashes::{deposit_queue_hash, withdrawal_leaf};
 use alloy_primitives::{Address, B256, U256, keccak256};
@@ -127,6 +133,8 @@ pub struct ChunkWitness {
     pub records: Vec<Record>,
     /// One witness per slot, `slots` of them.
     pub slot_witnesses: Vec<SlotWitness>,
+    /// The write of the number of leaves into leaf 0, after the slots (see the module docs).
+    pub leaf_count: LeafWrite,
     /// The statement.
     pub public: ChunkPublicInputs,
 }
@@ -238,6 +246,7 @@ pub fn build_chunk(
         slot_witnesses.push(slot);
     }
     slot_witnesses.resize_with(slots, SlotWitness::empty);
+    let leaf_count = LeafWrite::from_proof(&tree.write_len()?);
 
     let public = ChunkPublicInputs {
         prev_state_root,
@@ -247,11 +256,14 @@ pub fn build_chunk(
         deposit_hash_after,
         withdrawal_root: chunk_withdrawal_root(&withdrawal_leaves),
     };
-    Ok(ChunkWitness { slots, fee_recipient, records: records.to_vec(), slot_witnesses, public })
+    Ok(ChunkWitness { slots, fee_recipient, records: records.to_vec(), slot_witnesses, leaf_count, public })
 }
 
 /// Checks a transfer against its sender's account; returns the price per gas it pays.
 fn check_transfer(t: &crate::TransferRecord, sender: &Account) -> Result<u128, String> {
+    if t.from.is_zero() {
+        return Err("the zero address cannot send".into());
+    }
     if t.tx_type > 2 {
         return Err(format!("unknown transaction type {}", t.tx_type));
     }

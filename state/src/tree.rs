@@ -13,6 +13,11 @@
 //!   root     = the node at height TREE_DEPTH
 //! ```
 //!
+//! Leaf 0 also holds the number of leaves, in its nonce (the zero address cannot send, so its nonce is otherwise
+//! unused). Every root the tree gives covers that count ([`AccountTree::root`] writes it first), which is what lets a
+//! circuit pin where a new account goes: the next free index, the count, and nowhere else. Between roots the count may
+//! lag behind the leaves: a circuit writes it once per chunk ([`AccountTree::write_len`]), not once per insertion.
+//!
 //! The native tree keeps every node of the used part of the tree and recomputes only the paths of leaves changed since
 //! the last [`AccountTree::root`] call, so a block that touches `n` accounts costs about `n * TREE_DEPTH` hashes minus
 //! what their paths share.
@@ -137,7 +142,8 @@ impl Default for AccountTree {
 }
 
 impl AccountTree {
-    /// A tree holding only the zero address's empty account (leaf 0, the head of the sorted list).
+    /// A tree holding only the zero address's account (leaf 0, the head of the sorted list, whose nonce counts the
+    /// leaves).
     pub fn new() -> Self {
         let mut zeros = [Fr::ZERO; TREE_DEPTH + 1];
         for h in 0..TREE_DEPTH {
@@ -152,7 +158,7 @@ impl AccountTree {
             changed: BTreeSet::new(),
             zeros,
         };
-        tree.push(AccountLeaf::default());
+        tree.push(AccountLeaf { account: Account { nonce: 1, balance: U256::ZERO }, ..AccountLeaf::default() });
         tree
     }
 
@@ -270,10 +276,27 @@ impl AccountTree {
         std::mem::take(&mut self.changed).into_iter().map(|index| (index, self.leaves[index as usize])).collect()
     }
 
-    /// The root, after rehashing the paths of the leaves changed since the last call.
+    /// The root, after writing the number of leaves into leaf 0 (see the module docs) and rehashing the paths of the
+    /// leaves changed since the last call.
     pub fn root(&mut self) -> Result<Fr> {
-        self.commit()?;
+        self.write_len()?;
         Ok(self.node(TREE_DEPTH, 0))
+    }
+
+    /// Writes the number of leaves into leaf 0's nonce, where it is not there yet, and returns leaf 0's path against
+    /// the root before the write: the write a chunk circuit makes once, after its records.
+    pub fn write_len(&mut self) -> Result<LeafProof> {
+        self.commit()?;
+        let before = self.leaf_proof(0);
+        let len = self.leaves.len() as u64;
+        let head = &mut self.leaves[0];
+        if head.account.nonce != len {
+            head.account.nonce = len;
+            self.dirty.insert(0);
+            self.changed.insert(0);
+            self.commit()?;
+        }
+        Ok(before)
     }
 
     /// The proof for `address`: its leaf's path, or the low leaf's path showing it has none.
@@ -384,7 +407,9 @@ mod tests {
             let middle = relinked.root().unwrap();
             assert_eq!(fold_path(Fr::ZERO, empty.index, &empty.siblings), middle, "empty slot under the relinked root");
             let leaf = AccountLeaf { address, next: low.leaf.next, account };
-            assert_eq!(fold_path(leaf.hash().unwrap(), empty.index, &empty.siblings), tree.root().unwrap());
+            let head = tree.write_len().unwrap();
+            assert_eq!(fold_path(leaf.hash().unwrap(), empty.index, &empty.siblings), head.root().unwrap());
+            assert_eq!(empty.index, head.leaf.account.nonce, "the new leaf takes the next free index, the count");
             plain.set(address, account).unwrap();
             assert_eq!(plain.root().unwrap(), tree.root().unwrap(), "same tree as a plain insertion");
         }
@@ -411,7 +436,30 @@ mod tests {
         let mut tree = AccountTree::new();
         assert_eq!(tree.len(), 1);
         assert_eq!(tree.root().unwrap(), reference_root(tree.leaves()));
-        assert_eq!(tree.get(&Address::ZERO), Some(&Account::default()));
+        assert_eq!(tree.get(&Address::ZERO), Some(&Account { nonce: 1, balance: U256::ZERO }), "one leaf");
+    }
+
+    #[test]
+    fn every_root_covers_the_number_of_leaves_in_leaf_0() {
+        let mut tree = AccountTree::new();
+        for (i, byte) in [0x50u8, 0x20, 0x90].into_iter().enumerate() {
+            let address = Address::repeat_byte(byte);
+            tree.set(address, account(0, 1)).unwrap();
+            assert_eq!(tree.get(&Address::ZERO).unwrap().nonce, i as u64 + 1, "the count lags until a root");
+            let before = tree.write_len().unwrap();
+            assert_eq!(before.index, 0);
+            assert_eq!(before.leaf.account.nonce, i as u64 + 1, "the proof shows leaf 0 before the write");
+            let mut after = before.clone();
+            after.leaf.account.nonce = tree.len() as u64;
+            let root = tree.root().unwrap();
+            assert!(after.verify(root), "the root is the written count's");
+            assert_eq!(tree.write_len().unwrap(), after, "a second write changes nothing");
+            assert_eq!(root, reference_root(tree.leaves()));
+        }
+        // A write to the zero address's account (a deposit to it) does not move the count of the next root.
+        tree.set(Address::ZERO, account(0, 7)).unwrap();
+        assert_eq!(tree.root().unwrap(), reference_root(tree.leaves()));
+        assert_eq!(tree.get(&Address::ZERO), Some(&account(4, 7)));
     }
 
     #[test]

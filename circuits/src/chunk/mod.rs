@@ -2,9 +2,9 @@
 //!
 //! The statement is [`zkr_protocol::ChunkPublicInputs`]; the rules are those of [`zkr_protocol::witness`], whose
 //! native replay this circuit mirrors slot by slot. The circuit has a fixed layout whatever the witness: every slot
-//! makes its four tree writes (disabled ones leave the root as it is), every keccak permutation of the table is used,
-//! and the data's length selects among precomputed positions. Nothing branches on witness values, so one set of keys
-//! serves every chunk of a shape.
+//! makes its four tree writes (disabled ones leave the root as it is) and the chunk one more (the leaf count), every
+//! keccak permutation of the table is used, and the data's length selects among precomputed positions. Nothing
+//! branches on witness values, so one set of keys serves every chunk of a shape.
 //!
 //! Two regions share the rows: halo2-base's gates (everything but keccak) and zkevm-hashes' keccak table. The keccak
 //! table is assigned from the natively computed inputs ([`native::keccak_inputs`]); its input words, lengths, final
@@ -57,7 +57,7 @@ use crate::{
 
 /// The revision of the chunk circuit's constraints, part of every cached key's file name: raise it with any change
 /// to the constraints that the parameters do not show, so that no stale key is ever loaded.
-pub const CHUNK_CIRCUIT_REVISION: u32 = 4;
+pub const CHUNK_CIRCUIT_REVISION: u32 = 5;
 
 /// Everything that fixes a chunk circuit's keys: its shape, the chain's fee recipient, and halo2-base's column
 /// layout (found by [`ChunkCircuit::configure_shape`]).
@@ -373,6 +373,7 @@ fn keccak_single(
 
 /// Cells of one tree write.
 struct WriteCells {
+    index: AssignedValue<Fr>,
     address: AssignedValue<Fr>,
     next: AssignedValue<Fr>,
     nonce: AssignedValue<Fr>,
@@ -404,7 +405,7 @@ impl WriteCells {
             .map(|s| fr_from_b256(*s).map(|f| ctx.load_witness(f)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ChunkCircuitError::Witness(e.to_string()))?;
-        Ok(Self { address, next, nonce, balance, index_bits, siblings })
+        Ok(Self { index, address, next, nonce, balance, index_bits, siblings })
     }
 }
 
@@ -540,6 +541,10 @@ fn generate(
     let withdrawal_address = Constant(fr_from_address(WITHDRAWAL_ADDRESS));
 
     let mut root = prev_root;
+    // The tree's number of leaves before the chunk, which leaf 0 holds (checked by the chunk's last write, below), and
+    // the insertions so far: the chunk's k-th new account takes leaf index `leaves_before + k`.
+    let leaves_before = ctx.load_witness(Fr::from(witness.leaf_count.old.nonce));
+    let mut inserted = ctx.load_zero();
     let mut data: Vec<AssignedValue<Fr>> = Vec::with_capacity(shape.data_capacity());
     let mut occupied: Vec<AssignedValue<Fr>> = Vec::with_capacity(shape.slots);
     // Per slot: whether it is a deposit and the fields of its hash-chain step (index, from, to, value); whether it
@@ -616,7 +621,9 @@ fn generate(
         let debit = gate.add(ctx, fee, value);
         let max_cost = gate.mul_add(ctx, gas_limit, max_fee, value);
 
-        // Write 0: the sender.
+        // Write 0: the sender, never the zero address (whose nonce counts the leaves).
+        let from_zero = gate.is_zero(ctx, from);
+        chips.assert_zero_when(ctx, is_tx, from_zero);
         let w = &slot.writes[WriteSlot::Sender as usize];
         let cells = WriteCells::load(ctx, range, w)?;
         let d = gate.sub(ctx, cells.address, from);
@@ -670,6 +677,10 @@ fn generate(
 
         let w = &slot.writes[WriteSlot::Insert as usize];
         let slot_cells = WriteCells::load(ctx, range, w)?;
+        let next_free = gate.add(ctx, leaves_before, inserted);
+        let d = gate.sub(ctx, slot_cells.index, next_free);
+        chips.assert_zero_when(ctx, insert, d);
+        inserted = gate.add(ctx, inserted, insert);
         let zero = ctx.load_zero();
         root = chips.write(ctx, root, insert, &slot_cells, true, [to, low.next, zero, value]);
 
@@ -685,6 +696,16 @@ fn generate(
         deposits.push((is_dep, [nonce, from, to, value]));
         withdrawals.push((is_withdrawal, [low.nonce, from, value]));
     }
+
+    // The last write: leaf 0, the zero address, held the count before the chunk (nothing else writes its nonce) and
+    // takes the count after it.
+    let cells = WriteCells::load(ctx, range, &witness.leaf_count)?;
+    gate.assert_is_const(ctx, &cells.index, &Fr::ZERO);
+    gate.assert_is_const(ctx, &cells.address, &Fr::ZERO);
+    ctx.constrain_equal(&cells.nonce, &leaves_before);
+    let leaves_after = gate.add(ctx, leaves_before, inserted);
+    let always = ctx.load_constant(Fr::ONE);
+    root = chips.write(ctx, root, always, &cells, false, [cells.address, cells.next, leaves_after, cells.balance]);
 
     // The deposit hash chain: the chunk's j-th deposit, in slot order, takes step j; steps past its last deposit
     // leave the chain as it is.

@@ -122,10 +122,14 @@ fn replay(node: &Node, spec: &ChainSpec, limits: BatchLimits) -> Vec<BatchRecord
             let records = decode_chunk(chunk).unwrap();
             assert!(records.len() <= batch.chunk_slots);
             let before = fr_to_b256(&tree.root().unwrap());
+            let leaves_before = tree.len() as u64;
             let witness = build_chunk(&mut tree, batch.chunk_slots, spec.fee_recipient, deposit_hash, &records)
                 .unwrap_or_else(|err| panic!("batch {} chunk {c}: {err}", batch.index));
             let public = witness.public;
             assert_eq!(public.prev_state_root, before);
+            // New accounts took the next free leaves: leaf 0 held the count before the chunk and holds it after.
+            assert_eq!(witness.leaf_count.old.nonce, leaves_before);
+            assert_eq!(tree.get(&Address::ZERO).unwrap().nonce, tree.len() as u64);
             assert_eq!(public.data_hash, keccak256(chunk));
             assert_eq!(public.deposit_hash_before, deposit_hash);
             deposit_hash = public.deposit_hash_after;
@@ -150,8 +154,9 @@ fn replay(node: &Node, spec: &ChainSpec, limits: BatchLimits) -> Vec<BatchRecord
         assert_eq!(chunk_roots, batch.chunk_withdrawal_roots(), "batch {}", batch.index);
         assert_eq!(batch_withdrawal_root(&chunk_roots), batch.withdrawal_root, "batch {}", batch.index);
     }
-    // The whole tree, leaf by leaf (same accounts at the same indices), not only its root.
+    // The whole tree, leaf by leaf (same accounts at the same indices, the same count in leaf 0), not only its root.
     assert_eq!(tree.leaves(), node.store().leaves().unwrap().as_slice());
+    assert_eq!(node.account(&Address::ZERO).nonce, tree.len() as u64);
     assert_eq!(fr_to_b256(&tree.root().unwrap()), node.head().header.state_root);
     // The withdrawal counter in the state is the chain's withdrawal count.
     let head = node.head();
