@@ -406,8 +406,9 @@ fn client_runtime() -> tokio::runtime::Runtime {
 
 /// The dev chain with blocks bounded by gas only (1,428 transfers), as when the first figures in docs/perf.md were
 /// taken, or by `--block-records`. A node that commits batches caps a block at one batch of the deployment's proof
-/// shape (`chunk_slots * chunks_per_batch` records: 8 for `ProofShape::DEFAULT`), which bounds inclusion at that many
-/// transfers per block; `--block-records` measures what the node includes under such a cap.
+/// shape (`chunk_slots * chunks_per_batch` records: 128 for `ProofShape::DEFAULT`, the node's default
+/// `DEFAULT_MAX_BLOCK_RECORDS`), which bounds inclusion at that many transfers per block; `--block-records` measures
+/// what the node includes under such a cap.
 fn bench_spec(args: &Args) -> ChainSpec {
     ChainSpec { max_block_records: args.block_records.unwrap_or(usize::MAX), ..ChainSpec::dev() }
 }

@@ -9,8 +9,8 @@ use alloy::primitives::{Address, U256};
 /// [`zkr_protocol::WITHDRAWAL_ADDRESS`], the definition the proof uses).
 pub use zkr_protocol::WITHDRAWAL_ADDRESS;
 
-/// Records (deposits plus transactions) a block may hold by default: a batch of the default shape, 2 chunks of 4
-/// records (see [`crate::batcher::BatchLimits`]).
+/// Records (deposits plus transactions) a block may hold by default: a batch of the default shape, 2 chunks of 64
+/// records (see [`crate::batcher::BatchLimits`]), which at the default 250 ms block time is 512 transfers a second.
 pub const DEFAULT_MAX_BLOCK_RECORDS: usize =
     crate::batcher::DEFAULT_CHUNK_SLOTS * crate::batcher::DEFAULT_CHUNKS_PER_BATCH;
 

@@ -31,7 +31,7 @@ pub use deployment::{Deployment, DeploymentError, DisputeParams, SettlementMode}
 pub use hashes::split_u256;
 pub use record::{DepositRecord, RECORD_BYTES, Record, RecordError, TransferRecord, decode_chunk, encode_chunk};
 pub use replay::{Genesis, ReplayError, Replayer};
-pub use shape::{LayerShape, ProofShape};
+pub use shape::{LayerFlag, LayerShape, ProofShape};
 pub use witness::{ChunkWitness, LeafWrite, SlotWitness, WitnessError, WriteSlot, build_chunk};
 
 use alloy_primitives::{Address, U256, address};

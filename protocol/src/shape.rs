@@ -51,6 +51,30 @@ pub struct LayerShape {
     pub k: u32,
 }
 
+/// A `--layer` flag's value: `<group>:<k>`, or `none` for a flat shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerFlag(pub Option<LayerShape>);
+
+impl std::str::FromStr for LayerFlag {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("none") {
+            return Ok(Self(None));
+        }
+        s.parse().map(|layer| Self(Some(layer))).map_err(|err| format!("{err}, or none"))
+    }
+}
+
+impl std::fmt::Display for LayerFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(layer) => layer.fmt(f),
+            None => f.write_str("none"),
+        }
+    }
+}
+
 /// `<group>:<k>`, as the `--layer` flags take it.
 impl std::str::FromStr for LayerShape {
     type Err = String;
@@ -77,8 +101,19 @@ impl Default for ProofShape {
 }
 
 impl ProofShape {
-    /// The default deployment's shape.
-    pub const DEFAULT: Self = Self { chunk_slots: 4, chunk_k: 16, chunks_per_batch: 2, aggregation_k: 20, layer: None };
+    /// The default deployment's shape, sized for throughput: 128 records a batch, so that the node's blocks of a
+    /// batch each (every 250 ms by default) include up to 512 transfers a second. Each 64-slot chunk proof (k = 17)
+    /// is aggregated alone in a layer proof at k = 20, and the batch proof aggregates the two layer proofs at k = 20:
+    /// every stage stays within a 24 GiB machine on the CPU path (the largest, a layer over one 64-slot chunk, needs
+    /// about 16 GiB), where one circuit over both chunks would not. Development and CI use smaller shapes
+    /// ([`ProofShape::CI`]).
+    pub const DEFAULT: Self = Self {
+        chunk_slots: 64,
+        chunk_k: 17,
+        chunks_per_batch: 2,
+        aggregation_k: 20,
+        layer: Some(LayerShape { group: 1, k: 20 }),
+    };
 
     /// The shape CI proves end to end: the smallest that keeps a real batch proof within minutes on 2 cores.
     pub const CI: Self = Self { chunk_slots: 2, chunk_k: 16, chunks_per_batch: 1, aggregation_k: 20, layer: None };
@@ -147,7 +182,7 @@ mod tests {
     fn the_built_in_shapes_hold_and_bad_ones_are_named() {
         assert_eq!(ProofShape::DEFAULT.validate(), Ok(()));
         assert_eq!(ProofShape::CI.validate(), Ok(()));
-        assert_eq!(ProofShape::DEFAULT.max_records(), 8);
+        assert_eq!(ProofShape::DEFAULT.max_records(), 128);
         let bad = |f: fn(&mut ProofShape)| {
             let mut shape = ProofShape::DEFAULT;
             f(&mut shape);
@@ -175,14 +210,19 @@ mod tests {
         assert_eq!(shape.validate(), Ok(()));
         assert_eq!(shape.batch_inputs(), 4);
         assert_eq!(ProofShape::DEFAULT.batch_inputs(), 2);
-        assert_eq!(shape.tag(), "s4-k16-n8-g2l20-a22");
-        assert_eq!(ProofShape::DEFAULT.tag(), "s4-k16-n2-a20");
+        assert_eq!(shape.tag(), "s64-k17-n8-g2l20-a22");
+        assert_eq!(ProofShape::DEFAULT.tag(), "s64-k17-n2-g1l20-a20");
         let json = serde_json::to_value(shape).expect("encodes");
         assert_eq!(json["layer"], serde_json::json!({"group": 2, "k": 20}));
         assert_eq!(serde_json::from_value::<ProofShape>(json).expect("decodes"), shape);
         assert_eq!("2:20".parse::<LayerShape>(), Ok(LayerShape { group: 2, k: 20 }));
         assert_eq!(LayerShape { group: 2, k: 20 }.to_string(), "2:20");
         assert!("2".parse::<LayerShape>().is_err() && "a:20".parse::<LayerShape>().is_err());
+        assert_eq!("none".parse::<LayerFlag>(), Ok(LayerFlag(None)));
+        assert_eq!("1:20".parse::<LayerFlag>(), Ok(LayerFlag(Some(LayerShape { group: 1, k: 20 }))));
+        assert_eq!(LayerFlag(ProofShape::DEFAULT.layer).to_string(), "1:20");
+        assert_eq!(LayerFlag(None).to_string(), "none");
+        assert!("flat".parse::<LayerFlag>().unwrap_err().ends_with("or none"));
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn blocks_never_outgrow_a_batch() {
     let spec = spec_with(&senders.iter().map(|s| s.address()).collect::<Vec<_>>());
     assert_eq!(
         (spec.max_block_records, spec.max_block_deposits, spec.max_block_withdrawals),
-        (zkr_node::DEFAULT_MAX_BLOCK_RECORDS, zkr_node::DEFAULT_MAX_BLOCK_DEPOSITS, 1)
+        (TEST_LIMITS.max_records(), zkr_protocol::chunk::max_chunk_deposits(TEST_LIMITS.chunk_slots), 1)
     );
     let (cap, deposit_cap) = (spec.max_block_records, spec.max_block_deposits);
     let dir = tempfile::tempdir().unwrap();
@@ -183,9 +183,9 @@ fn blocks_never_outgrow_a_batch() {
     assert!(matches!(seal_batches(&node, odd, Duration::ZERO, 10), Err(zkr_node::batcher::BatchError::Limits(_))));
     assert_eq!(node.store().last_batch_index().unwrap(), None);
 
-    // Each block fits a batch of the default shape; a batch is sealed once its last chunk is full: block 1 alone, then
+    // Each block fits a batch of the tests' shape; a batch is sealed once its last chunk is full: block 1 alone, then
     // blocks 2 to 4 (its deposit and its withdrawal fit the second chunk, which holds neither yet).
-    let limits = BatchLimits::default();
+    let limits = TEST_LIMITS;
     let batches = seal_batches(&node, limits, Duration::from_secs(3600), 5).unwrap();
     let spans: Vec<_> = batches.iter().map(|b| (b.first_block, b.last_block, b.record_count())).collect();
     assert_eq!(spans, vec![(1, 1, cap), (2, 4, cap)]);

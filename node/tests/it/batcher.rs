@@ -30,7 +30,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    setup_with(BatchLimits::default().chunks_per_batch).await
+    setup_with(TEST_LIMITS.chunks_per_batch).await
 }
 
 /// anvil with the contracts (the Rollup taking `chunks_per_batch` chunks per batch) and a node producing blocks.
@@ -59,7 +59,7 @@ impl Setup {
             rpc_url: self.anvil.endpoint().to_string(),
             rollup: self.deployment.rollup,
             signer: self.operator.clone(),
-            limits: BatchLimits::default(),
+            limits: TEST_LIMITS,
             max_batch_age: Duration::ZERO,
             poll_interval: Duration::from_millis(100),
             resubmit_after: Duration::from_secs(1),

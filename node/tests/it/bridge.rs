@@ -167,7 +167,7 @@ async fn a_withdrawal_made_on_l2_is_paid_on_l1_against_the_finalized_root() {
         rpc_url: anvil.endpoint().to_string(),
         rollup: deployment.rollup,
         signer: operator.clone(),
-        limits: zkr_node::batcher::BatchLimits::default(),
+        limits: TEST_LIMITS,
         max_batch_age: Duration::ZERO,
         poll_interval: Duration::from_millis(100),
         resubmit_after: Duration::from_secs(5),

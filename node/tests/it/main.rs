@@ -32,8 +32,15 @@ pub(crate) fn key(seed: u8) -> PrivateKeySigner {
 }
 
 /// The dev chain with `funded` holding 10 ETH each at genesis.
+/// The node tests' batch shape: chunks of 4 records, 2 a batch, so that a few transactions fill blocks (8 records, of
+/// them 1 deposit and 1 withdrawal), chunks and batches. The default shape's blocks hold 128.
+pub(crate) const TEST_LIMITS: zkr_node::batcher::BatchLimits =
+    zkr_node::batcher::BatchLimits { chunk_slots: 4, chunks_per_batch: 2 };
+
+/// The dev chain with blocks fitted to [`TEST_LIMITS`], `funded` holding 10 ETH each.
 pub(crate) fn spec_with(funded: &[Address]) -> ChainSpec {
     let mut spec = ChainSpec::dev();
+    spec.fit_blocks_to(TEST_LIMITS);
     spec.genesis_alloc = funded.iter().map(|a| (*a, U256::from(10 * ETH))).collect();
     spec
 }

@@ -53,10 +53,10 @@ enum Stop {
     Interrupt,
 }
 
-/// Four senders each send 130 transfers in nonce order, concurrently, against 500 ms blocks of at most 8 records: the
-/// queues run far past 64 nonces ahead of the chain. Once 400 hashes have come back the node is stopped (`stop`),
-/// restarted on the same data directory (with fast blocks, to include the backlog quickly), and every returned hash
-/// must be there and end up in a block.
+/// Four senders each send 130 transfers in nonce order, concurrently, against 2 s blocks of at most 128 records (the
+/// default cap): admission outruns inclusion, so the queues run past 64 nonces ahead of the chain. Once 400 hashes
+/// have come back the node is stopped (`stop`), restarted on the same data directory (with fast blocks, to include
+/// the backlog quickly), and every returned hash must be there and end up in a block.
 async fn restart_keeps_every_accepted_transaction(stop: Stop) {
     const SENDERS: u8 = 4;
     const PER_SENDER: u64 = 130;
@@ -73,7 +73,7 @@ async fn restart_keeps_every_accepted_transaction(stop: Stop) {
 
     let (port, metrics_port) = (free_port(), free_port());
     let url = format!("http://127.0.0.1:{port}");
-    let node = spawn_node(&config, port, metrics_port, 500);
+    let node = spawn_node(&config, port, metrics_port, 2_000);
     wait_ready(&url).await;
 
     let returned = Arc::new(AtomicUsize::new(0));

@@ -61,10 +61,10 @@ struct ProverArgs {
     /// log2 rows of the aggregation circuit (`shape.aggregationK`; default 20).
     #[arg(long, global = true)]
     aggregation_k: Option<u32>,
-    /// An aggregation layer between the chunk proofs and the batch proof: `<chunks per group>:<k>`
-    /// (`shape.layer`; default none).
+    /// An aggregation layer between the chunk proofs and the batch proof: `<chunks per group>:<k>`, or `none`
+    /// (`shape.layer`; default 1:20).
     #[arg(long, global = true)]
-    layer: Option<zkr_protocol::LayerShape>,
+    layer: Option<zkr_protocol::LayerFlag>,
     /// The chain's fee recipient.
     #[arg(long, default_value = "0xfefefefefefefefefefefefefefefefefefefefe", global = true)]
     fee_recipient: Address,
@@ -94,7 +94,7 @@ impl ProverArgs {
             chunk_k: self.chunk_k.unwrap_or(base.chunk_k),
             chunks_per_batch: self.chunks_per_batch.unwrap_or(base.chunks_per_batch),
             aggregation_k: self.aggregation_k.unwrap_or(base.aggregation_k),
-            layer: self.layer.or(base.layer),
+            layer: self.layer.map_or(base.layer, |flag| flag.0),
         };
         if let Some(path) = self.deployment.as_ref().filter(|_| shape != base) {
             bail!("the shape flags give {}, but {} deploys {}", shape.tag(), path.display(), base.tag());

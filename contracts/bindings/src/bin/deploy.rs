@@ -80,9 +80,9 @@ struct Args {
     /// log2 rows of the aggregation circuit (the batch verifier's).
     #[arg(long = "aggregation-k", default_value_t = ProofShape::DEFAULT.aggregation_k)]
     aggregation_k: u32,
-    /// An aggregation layer between the chunk proofs and the batch proof: `<chunks per group>:<k>` (none by default).
-    #[arg(long)]
-    layer: Option<zkr_protocol::LayerShape>,
+    /// An aggregation layer between the chunk proofs and the batch proof: `<chunks per group>:<k>`, or `none`.
+    #[arg(long, default_value_t = zkr_protocol::LayerFlag(ProofShape::DEFAULT.layer))]
+    layer: zkr_protocol::LayerFlag,
     /// Where to write the deployment file.
     #[arg(long, short, default_value = "deployments/l1.json")]
     out: PathBuf,
@@ -132,7 +132,7 @@ async fn main() -> eyre::Result<()> {
             chunk_k: args.chunk_k,
             chunks_per_batch: args.chunks_per_batch as usize,
             aggregation_k: args.aggregation_k,
-            layer: args.layer,
+            layer: args.layer.0,
         },
         genesis_state_root: args.genesis_state_root,
     };

@@ -293,7 +293,7 @@ fn zkr_deploy_command_writes_the_deployment_file() {
         .args(["--genesis-state-root", &genesis_root().to_string()])
         .args(["--sequencer", &l1.account(0).to_string()])
         .args(["--owner", &l1.account(3).to_string()])
-        .args(["--chunks-per-batch", "4", "--chunk-slots", "8", "--chunk-k", "17"])
+        .args(["--chunks-per-batch", "4", "--chunk-slots", "8", "--chunk-k", "17", "--layer", "none"])
         .arg("--out")
         .arg(&out)
         .env("ZKR_DEPLOYER_KEY", &l1.anvil.private_keys()[0])
