@@ -104,8 +104,8 @@ impl ProofShape {
     /// The default deployment's shape, sized for throughput: 128 records a batch, so that the node's blocks of a
     /// batch each (every 250 ms by default) include up to 512 transfers a second. Each 64-slot chunk proof (k = 17)
     /// is aggregated alone in a layer proof at k = 20, and the batch proof aggregates the two layer proofs at k = 20:
-    /// the largest stage on the CPU path, a layer over one 64-slot chunk, needs about 16 GiB, where one circuit over
-    /// both chunks would verify twice as much. Development and CI use smaller shapes ([`ProofShape::CI`]).
+    /// on the CPU path the whole batch was proven within 24 GiB (docs/perf.md), where one circuit over both chunks
+    /// would verify twice as much. Development and CI use smaller shapes ([`ProofShape::CI`]).
     pub const DEFAULT: Self = Self {
         chunk_slots: 64,
         chunk_k: 17,
