@@ -279,7 +279,8 @@ impl AccountTree {
     /// The root, after writing the number of leaves into leaf 0 (see the module docs) and rehashing the paths of the
     /// leaves changed since the last call.
     pub fn root(&mut self) -> Result<Fr> {
-        self.write_len()?;
+        self.store_len();
+        self.commit()?;
         Ok(self.node(TREE_DEPTH, 0))
     }
 
@@ -288,15 +289,20 @@ impl AccountTree {
     pub fn write_len(&mut self) -> Result<LeafProof> {
         self.commit()?;
         let before = self.leaf_proof(0);
+        self.store_len();
+        self.commit()?;
+        Ok(before)
+    }
+
+    /// Marks leaf 0 dirty with the number of leaves as its nonce, where it is not there yet.
+    fn store_len(&mut self) {
         let len = self.leaves.len() as u64;
         let head = &mut self.leaves[0];
         if head.account.nonce != len {
             head.account.nonce = len;
             self.dirty.insert(0);
             self.changed.insert(0);
-            self.commit()?;
         }
-        Ok(before)
     }
 
     /// The proof for `address`: its leaf's path, or the low leaf's path showing it has none.

@@ -31,7 +31,6 @@ pub(crate) fn key(seed: u8) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&[seed; 32].into()).unwrap()
 }
 
-/// The dev chain with `funded` holding 10 ETH each at genesis.
 /// The node tests' batch shape: chunks of 4 records, 2 a batch, so that a few transactions fill blocks (8 records, of
 /// them 1 deposit and 1 withdrawal), chunks and batches. The default shape's blocks hold 128.
 pub(crate) const TEST_LIMITS: zkr_node::batcher::BatchLimits =
